@@ -1,0 +1,134 @@
+"""The one exception hierarchy of the package.
+
+Every error a user can meet is an :class:`RmsError`. Subclasses carry the data that says
+*what* was wrong and *where* (table, row id, column, value, or field and reason) as
+attributes, so the CLI and the HTTP layer can render them without parsing messages.
+Driver exceptions are translated into these in exactly one place (:mod:`rms.db.errors`),
+always keeping the original as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ConfigError",
+    "ConflictError",
+    "DatabaseAuthError",
+    "DatabaseError",
+    "DatabaseUnavailableError",
+    "IntegrityViolationError",
+    "InvalidInputError",
+    "MigrationError",
+    "NotFoundError",
+    "ReferenceViolationError",
+    "RmsError",
+    "StaleVersionError",
+    "UniqueViolationError",
+]
+
+
+class RmsError(Exception):
+    """Base of every error raised on purpose by this package."""
+
+    #: A short, stable, human title for the kind of problem (used as the RFC 9457 title).
+    title: str = "RMS error"
+
+    def __init__(self, message: str, *, field: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.details: dict[str, Any] = details
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(RmsError):
+    """Configuration is missing, conflicting or invalid (names the variables involved)."""
+
+    title = "Invalid configuration"
+
+
+class InvalidInputError(RmsError):
+    """A value given by the user is invalid; ``field`` names it."""
+
+    title = "Invalid input"
+
+
+class NotFoundError(RmsError):
+    """A row that was asked for does not exist (or is soft-deleted)."""
+
+    title = "Not found"
+
+    def __init__(self, resource: str, row_id: str) -> None:
+        super().__init__(f"{resource} {row_id!r} does not exist", field="id", resource=resource)
+        self.resource = resource
+        self.row_id = row_id
+
+
+class ConflictError(RmsError):
+    """The request conflicts with the current state of the data."""
+
+    title = "Conflict"
+
+
+class StaleVersionError(ConflictError):
+    """An update carried a version that is not the row's current version."""
+
+    title = "Stale version"
+
+    def __init__(self, resource: str, row_id: str, given: int, current: int) -> None:
+        super().__init__(
+            f"{resource} {row_id!r} is at version {current}, the update was for version {given}",
+            field="version",
+            resource=resource,
+            given=given,
+            current=current,
+        )
+
+
+class IntegrityViolationError(ConflictError):
+    """A database constraint refused the change."""
+
+    title = "Constraint violation"
+
+
+class UniqueViolationError(IntegrityViolationError):
+    """A unique key already holds the value."""
+
+    title = "Duplicate value"
+
+
+class ReferenceViolationError(IntegrityViolationError):
+    """A foreign key names a row that does not exist, or a referenced row is still in use."""
+
+    title = "Unknown reference"
+
+
+class DatabaseError(RmsError):
+    """The database failed in a way the package did not expect."""
+
+    title = "Database error"
+
+
+class DatabaseUnavailableError(DatabaseError):
+    """The database could not be reached within the budget (cold start, network, restart)."""
+
+    title = "Database unavailable"
+
+    def __init__(self, message: str, *, retry_after_seconds: int = 5, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class DatabaseAuthError(DatabaseError):
+    """The database refused the credentials (never retried in a loop)."""
+
+    title = "Database authentication failed"
+
+
+class MigrationError(RmsError):
+    """A data migration could not complete; the target was left as it was."""
+
+    title = "Migration failed"

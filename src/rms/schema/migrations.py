@@ -1,0 +1,64 @@
+"""Schema migrations: bring a database to the Alembic head, report where it is.
+
+Thin wrappers over Alembic's command API that take an engine or connection, so the CLI,
+the service and the data migration all share one path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine
+
+from rms.schema.tables import metadata
+
+__all__ = [
+    "alembic_config",
+    "current_revision",
+    "head_revision",
+    "schema_diff",
+    "upgrade",
+]
+
+SCRIPT_LOCATION = Path(__file__).parent / "alembic"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic config for this package's history, optionally bound to a connection."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(SCRIPT_LOCATION))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> str | None:
+    """Upgrade the database behind ``engine`` to ``revision``; returns the new revision."""
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), revision)
+    with engine.connect() as conn:
+        return current_revision(conn)
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The revision the database is at, or None for an unversioned database."""
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str:
+    """The newest revision in the history."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "the migration history is empty"
+    return head
+
+
+def schema_diff(connection: Connection) -> list[Any]:
+    """Differences between the models and the live database (empty when they agree)."""
+    ctx = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(ctx, metadata))
