@@ -49,8 +49,6 @@ class Settings(BaseSettings):
         default=5_000, ge=0, description="How long SQLite waits on a locked database."
     )
 
-    api_max_page_size: int = Field(default=500, ge=1, description="Largest page a list returns.")
-
     def effective_database_url(self) -> str:
         """The URL to connect to, with the embedded SQLite default filled in."""
         if self.database_url:

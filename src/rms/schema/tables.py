@@ -35,6 +35,7 @@ __all__ = [
     "DivDepositType",
     "Holiday",
     "RiskGroup",
+    "Row",
     "Screener",
     "Setting",
     "Trade",
@@ -68,25 +69,31 @@ class Common:
     version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
 
 
+class Row(Common, Base):
+    """Any RMS table row (the common columns plus the declarative base)."""
+
+    __abstract__ = True
+
+
 def _fk(target: str) -> Any:
     return ForeignKey(target, ondelete="RESTRICT", onupdate="CASCADE")
 
 
-class Account(Common, Base):
+class Account(Row):
     __tablename__ = "accounts"
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     name: Mapped[str] = mapped_column(Text, unique=True)
 
 
-class RiskGroup(Common, Base):
+class RiskGroup(Row):
     __tablename__ = "risk_group"
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     name: Mapped[str] = mapped_column(Text, unique=True)
 
 
-class Universe(Common, Base):
+class Universe(Row):
     __tablename__ = "universe"
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -106,7 +113,7 @@ class Universe(Common, Base):
     )
 
 
-class Trade(Common, Base):
+class Trade(Row):
     __tablename__ = "trades"
     __table_args__ = (Index("ix_trades_accountId_sell_date", "accountId", "sell_date"),)
 
@@ -120,7 +127,7 @@ class Trade(Common, Base):
     sell_date: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
-class Holiday(Common, Base):
+class Holiday(Row):
     __tablename__ = "holidays"
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -128,14 +135,14 @@ class Holiday(Common, Base):
     name: Mapped[str] = mapped_column(Text)
 
 
-class DivDepositType(Common, Base):
+class DivDepositType(Row):
     __tablename__ = "divDepositType"
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     name: Mapped[str] = mapped_column(Text)
 
 
-class DivDeposit(Common, Base):
+class DivDeposit(Row):
     __tablename__ = "divDeposits"
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -146,7 +153,7 @@ class DivDeposit(Common, Base):
     universeId: Mapped[str | None] = mapped_column(Text, _fk("universe.id"), index=True)
 
 
-class Screener(Common, Base):
+class Screener(Row):
     __tablename__ = "screener"
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -167,7 +174,7 @@ class Screener(Common, Base):
     )
 
 
-class Setting(Common, Base):
+class Setting(Row):
     __tablename__ = "settings"
 
     key: Mapped[str] = mapped_column(Text, primary_key=True)

@@ -1,0 +1,42 @@
+# Non-secret service settings in SSM Parameter Store under /rms/<environment>/. The service
+# reads them at start-up; the password itself stays in Secrets Manager (DB_SECRET_ARN points
+# to it) so it can rotate without touching these parameters.
+
+locals {
+  path = "${var.parameter_prefix}/${var.environment}"
+
+  parameters = merge(var.extra_parameters, {
+    DB_HOST                      = var.db_host
+    DB_PORT                      = tostring(var.db_port)
+    DB_NAME                      = var.db_name
+    DB_USER                      = var.db_user
+    DB_SECRET_ARN                = var.db_secret_arn
+    DB_SSLMODE                   = var.db_sslmode
+    DB_IDLE_RELEASE_SECONDS      = tostring(var.idle_release_seconds)
+    DB_COLD_START_BUDGET_SECONDS = tostring(var.cold_start_budget_seconds)
+  })
+
+  tags = merge(var.tags, {
+    Environment = var.environment
+    Module      = "app-config"
+  })
+}
+
+resource "aws_ssm_parameter" "this" {
+  #checkov:skip=CKV2_AWS_34:These are non-secret settings (host, port, names, timeouts, the secret's ARN). The only secret, the password, is in Secrets Manager with a customer-managed key; String keeps the values readable by operators and needs no kms:Decrypt grant for the service.
+  for_each = local.parameters
+
+  name        = "${local.path}/${each.key}"
+  description = "RMS ${var.environment}: ${each.key} (non-secret service setting)"
+  type        = "String"
+  tier        = "Standard"
+  value       = each.value
+  tags        = local.tags
+
+  lifecycle {
+    precondition {
+      condition     = var.seconds_until_auto_pause == null ? true : var.idle_release_seconds * 2 <= var.seconds_until_auto_pause
+      error_message = "DB_IDLE_RELEASE_SECONDS (${var.idle_release_seconds}) must be at most half of the database's seconds_until_auto_pause (${coalesce(var.seconds_until_auto_pause, 0)}): an idle pooled connection keeps Aurora awake, so the pool must drain well before the pause delay."
+    }
+  }
+}

@@ -1,0 +1,1 @@
+"""Route modules; each exposes a function that returns an APIRouter."""

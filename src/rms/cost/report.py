@@ -1,0 +1,175 @@
+"""Render estimates as records, JSON, CSV or a rich table (no printing here)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rich.table import Table
+
+from rms.cost.model import OPTIONS, BreakEven, Estimate, Profile, break_evens, cheapest
+from rms.cost.model import estimate_all as _estimate_all
+from rms.cost.pricing import RegionPricing
+
+__all__ = ["EstimateReport", "build_report", "to_csv", "to_json", "to_records", "to_table"]
+
+LABELS: dict[str, str] = {
+    "rds-single-az": "RDS PostgreSQL, single-AZ",
+    "rds-multi-az": "RDS PostgreSQL, Multi-AZ",
+    "aurora-sv2-floor": "Aurora Serverless v2, 0.5 ACU floor (never pauses)",
+    "aurora-sv2-scale-to-zero": "Aurora Serverless v2, scales to zero",
+}
+
+
+@dataclass(frozen=True)
+class EstimateReport:
+    """Everything ``rms cost estimate`` shows: the four estimates and how they compare."""
+
+    profile: Profile
+    region: str
+    pricing_origin: str
+    estimates: list[Estimate]
+    cheapest: str
+    break_evens: list[BreakEven]
+
+    def break_evens_for(self, option: str) -> dict[str, BreakEven]:
+        """Break-evens of ``option`` against each other option, keyed by the other option."""
+        out: dict[str, BreakEven] = {}
+        for be in self.break_evens:
+            if be.option_a == option:
+                out[be.option_b] = be
+            elif be.option_b == option:
+                out[be.option_a] = be
+        return out
+
+
+def build_report(profile: Profile, region: RegionPricing, pricing_origin: str) -> EstimateReport:
+    estimates = _estimate_all(profile, region)
+    return EstimateReport(
+        profile=profile,
+        region=region.region,
+        pricing_origin=pricing_origin,
+        estimates=estimates,
+        cheapest=cheapest(estimates),
+        break_evens=break_evens(profile, region),
+    )
+
+
+def _money(value: float) -> float:
+    return round(value, 4)
+
+
+def to_records(report: EstimateReport) -> list[dict[str, Any]]:
+    """One JSON-ready object per option (the ``--format json`` output)."""
+    p = report.profile
+    profile = {
+        "region": report.region,
+        "active_hours_per_day": p.active_hours_per_day,
+        "acu_when_active": p.acu_when_active,
+        "storage_gb": p.storage_gb,
+        "io_millions_per_month": p.io_millions_per_month,
+        "sessions_per_day": p.sessions_per_day,
+        "pause_delay_seconds": p.pause_delay_seconds,
+        "idle_acu": p.idle_acu,
+        "instance_class": p.instance_class,
+        "hours_per_month": p.hours_per_month,
+        "backup_gb": p.backup_gb,
+        "aurora_config": p.aurora_config.value,
+        "pricing": report.pricing_origin,
+    }
+    records: list[dict[str, Any]] = []
+    for est in report.estimates:
+        b = est.breakdown
+        others = report.break_evens_for(est.option)
+        records.append(
+            {
+                "option": est.option,
+                "label": LABELS[est.option],
+                "monthly_usd": _money(est.monthly_usd),
+                "cheapest": est.option == report.cheapest,
+                "breakdown": {
+                    "compute": _money(b.compute),
+                    "storage": _money(b.storage),
+                    "io": _money(b.io),
+                    "backup": _money(b.backup),
+                },
+                "break_even_active_hours_per_day": {
+                    other: [round(h, 4) for h in be.crossings] for other, be in others.items()
+                },
+                "assumptions": {
+                    k: (round(v, 6) if isinstance(v, float) else v)
+                    for k, v in est.assumptions.items()
+                },
+                "profile": profile,
+            }
+        )
+    return records
+
+
+def to_json(report: EstimateReport) -> str:
+    return json.dumps(to_records(report), indent=2) + "\n"
+
+
+def to_csv(report: EstimateReport) -> str:
+    """One row per option; break-evens as ``;``-separated hours/day, empty when none."""
+    buf = io.StringIO()
+    columns = ["option", "monthly_usd", "compute", "storage", "io", "backup", "cheapest"]
+    columns += [f"break_even_vs_{o}" for o in OPTIONS]
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for est in report.estimates:
+        b = est.breakdown
+        others = report.break_evens_for(est.option)
+        row: list[str] = [
+            est.option,
+            f"{est.monthly_usd:.2f}",
+            f"{b.compute:.2f}",
+            f"{b.storage:.2f}",
+            f"{b.io:.2f}",
+            f"{b.backup:.2f}",
+            "yes" if est.option == report.cheapest else "",
+        ]
+        for other in OPTIONS:
+            be = others.get(other)
+            row.append("" if be is None else ";".join(f"{h:.2f}" for h in be.crossings))
+        writer.writerow(row)
+    return buf.getvalue()
+
+
+def to_table(report: EstimateReport) -> tuple[Table, Table]:
+    """The cost table and the break-even table, for a rich console."""
+    costs = Table(
+        title=f"Monthly cost, {report.region} (USD)",
+        caption=f"* cheapest. Profile: {report.profile.describe()}",
+        caption_justify="left",
+    )
+    costs.add_column("option", no_wrap=True)
+    for name in ("compute", "storage", "I/O", "backup", "total"):
+        costs.add_column(name, justify="right", no_wrap=True)
+    for est in sorted(report.estimates, key=lambda e: e.monthly_usd):
+        b = est.breakdown
+        mark = est.option == report.cheapest
+        costs.add_row(
+            est.option,
+            f"{b.compute:.2f}",
+            f"{b.storage:.2f}",
+            f"{b.io:.2f}",
+            f"{b.backup:.2f}",
+            f"{est.monthly_usd:.2f}" + (" *" if mark else "  "),
+            style="bold green" if mark else None,
+        )
+    bes = Table(title="Break-even active hours per day")
+    bes.add_column("between", no_wrap=True)
+    bes.add_column("and", no_wrap=True)
+    bes.add_column("break-even")
+    for be in _ordered(report.break_evens):
+        bes.add_row(be.option_a, be.option_b, be.describe())
+    return costs, bes
+
+
+def _ordered(items: Sequence[BreakEven]) -> list[BreakEven]:
+    return sorted(items, key=lambda be: (not be.crossings, OPTIONS.index(be.option_a)))

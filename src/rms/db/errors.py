@@ -1,0 +1,113 @@
+"""The one place where database driver errors become :mod:`rms.errors` exceptions.
+
+Both dialects are handled: PostgreSQL (psycopg 3, by SQLSTATE and diagnostics) and SQLite
+(by the message text, which is all sqlite3 gives). The original exception is always kept
+as ``__cause__``. Messages never include bound parameters, so no value a user sent (or a
+password) is echoed back from the driver.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from functools import cache
+
+import psycopg
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.sql.schema import ColumnCollectionConstraint
+
+from rms.errors import (
+    DatabaseAuthError,
+    DatabaseError,
+    DatabaseUnavailableError,
+    IntegrityViolationError,
+    InvalidInputError,
+    ReferenceViolationError,
+    RmsError,
+    UniqueViolationError,
+)
+from rms.schema.tables import metadata
+
+__all__ = ["DRIVER_ERRORS", "sqlstate_of", "translate_db_error"]
+
+#: What callers at a boundary (CLI, unit of work) catch and hand to :func:`translate_db_error`.
+DRIVER_ERRORS: tuple[type[BaseException], ...] = (sa_exc.DBAPIError, psycopg.Error)
+
+_SQLITE_CONSTRAINT = re.compile(r"(UNIQUE|NOT NULL) constraint failed: ([\w.]+(?:, [\w.]+)*)")
+
+#: Connection-level SQLSTATE classes and codes: the server or the path to it went away.
+_UNAVAILABLE_CODES = {"57P01", "57P02", "57P03", "53300", "57P05"}
+
+
+@cache
+def _constraint_columns() -> dict[str, tuple[str, list[str]]]:
+    """Constraint name -> (table, columns), from the models' naming convention."""
+    found: dict[str, tuple[str, list[str]]] = {}
+    for table in metadata.tables.values():
+        for constraint in table.constraints:
+            if constraint.name and isinstance(constraint, ColumnCollectionConstraint):
+                found[str(constraint.name)] = (table.name, [c.name for c in constraint.columns])
+    return found
+
+
+def sqlstate_of(exc: BaseException) -> str | None:
+    """The SQLSTATE of a driver error (psycopg), or None."""
+    orig = getattr(exc, "orig", exc)
+    code = getattr(orig, "sqlstate", None)
+    return code if isinstance(code, str) else None
+
+
+def translate_db_error(exc: BaseException) -> RmsError:
+    """Map a driver error (psycopg or sqlite3, bare or wrapped by SQLAlchemy) to ours."""
+    orig = getattr(exc, "orig", None) or exc
+    if isinstance(exc, sa_exc.IntegrityError) or isinstance(orig, psycopg.IntegrityError):
+        return _integrity(orig)
+    code = sqlstate_of(exc)
+    invalidated = bool(getattr(exc, "connection_invalidated", False))
+    if code == "28P01" or code == "28000":
+        return DatabaseAuthError("the database refused the credentials (authentication failed)")
+    if (code is not None and code.startswith("22")) or isinstance(orig, psycopg.DataError):
+        return InvalidInputError(f"the database rejected a value: {_first_line(exc)}")
+    if invalidated or (code is not None and (code.startswith("08") or code in _UNAVAILABLE_CODES)):
+        return DatabaseUnavailableError(f"the database is not reachable: {_first_line(exc)}")
+    if isinstance(orig, psycopg.OperationalError | sqlite3.OperationalError) and code is None:
+        if "locked" in str(orig):
+            return DatabaseUnavailableError("the SQLite database is locked by another writer")
+        return DatabaseUnavailableError(f"the database is not reachable: {_first_line(exc)}")
+    return DatabaseError(f"database error: {_first_line(exc)}")
+
+
+def _integrity(orig: BaseException) -> RmsError:
+    code = sqlstate_of(orig)
+    if code is not None:
+        diag = getattr(orig, "diag", None)
+        constraint = getattr(diag, "constraint_name", None)
+        table, columns = _constraint_columns().get(constraint or "", ("", []))
+        field = columns[0] if columns else getattr(diag, "column_name", None)
+        where = f"{table}.{field}" if table and field else (field or "a column")
+        if code == "23505":
+            return UniqueViolationError(f"{where} must be unique", field=field)
+        if code == "23503":
+            return ReferenceViolationError(
+                f"{where} references a row that does not exist", field=field
+            )
+        if code == "23502":
+            return InvalidInputError(f"{where} must not be null", field=field)
+        return IntegrityViolationError(f"constraint {constraint} refused the change", field=field)
+    message = str(orig)
+    match = _SQLITE_CONSTRAINT.search(message)
+    if match:
+        where = match.group(2).split(", ")[0]
+        field = where.split(".")[-1]
+        if match.group(1) == "UNIQUE":
+            return UniqueViolationError(f"{where} must be unique", field=field)
+        return InvalidInputError(f"{where} must not be null", field=field)
+    if "FOREIGN KEY" in message:
+        return ReferenceViolationError("a reference names a row that does not exist")
+    return IntegrityViolationError(f"a constraint refused the change: {message}")
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip()
+    return text.splitlines()[0] if text else type(orig).__name__

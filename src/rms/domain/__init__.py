@@ -1,0 +1,1 @@
+"""Portfolio rules, free of HTTP and SQL details."""

@@ -1,0 +1,1 @@
+"""Data access: generic CRUD over the RMS tables, and the portfolio summary queries."""

@@ -1,0 +1,146 @@
+"""Generic create, read, update and (soft) delete over a :class:`ResourceSpec`.
+
+Rules every resource shares:
+
+* soft delete: ``deletedAt`` is set, the row stays; lists hide it unless asked;
+* optimistic concurrency: an update or delete names the ``version`` it read; the row
+  changes only if that is still its version (checked in the UPDATE's WHERE clause, so two
+  racing writers cannot both win), and the version goes up by one;
+* idempotent creates: a create that names an id already holding the same content returns
+  that row instead of failing or making a second one, so a retried request is harmless;
+* references are checked before writing, so the error names the field on both dialects.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, select, update
+from sqlalchemy.orm import Session
+
+from rms.errors import ConflictError, NotFoundError, ReferenceViolationError, StaleVersionError
+from rms.repo.resources import ResourceSpec
+from rms.schema.tables import Row
+from rms.schema.types import utcnow
+
+__all__ = ["Page", "create_row", "delete_row", "get_row", "list_rows", "new_id", "update_row"]
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    total: int
+    limit: int
+    offset: int
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _conditions(
+    spec: ResourceSpec, filters: Mapping[str, Any], include_deleted: bool
+) -> list[ColumnElement[bool]]:
+    conditions = [spec.filters[name](value) for name, value in filters.items() if value is not None]
+    if not include_deleted:
+        conditions.append(spec.column("deletedAt").is_(None))
+    return conditions
+
+
+def list_rows(
+    session: Session,
+    spec: ResourceSpec,
+    *,
+    filters: Mapping[str, Any],
+    include_deleted: bool = False,
+    limit: int = 100,
+    offset: int = 0,
+) -> Page:
+    conditions = _conditions(spec, filters, include_deleted)
+    total = session.scalar(select(func.count()).select_from(spec.model).where(*conditions)) or 0
+    order = [spec.column(name) for name in spec.order_by] + [spec.key_column]
+    query: Select[Any] = (
+        select(spec.model).where(*conditions).order_by(*order).limit(limit).offset(offset)
+    )
+    return Page(list(session.scalars(query)), total, limit, offset)
+
+
+def get_row(
+    session: Session, spec: ResourceSpec, key: str, *, include_deleted: bool = False
+) -> Any:
+    row = session.get(spec.model, key, populate_existing=True)
+    if row is None or (row.deletedAt is not None and not include_deleted):
+        raise NotFoundError(spec.label, key)
+    return row
+
+
+def _check_references(session: Session, spec: ResourceSpec, values: Mapping[str, Any]) -> None:
+    for field, target in spec.references.items():
+        ref = values.get(field)
+        if ref is None:
+            continue
+        row = session.get(target, ref)
+        if row is None or row.deletedAt is not None:
+            raise ReferenceViolationError(
+                f"{field}: no {target.__tablename__} row with id {ref!r}", field=field, value=ref
+            )
+
+
+def _same_content(row: Row, values: Mapping[str, Any]) -> bool:
+    return all(getattr(row, name) == value for name, value in values.items())
+
+
+def create_row(session: Session, spec: ResourceSpec, values: Mapping[str, Any]) -> Any:
+    """Insert a row; a repeat of the same create (same id, same content) returns the row."""
+    data = dict(values)
+    if data.get(spec.key) is None:
+        data[spec.key] = new_id()
+    existing = session.get(spec.model, data[spec.key])
+    if existing is not None:
+        if existing.deletedAt is None and _same_content(existing, data):
+            return existing
+        raise ConflictError(
+            f"{spec.label} {data[spec.key]!r} already exists with different content",
+            field=spec.key,
+        )
+    _check_references(session, spec, data)
+    now = utcnow()
+    row = spec.model(**data, createdAt=now, updatedAt=now, version=1)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _versioned_update(
+    session: Session, spec: ResourceSpec, key: str, version: int | None, values: Mapping[str, Any]
+) -> Any:
+    model = spec.model
+    conditions = [spec.key_column == key, spec.column("deletedAt").is_(None)]
+    if version is not None:
+        conditions.append(spec.column("version") == version)
+    stmt = (
+        update(model)
+        .where(*conditions)
+        .values(**values, version=spec.column("version") + 1, updatedAt=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if session.execute(stmt).rowcount == 0:  # type: ignore[attr-defined]
+        current = get_row(session, spec, key)  # raises NotFound for missing or deleted rows
+        raise StaleVersionError(spec.label, key, given=version or 0, current=current.version)
+    return get_row(session, spec, key, include_deleted=True)
+
+
+def update_row(
+    session: Session, spec: ResourceSpec, key: str, version: int, changes: Mapping[str, Any]
+) -> Any:
+    """Apply ``changes`` if the row is still at ``version``."""
+    _check_references(session, spec, changes)
+    return _versioned_update(session, spec, key, version, changes)
+
+
+def delete_row(session: Session, spec: ResourceSpec, key: str, version: int | None) -> Any:
+    """Soft-delete: set ``deletedAt`` (checking ``version`` when one is given)."""
+    return _versioned_update(session, spec, key, version, {"deletedAt": utcnow()})

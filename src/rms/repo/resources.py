@@ -1,0 +1,198 @@
+"""What the service exposes for each table: key, references and list filters.
+
+A filter is a function from the (already validated) query value to a SQL condition, so
+the HTTP layer only has to name filters, never build SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import InstrumentedAttribute
+
+from rms.schema.tables import (
+    Account,
+    DivDeposit,
+    DivDepositType,
+    Holiday,
+    RiskGroup,
+    Row,
+    Screener,
+    Setting,
+    Trade,
+    Universe,
+)
+
+__all__ = ["RESOURCES", "ResourceSpec", "day_start"]
+
+Filter = Callable[[Any], ColumnElement[bool]]
+
+
+def day_start(day: date) -> datetime:
+    """Midnight UTC at the start of ``day``."""
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def _on_or_after(column: InstrumentedAttribute[Any]) -> Filter:
+    return lambda day: column >= day_start(day)
+
+
+def _on_or_before(column: InstrumentedAttribute[Any]) -> Filter:
+    return lambda day: column < day_start(day + timedelta(days=1))
+
+
+def _equals(column: InstrumentedAttribute[Any]) -> Filter:
+    return lambda value: column == value
+
+
+def _contains(column: InstrumentedAttribute[Any]) -> Filter:
+    def condition(value: str) -> ColumnElement[bool]:
+        escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return column.ilike(f"%{escaped}%", escape="\\")
+
+    return condition
+
+
+def _symbol_of(column: InstrumentedAttribute[Any]) -> Filter:
+    return lambda symbol: column.in_(select(Universe.id).where(Universe.symbol == symbol))
+
+
+@dataclass(frozen=True)
+class ResourceSpec:
+    """How one table is served: its URL name, key column, references and filters."""
+
+    name: str
+    label: str
+    model: type[Row]
+    key: str = "id"
+    references: Mapping[str, type[Row]] = field(default_factory=dict)
+    filters: Mapping[str, Filter] = field(default_factory=dict)
+    order_by: tuple[str, ...] = ("createdAt",)
+    reference_data: bool = False
+
+    @property
+    def key_column(self) -> InstrumentedAttribute[Any]:
+        column: InstrumentedAttribute[Any] = getattr(self.model, self.key)
+        return column
+
+    def column(self, name: str) -> InstrumentedAttribute[Any]:
+        column: InstrumentedAttribute[Any] = getattr(self.model, name)
+        return column
+
+
+def _trade_status(status: str) -> ColumnElement[bool]:
+    return Trade.sell_date.is_(None) if status == "open" else Trade.sell_date.is_not(None)
+
+
+def _deposit_kind(kind: str) -> ColumnElement[bool]:
+    return (
+        DivDeposit.universeId.is_(None) if kind == "deposit" else DivDeposit.universeId.is_not(None)
+    )
+
+
+RESOURCES: dict[str, ResourceSpec] = {
+    spec.name: spec
+    for spec in (
+        ResourceSpec("accounts", "account", Account, filters={"name": _contains(Account.name)}),
+        ResourceSpec(
+            "risk-groups",
+            "risk group",
+            RiskGroup,
+            filters={"name": _contains(RiskGroup.name)},
+            reference_data=True,
+        ),
+        ResourceSpec(
+            "universe",
+            "universe symbol",
+            Universe,
+            references={"risk_group_id": RiskGroup},
+            filters={
+                "symbol": _equals(Universe.symbol),
+                "risk_group_id": _equals(Universe.risk_group_id),
+                "expired": _equals(Universe.expired),
+                "is_closed_end_fund": _equals(Universe.is_closed_end_fund),
+            },
+            order_by=("symbol",),
+        ),
+        ResourceSpec(
+            "trades",
+            "trade",
+            Trade,
+            references={"universeId": Universe, "accountId": Account},
+            filters={
+                "account_id": _equals(Trade.accountId),
+                "universe_id": _equals(Trade.universeId),
+                "symbol": _symbol_of(Trade.universeId),
+                "status": _trade_status,
+                "buy_date_from": _on_or_after(Trade.buy_date),
+                "buy_date_to": _on_or_before(Trade.buy_date),
+                "sell_date_from": _on_or_after(Trade.sell_date),
+                "sell_date_to": _on_or_before(Trade.sell_date),
+            },
+            order_by=("buy_date",),
+        ),
+        ResourceSpec(
+            "div-deposit-types",
+            "deposit type",
+            DivDepositType,
+            filters={"name": _contains(DivDepositType.name)},
+            order_by=("name",),
+            reference_data=True,
+        ),
+        ResourceSpec(
+            "div-deposits",
+            "deposit",
+            DivDeposit,
+            references={
+                "accountId": Account,
+                "divDepositTypeId": DivDepositType,
+                "universeId": Universe,
+            },
+            filters={
+                "account_id": _equals(DivDeposit.accountId),
+                "universe_id": _equals(DivDeposit.universeId),
+                "symbol": _symbol_of(DivDeposit.universeId),
+                "div_deposit_type_id": _equals(DivDeposit.divDepositTypeId),
+                "kind": _deposit_kind,
+                "date_from": _on_or_after(DivDeposit.date),
+                "date_to": _on_or_before(DivDeposit.date),
+            },
+            order_by=("date",),
+        ),
+        ResourceSpec(
+            "holidays",
+            "holiday",
+            Holiday,
+            filters={
+                "date_from": _on_or_after(Holiday.date),
+                "date_to": _on_or_before(Holiday.date),
+            },
+            order_by=("date",),
+            reference_data=True,
+        ),
+        ResourceSpec(
+            "screener",
+            "screener entry",
+            Screener,
+            references={"risk_group_id": RiskGroup},
+            filters={
+                "symbol": _equals(Screener.symbol),
+                "risk_group_id": _equals(Screener.risk_group_id),
+            },
+            order_by=("symbol",),
+        ),
+        ResourceSpec(
+            "settings",
+            "setting",
+            Setting,
+            key="key",
+            filters={"prefix": lambda p: Setting.key.startswith(p, autoescape=True)},
+            order_by=("key",),
+            reference_data=True,
+        ),
+    )
+}

@@ -1,0 +1,125 @@
+"""Portfolio summaries computed by the database (sums and GROUP BY), not in Python."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, func, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+from rms.domain.portfolio import MonthFigures, MonthSummary, month_range, parse_month, year_range
+from rms.schema.tables import DivDeposit, RiskGroup, Trade, Universe
+
+__all__ = ["month_summary", "year_graph"]
+
+
+class month_of(FunctionElement[int]):  # noqa: N801 - reads like the SQL function it is
+    """The calendar month (1-12, UTC) of a timestamp column, on either dialect."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(month_of, "postgresql")
+def _month_pg(element: month_of, compiler: SQLCompiler, **kw: Any) -> str:
+    arg = compiler.process(next(iter(element.clauses)), **kw)
+    return f"CAST(EXTRACT(MONTH FROM {arg} AT TIME ZONE 'UTC') AS INTEGER)"
+
+
+@compiles(month_of, "sqlite")
+def _month_sqlite(element: month_of, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite holds naive UTC text (see rms.schema.types.UTCDateTime).
+    arg = compiler.process(next(iter(element.clauses)), **kw)
+    return f"CAST(strftime('%m', {arg}) AS INTEGER)"
+
+
+def _total(expr: Any) -> Any:
+    return func.coalesce(func.sum(expr), 0.0)
+
+
+def _deposit_conditions(
+    start: datetime, end: datetime, account_id: str | None, dividends: bool
+) -> list[ColumnElement[bool]]:
+    conditions = [
+        DivDeposit.deletedAt.is_(None),
+        DivDeposit.date >= start,
+        DivDeposit.date < end,
+        DivDeposit.universeId.is_not(None) if dividends else DivDeposit.universeId.is_(None),
+    ]
+    if account_id is not None:
+        conditions.append(DivDeposit.accountId == account_id)
+    return conditions
+
+
+def _sold_conditions(
+    start: datetime, end: datetime, account_id: str | None
+) -> list[ColumnElement[bool]]:
+    conditions = [Trade.deletedAt.is_(None), Trade.sell_date >= start, Trade.sell_date < end]
+    if account_id is not None:
+        conditions.append(Trade.accountId == account_id)
+    return conditions
+
+
+_GAIN = (Trade.sell - Trade.buy) * Trade.quantity
+
+
+def month_summary(session: Session, month: str, account_id: str | None = None) -> MonthSummary:
+    year, number = parse_month(month)
+    start, end = month_range(year, number)
+    deposits = session.scalar(
+        select(_total(DivDeposit.amount)).where(*_deposit_conditions(start, end, account_id, False))
+    )
+    dividends = session.scalar(
+        select(_total(DivDeposit.amount)).where(*_deposit_conditions(start, end, account_id, True))
+    )
+    gains = session.scalar(select(_total(_GAIN)).where(*_sold_conditions(start, end, account_id)))
+    basis_query = (
+        select(RiskGroup.name, _total(Trade.buy * Trade.quantity))
+        .join(Universe, Universe.id == Trade.universeId)
+        .join(RiskGroup, RiskGroup.id == Universe.risk_group_id)
+        .where(Trade.deletedAt.is_(None), Trade.sell_date.is_(None), Trade.buy_date < end)
+        .group_by(RiskGroup.name)
+        .order_by(RiskGroup.name)
+    )
+    if account_id is not None:
+        basis_query = basis_query.where(Trade.accountId == account_id)
+    basis = {name: float(total) for name, total in session.execute(basis_query)}
+    return MonthSummary(
+        month=f"{year:04d}-{number:02d}",
+        account_id=account_id,
+        deposits=float(deposits or 0.0),
+        dividends=float(dividends or 0.0),
+        capital_gains=float(gains or 0.0),
+        open_cost_basis=basis,
+    )
+
+
+def year_graph(session: Session, year: int, account_id: str | None = None) -> list[MonthFigures]:
+    """Deposits, dividends and capital gains for each month of ``year`` (12 entries)."""
+    start, end = year_range(year)
+    by_month: dict[int, dict[str, float]] = {m: {} for m in range(1, 13)}
+    for kind, dividends in (("deposits", False), ("dividends", True)):
+        month = month_of(DivDeposit.date)
+        rows = session.execute(
+            select(month, _total(DivDeposit.amount))
+            .where(*_deposit_conditions(start, end, account_id, dividends))
+            .group_by(month)
+        )
+        for number, total in rows:
+            by_month[int(number)][kind] = float(total)
+    sold_month = month_of(Trade.sell_date)
+    rows = session.execute(
+        select(sold_month, _total(_GAIN))
+        .where(*_sold_conditions(start, end, account_id))
+        .group_by(sold_month)
+    )
+    for number, total in rows:
+        by_month[int(number)]["capital_gains"] = float(total)
+    return [
+        MonthFigures(month=f"{year:04d}-{number:02d}", **figures)
+        for number, figures in by_month.items()
+    ]

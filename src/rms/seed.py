@@ -1,0 +1,249 @@
+"""Reference data for a fresh environment, and an optional demo portfolio.
+
+Everything here is idempotent: rows have deterministic ids and are only inserted when
+missing, so running the seed twice changes nothing the second time.
+
+Market holidays come from the ``holidays`` package's NYSE calendar (kept up to date by its
+maintainers, special closures included) rather than rules written here.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import holidays
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from rms.domain.portfolio import STANDARD_RISK_GROUPS
+from rms.schema.tables import (
+    Account,
+    DivDeposit,
+    DivDepositType,
+    Holiday,
+    RiskGroup,
+    Row,
+    Trade,
+    Universe,
+)
+from rms.schema.types import utcnow
+
+__all__ = ["DEPOSIT_TYPES", "SeedResult", "seed_demo", "seed_reference"]
+
+DEPOSIT_TYPES = ("Deposit", "Dividend", "Interest", "Return of Capital")
+
+
+def _slug(name: str) -> str:
+    return name.lower().replace(" ", "-")
+
+
+def risk_group_id(name: str) -> str:
+    return f"rg-{_slug(name)}"
+
+
+def deposit_type_id(name: str) -> str:
+    return f"ddt-{_slug(name)}"
+
+
+@dataclass
+class SeedResult:
+    """Rows inserted per table (zero when they were already there)."""
+
+    inserted: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.inserted.values())
+
+
+def _insert_missing(session: Session, model: type[Row], rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert the rows whose id is not present yet; returns how many were inserted."""
+    if not rows:
+        return 0
+    key = model.__table__.c.id
+    present = set(session.scalars(select(key).where(key.in_([r["id"] for r in rows]))))
+    now = utcnow()
+    missing = [
+        {"createdAt": now, "updatedAt": now, "version": 1, **row}
+        for row in rows
+        if row["id"] not in present
+    ]
+    if missing:
+        session.execute(insert(model), missing)
+    return len(missing)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def seed_reference(session: Session, years: Iterable[int]) -> SeedResult:
+    """The standard risk groups, deposit types and NYSE holidays for ``years``."""
+    years = list(years)
+    calendar = holidays.financial_holidays("NYSE", years=years)
+    taken = set(session.scalars(select(Holiday.date)))
+    holiday_rows = [
+        {"id": f"holiday-{day.isoformat()}", "date": _midnight(day), "name": name}
+        for day, name in sorted(calendar.items())
+        if _midnight(day) not in taken
+    ]
+    return SeedResult(
+        {
+            "risk_group": _insert_missing(
+                session,
+                RiskGroup,
+                [{"id": risk_group_id(n), "name": n} for n in STANDARD_RISK_GROUPS],
+            ),
+            "divDepositType": _insert_missing(
+                session,
+                DivDepositType,
+                [{"id": deposit_type_id(n), "name": n} for n in DEPOSIT_TYPES],
+            ),
+            "holidays": _insert_missing(session, Holiday, holiday_rows),
+        }
+    )
+
+
+# --- demo portfolio --------------------------------------------------------------------------
+
+# (symbol, risk group, distributions per year, typical price): real closed-end-fund tickers.
+_DEMO_SYMBOLS: tuple[tuple[str, str, int, float], ...] = (
+    ("PDI", "Income", 12, 19.5),
+    ("PTY", "Income", 12, 14.2),
+    ("PCN", "Income", 12, 13.1),
+    ("PFL", "Income", 12, 8.6),
+    ("PHK", "Income", 12, 4.9),
+    ("GOF", "Income", 12, 15.0),
+    ("BGB", "Income", 12, 11.8),
+    ("ARDC", "Income", 12, 13.9),
+    ("JQC", "Income", 12, 5.6),
+    ("DSL", "Income", 12, 12.1),
+    ("AWF", "Income", 12, 10.8),
+    ("HYT", "Income", 12, 9.7),
+    ("CHI", "Income", 12, 11.2),
+    ("BDJ", "Equities", 12, 8.4),
+    ("ETY", "Equities", 12, 13.6),
+    ("ETV", "Equities", 12, 13.9),
+    ("EOS", "Equities", 12, 20.1),
+    ("EXG", "Equities", 12, 8.2),
+    ("BST", "Equities", 12, 36.0),
+    ("UTF", "Equities", 12, 24.5),
+    ("UTG", "Equities", 12, 28.7),
+    ("GUT", "Equities", 12, 5.8),
+    ("RQI", "Equities", 12, 12.3),
+    ("RNP", "Equities", 12, 20.4),
+    ("KYN", "Equities", 12, 10.1),
+    ("BTT", "Tax Free Income", 12, 21.3),
+    ("NEA", "Tax Free Income", 12, 11.4),
+    ("NAD", "Tax Free Income", 12, 11.9),
+    ("NVG", "Tax Free Income", 12, 12.6),
+    ("NZF", "Tax Free Income", 12, 12.2),
+    ("MUI", "Tax Free Income", 12, 11.7),
+    ("MYI", "Tax Free Income", 12, 10.9),
+    ("NUV", "Tax Free Income", 12, 8.9),
+    ("PML", "Tax Free Income", 12, 8.4),
+    ("VKQ", "Tax Free Income", 12, 9.6),
+    ("IQI", "Tax Free Income", 12, 9.9),
+)
+_DEMO_ACCOUNTS = ("Brokerage", "Roth IRA", "Traditional IRA")
+DEMO_FIRST_MONTH = (2021, 1)
+DEMO_LAST_MONTH = (2025, 12)
+
+
+def _months(first: tuple[int, int], last: tuple[int, int]) -> list[tuple[int, int]]:
+    months, (year, month) = [], first
+    while (year, month) <= last:
+        months.append((year, month))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def _day_in(rng: random.Random, year: int, month: int) -> datetime:
+    return datetime(year, month, rng.randint(1, 28), 15, 30, tzinfo=UTC)
+
+
+def _demo_rows(rng: random.Random) -> dict[type[Row], list[dict[str, Any]]]:
+    accounts = [{"id": f"demo-account-{i + 1}", "name": n} for i, n in enumerate(_DEMO_ACCOUNTS)]
+    universe: list[dict[str, Any]] = [
+        {
+            "id": f"demo-{symbol.lower()}",
+            "symbol": symbol,
+            "risk_group_id": risk_group_id(group),
+            "distributions_per_year": per_year,
+            "last_price": price,
+            "distribution": round(price * rng.uniform(0.07, 0.12) / per_year, 4),
+            "expired": False,
+            "is_closed_end_fund": True,
+        }
+        for symbol, group, per_year, price in _DEMO_SYMBOLS
+    ]
+    last_day = datetime(DEMO_LAST_MONTH[0], DEMO_LAST_MONTH[1], 28, tzinfo=UTC)
+    trades: list[dict[str, Any]] = []
+    deposits: list[dict[str, Any]] = []
+    for year, month in _months(DEMO_FIRST_MONTH, DEMO_LAST_MONTH):
+        for account in accounts:
+            if rng.random() < 0.75:
+                deposits.append(
+                    {
+                        "id": f"demo-deposit-{len(deposits) + 1:04d}",
+                        "date": _day_in(rng, year, month),
+                        "amount": float(rng.randrange(250, 2000, 50)),
+                        "accountId": account["id"],
+                        "divDepositTypeId": deposit_type_id("Deposit"),
+                        "universeId": None,
+                    }
+                )
+        for _ in range(rng.randint(4, 6)):
+            symbol = rng.choice(universe)
+            buy_date = _day_in(rng, year, month)
+            buy = round(symbol["last_price"] * rng.uniform(0.85, 1.1), 2)
+            sell_date = buy_date + timedelta(days=rng.randint(20, 400))
+            closed = rng.random() < 0.55 and sell_date <= last_day
+            trades.append(
+                {
+                    "id": f"demo-trade-{len(trades) + 1:04d}",
+                    "universeId": symbol["id"],
+                    "accountId": rng.choice(accounts)["id"],
+                    "buy": buy,
+                    "sell": round(buy * (1 + rng.gauss(0.03, 0.08)), 2) if closed else 0.0,
+                    "buy_date": buy_date,
+                    "quantity": rng.randrange(50, 600, 10),
+                    "sell_date": sell_date if closed else None,
+                }
+            )
+        month_end = datetime(year, month, 28, tzinfo=UTC)
+        held = [
+            t
+            for t in trades
+            if t["buy_date"] < month_end and (t["sell_date"] is None or t["sell_date"] > month_end)
+        ]
+        for trade in rng.sample(held, min(len(held), 8)):
+            symbol = next(u for u in universe if u["id"] == trade["universeId"])
+            deposits.append(
+                {
+                    "id": f"demo-deposit-{len(deposits) + 1:04d}",
+                    "date": month_end,
+                    "amount": round(trade["quantity"] * symbol["distribution"], 2),
+                    "accountId": trade["accountId"],
+                    "divDepositTypeId": deposit_type_id("Dividend"),
+                    "universeId": trade["universeId"],
+                }
+            )
+    return {Account: accounts, Universe: universe, Trade: trades, DivDeposit: deposits}
+
+
+def seed_demo(session: Session, seed: int = 20240101) -> SeedResult:
+    """A believable portfolio over 2021-2025 (needs the reference data first).
+
+    Generated from a fixed random seed, so every run produces the same rows.
+    """
+    seed_reference(session, [])
+    inserted = {
+        str(model.__tablename__): _insert_missing(session, model, rows)
+        for model, rows in _demo_rows(random.Random(seed)).items()  # noqa: S311 - demo data
+    }
+    return SeedResult(inserted)
