@@ -187,6 +187,6 @@ else
   echo "infra check: FAILED in ${elapsed}s: ${failures[*]}"
   status=1
 fi
-# Plain closing line for CI: terraform test runs across all roots.
-echo "terraform test: ${tests_passed} passed, ${tests_failed} failed"
+# Plain closing line ("word: N passed, N failed") counting terraform test runs in all roots.
+echo "terraform: ${tests_passed} passed, ${tests_failed} failed"
 exit $status

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from rms.cost.cli import app as cost_app
+from rms.devtools.cli import app as dev_app
 from rms.db.errors import DRIVER_ERRORS, translate_db_error
 from rms.errors import RmsError
 from rms.settings import Settings, load_settings
@@ -32,6 +33,11 @@ app = typer.Typer(
 db_app = typer.Typer(help="Schema, seeding and data migration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(cost_app, name="cost")
+app.add_typer(dev_app, name="dev", help="Developer tools: the Aurora pause emulator.")
+
+from rms.migrate.cli import register as register_migrate  # noqa: E402
+
+register_migrate(db_app)
 
 out = Console()
 err = Console(stderr=True)
@@ -110,6 +116,27 @@ def db_seed(
         db.dispose()
     summary = ", ".join(f"{table} {count}" for table, count in result.inserted.items())
     out.print(f"seeded: {summary} rows inserted" if result.total else "seed: nothing to insert")
+
+
+@db_app.command("health")
+def db_health(url: UrlOption = None) -> None:
+    """Deep health check: connect (waking a paused database), SELECT 1, report timings."""
+    import json
+
+    from rms.api.app import build_database
+    from rms.db.health import deep_check
+
+    db = build_database(_settings(url))
+    try:
+        report = deep_check(db)
+    finally:
+        db.dispose()
+    out.print_json(json.dumps(report))
+    if report["status"] != "ok":
+        raise RmsError(
+            f"schema is at {report['database']['schema_revision']}, "
+            f"head is {report['database']['schema_head']}: run `rms db upgrade`"
+        )
 
 
 @app.command()

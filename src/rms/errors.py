@@ -127,6 +127,10 @@ class DatabaseAuthError(DatabaseError):
 
     title = "Database authentication failed"
 
+    def __init__(self, message: str, *, retry_after_seconds: int = 60, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.retry_after_seconds = retry_after_seconds
+
 
 class MigrationError(RmsError):
     """A data migration could not complete; the target was left as it was."""

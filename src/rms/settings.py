@@ -2,29 +2,88 @@
 
 Settings are read when :func:`load_settings` is called (never at import time) and passed
 explicitly to whatever needs them: the app factory, the engine builder, the CLI commands.
+
+The database is named either by ``DATABASE_URL`` or by the ``DB_*`` components plus exactly
+one password source (``DB_PASSWORD``, ``DB_SECRET_ARN``, ``DB_SSM_PARAMETER`` or
+``DB_IAM_AUTH``). Nothing here talks to AWS: the secret sources are only *named* here and
+read, lazily and with a cache, by :mod:`rms.db.credentials` when a connection is opened.
+Mixed or incomplete combinations are refused by :func:`load_settings` with a
+:class:`~rms.errors.ConfigError` naming the variables, so a bad deployment fails at
+start-up rather than at the first request.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import json
+import logging
+import os
+import re
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import (
+    AliasChoices,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
 
 from rms.errors import ConfigError
 
-__all__ = ["DEFAULT_SQLITE_PATH", "Settings", "load_settings"]
+__all__ = [
+    "DEFAULT_SQLITE_PATH",
+    "MASK",
+    "PASSWORD_SOURCES",
+    "RedactingFilter",
+    "SecretRegistry",
+    "Settings",
+    "SslMode",
+    "default_secret_registry",
+    "env_name",
+    "is_local_host",
+    "load_settings",
+    "normalise_database_url",
+    "redact",
+]
 
 #: Where the embedded database lives when nothing else is configured (relative to the cwd).
 DEFAULT_SQLITE_PATH = Path("var") / "rms.db"
+
+#: What every secret is replaced with wherever it could be shown.
+MASK = "********"
+
+SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+
+#: The sslmodes that encrypt; IAM tokens must never travel in clear text.
+_ENCRYPTED_SSLMODES = ("require", "verify-ca", "verify-full")
+
+#: The variables of which exactly one must name the password in component mode.
+PASSWORD_SOURCES = ("DB_PASSWORD", "DB_SECRET_ARN", "DB_SSM_PARAMETER", "DB_IAM_AUTH")
+
+_COMPONENTS = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER")
+
+DEFAULT_PG_PORT = 5432
 
 
 class Settings(BaseSettings):
     """Effective configuration. Field names map to upper-case environment variables."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        # ``DB_HOST=`` in a .env file means "not set", not "the empty host name".
+        env_ignore_empty=True,
+        populate_by_name=True,
     )
 
     database_url: str | None = Field(
@@ -34,6 +93,51 @@ class Settings(BaseSettings):
     )
     environment: str = Field(default="dev", description="Deployment name, e.g. dev or prod.")
     log_level: str = Field(default="INFO", description="Python logging level.")
+
+    db_host: str | None = Field(default=None, description="PostgreSQL host name.")
+    db_port: int | None = Field(
+        default=None, ge=1, le=65535, description="PostgreSQL port (5432 when not set)."
+    )
+    db_name: str | None = Field(default=None, description="Database name.")
+    db_user: str | None = Field(default=None, description="Database user (role).")
+    db_password: SecretStr | None = Field(
+        default=None, description="Password, for deployments without a secret store."
+    )
+    db_secret_arn: str | None = Field(
+        default=None,
+        description="Secrets Manager secret in the RDS JSON shape (username, password and "
+        "optionally host, port, dbname).",
+    )
+    db_ssm_parameter: str | None = Field(
+        default=None,
+        description="SSM SecureString holding a postgresql:// URL or a bare password. A name "
+        "without a leading / is taken under /rms/{environment}/.",
+    )
+    db_iam_auth: bool = Field(
+        default=False, description="Log in with a fresh RDS IAM auth token per connection."
+    )
+    db_sslmode: SslMode | None = Field(
+        default=None,
+        description="libpq sslmode. Not set: verify-full for any non-local host, prefer for "
+        "localhost (require for IAM authentication on localhost).",
+    )
+    db_sslrootcert: str | None = Field(
+        default=None,
+        description="CA bundle to verify the server with (the RDS global bundle in AWS), "
+        "or 'system' for the operating system's trust store.",
+    )
+    db_secret_cache_seconds: float = Field(
+        default=300,
+        ge=0,
+        description="How long a secret read from Secrets Manager or SSM is reused before it "
+        "is read again (an authentication failure re-reads it at once).",
+    )
+    aws_region: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("aws_region", "aws_default_region"),
+        description="AWS region for Secrets Manager, SSM and IAM tokens (AWS_REGION or "
+        "AWS_DEFAULT_REGION; a secret ARN's own region is used when not set).",
+    )
 
     db_pool_size: int = Field(default=5, ge=1, le=100, description="Pooled connections kept.")
     db_max_overflow: int = Field(
@@ -45,15 +149,263 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = Field(
         default=30_000, ge=0, description="PostgreSQL statement_timeout per session (0 = none)."
     )
+    db_pool_recycle_seconds: float = Field(
+        default=1800, gt=0, description="Replace pooled connections older than this."
+    )
+    db_idle_release_seconds: float = Field(
+        default=60,
+        gt=0,
+        lt=300,
+        description="Close every pooled connection after this long with no requests, so an "
+        "Aurora Serverless v2 cluster can pause (must stay below its 300 s minimum delay).",
+    )
+    db_cold_start_budget_seconds: float = Field(
+        default=45, gt=0, description="Total time to keep retrying a connection (cold starts)."
+    )
+    db_connect_timeout_seconds: float = Field(
+        default=20, gt=0, description="Timeout of one connection attempt."
+    )
+    db_retry_initial_backoff_seconds: float = Field(
+        default=0.2, gt=0, description="First wait between connection attempts."
+    )
+    db_retry_max_backoff_seconds: float = Field(
+        default=2.0, gt=0, description="Longest wait between connection attempts."
+    )
+    db_cold_start_threshold_seconds: float = Field(
+        default=2.0, gt=0, description="A connect slower than this counts as a cold start."
+    )
+    metrics_emf_enabled: bool = Field(
+        default=False,
+        description="Also write cold-start and retry metrics as CloudWatch embedded-metric "
+        "log lines on stdout.",
+    )
+    metrics_namespace: str = Field(
+        default="RMS/Database", description="CloudWatch namespace of the EMF metrics."
+    )
+    reference_cache_ttl_seconds: float = Field(
+        default=300,
+        ge=0,
+        description="How long reference data (risk groups, deposit types, holidays, "
+        "settings) is served from memory (0 = no cache).",
+    )
     sqlite_busy_timeout_ms: int = Field(
         default=5_000, ge=0, description="How long SQLite waits on a locked database."
     )
 
+    _origins: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    # -- validation --------------------------------------------------------------------------
+
+    @field_validator("db_sslrootcert")
+    @classmethod
+    def _rootcert_exists(cls, value: str | None) -> str | None:
+        if value is None or value == "system":
+            return value
+        path = Path(value).expanduser()
+        if not path.is_file():
+            raise ValueError(
+                f"certificate bundle {value!r} does not exist or is not a file (download the "
+                "RDS bundle from https://truststore.pki.rds.amazonaws.com/global/"
+                "global-bundle.pem)"
+            )
+        return str(path)
+
+    @model_validator(mode="after")
+    def _check_combination(self) -> Settings:
+        """Refuse mixed or incomplete database configuration, naming the variables.
+
+        Raising :class:`ConfigError` (not ``ValueError``) lets it pass through pydantic
+        unchanged, so the message reads the same wherever the settings are built.
+        """
+        _check_database_variables(self)
+        return self
+
+    def __repr_args__(self) -> Any:
+        # The URL may carry a password; SecretStr fields already mask themselves.
+        for name, value in super().__repr_args__():
+            if name == "database_url" and isinstance(value, str):
+                yield name, redact(value)
+            else:
+                yield name, value
+
+    # -- derived values ----------------------------------------------------------------------
+
+    @property
+    def password_source(self) -> str | None:
+        """The one ``PASSWORD_SOURCES`` variable in use, or None (``DATABASE_URL`` mode)."""
+        found = _password_sources(self)
+        return found[0] if found else None
+
+    @property
+    def uses_components(self) -> bool:
+        """True when the database is named by ``DB_*`` variables rather than a URL."""
+        return not self.database_url and bool(_set_components(self) or _password_sources(self))
+
     def effective_database_url(self) -> str:
-        """The URL to connect to, with the embedded SQLite default filled in."""
+        """The URL to connect to, with the embedded SQLite default filled in.
+
+        In component mode the URL never carries a password: the credential source adds it
+        to each connection attempt, so nothing that prints the engine can show it. Values
+        that only the secret knows (host, name) are left out and filled in at connect time.
+        """
         if self.database_url:
             return normalise_database_url(self.database_url)
+        if self.uses_components:
+            return URL.create(
+                "postgresql+psycopg",
+                username=self.db_user,
+                host=self.db_host,
+                port=(self.db_port or DEFAULT_PG_PORT) if self.db_host else self.db_port,
+                database=self.db_name,
+            ).render_as_string(hide_password=False)
         return f"sqlite:///{DEFAULT_SQLITE_PATH.as_posix()}"
+
+    def is_postgres(self) -> bool:
+        return self.effective_database_url().startswith("postgresql")
+
+    def sslmode_for(self, host: str | None) -> str:
+        """The sslmode to use against ``host``: the explicit one, else a safe default.
+
+        Remote hosts are verified in full (name and CA) because a cloud database is reached
+        over networks we do not control; a local one need not be. An IAM token is a
+        password, so it always travels encrypted.
+        """
+        if self.db_sslmode is not None:
+            return self.db_sslmode
+        local = is_local_host(host)
+        if self.db_iam_auth:
+            return "require" if local else "verify-full"
+        return "prefer" if local else "verify-full"
+
+    def ssm_parameter_name(self) -> str | None:
+        """``DB_SSM_PARAMETER`` as a full name; relative names live under /rms/{env}/."""
+        name = self.db_ssm_parameter
+        if not name:
+            return None
+        if name.startswith("/") or name.startswith("arn:"):
+            return name
+        return f"/rms/{self.environment}/{name}"
+
+    def origin(self, field_name: str) -> str:
+        """Where a field's value came from: override, env, .env or default."""
+        return self._origins.get(field_name, "default")
+
+
+def env_name(field_name: str) -> str:
+    """The environment variable that sets ``field_name`` (the first one when several do)."""
+    return "AWS_REGION" if field_name == "aws_region" else field_name.upper()
+
+
+def _env_names(field_name: str) -> tuple[str, ...]:
+    if field_name == "aws_region":
+        return ("AWS_REGION", "AWS_DEFAULT_REGION")
+    return (field_name.upper(),)
+
+
+def is_local_host(host: str | None) -> bool:
+    """True for loopback names and addresses and Unix sockets (libpq's default: no host)."""
+    if not host or host.startswith("/") or host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _password_sources(settings: Settings) -> list[str]:
+    values = {
+        "DB_PASSWORD": settings.db_password is not None,
+        "DB_SECRET_ARN": bool(settings.db_secret_arn),
+        "DB_SSM_PARAMETER": bool(settings.db_ssm_parameter),
+        "DB_IAM_AUTH": settings.db_iam_auth,
+    }
+    return [name for name in PASSWORD_SOURCES if values[name]]
+
+
+def _set_components(settings: Settings) -> list[str]:
+    values = {
+        "DB_HOST": settings.db_host,
+        "DB_PORT": settings.db_port,
+        "DB_NAME": settings.db_name,
+        "DB_USER": settings.db_user,
+    }
+    return [name for name in _COMPONENTS if values[name] is not None]
+
+
+def _conflict(message: str, variables: list[str]) -> ConfigError:
+    return ConfigError(message, field=variables[0] if variables else None, variables=variables)
+
+
+def _check_database_variables(settings: Settings) -> None:
+    components = _set_components(settings)
+    sources = _password_sources(settings)
+    if settings.database_url:
+        clash = components + sources
+        if clash:
+            names = ", ".join(clash)
+            raise _conflict(
+                f"DATABASE_URL cannot be combined with {names}: name the database either by "
+                "DATABASE_URL or by the DB_* variables, not both",
+                ["DATABASE_URL", *clash],
+            )
+        query = _url_query(settings.database_url)
+        for key, variable in (("sslmode", "DB_SSLMODE"), ("sslrootcert", "DB_SSLROOTCERT")):
+            if key in query and getattr(settings, variable.lower()) is not None:
+                raise _conflict(
+                    f"DATABASE_URL already sets {key}= and {variable} is set too: keep one",
+                    ["DATABASE_URL", variable],
+                )
+        return
+    if not components and not sources:
+        return  # embedded SQLite
+    if len(sources) > 1:
+        raise _conflict(
+            f"{' and '.join(sources)} are both set: use exactly one password source "
+            f"({', '.join(PASSWORD_SOURCES)})",
+            sources,
+        )
+    if not sources:
+        raise _conflict(
+            f"{', '.join(components)} set but no password source: set exactly one of "
+            f"{', '.join(PASSWORD_SOURCES)} (or use DATABASE_URL)",
+            list(PASSWORD_SOURCES),
+        )
+    source = sources[0]
+    # A secret or parameter may carry the host, name and user itself (RDS rotation secrets
+    # and URL parameters do); a plain password or an IAM token needs them all spelled out.
+    if source in ("DB_PASSWORD", "DB_IAM_AUTH"):
+        required = ["DB_HOST", "DB_NAME", "DB_USER"]
+    elif settings.db_host is not None:
+        # A host without a database name would silently connect to the user's database.
+        required = ["DB_NAME"]
+    else:
+        required = []
+    missing = [name for name in required if name not in components]
+    if missing:
+        raise _conflict(
+            f"{source} needs {', '.join(missing)}: missing "
+            f"{' and '.join(missing)} (set with {', '.join(components) or 'nothing else'})",
+            missing,
+        )
+    if source == "DB_IAM_AUTH" and settings.db_sslmode not in (None, *_ENCRYPTED_SSLMODES):
+        raise _conflict(
+            f"DB_IAM_AUTH needs an encrypted connection, but DB_SSLMODE={settings.db_sslmode}: "
+            "use require, verify-ca or verify-full",
+            ["DB_IAM_AUTH", "DB_SSLMODE"],
+        )
+
+
+def _url_query(url: str) -> dict[str, Any]:
+    try:
+        return dict(make_url(normalise_database_url(url)).query)
+    except ConfigError:
+        raise
+    except Exception as exc:  # sqlalchemy.exc.ArgumentError: not a URL at all
+        raise ConfigError(
+            "DATABASE_URL is not a valid URL (expected sqlite:///path or "
+            "postgresql://user@host:5432/dbname)",
+            field="DATABASE_URL",
+        ) from exc
 
 
 def normalise_database_url(url: str) -> str:
@@ -75,14 +427,150 @@ def normalise_database_url(url: str) -> str:
 def load_settings(**overrides: Any) -> Settings:
     """Read settings from the environment and ``.env``; keyword overrides win.
 
-    Invalid values raise :class:`ConfigError` naming each variable and why.
+    Invalid values raise :class:`ConfigError` naming each variable and why; conflicting or
+    incomplete database variables raise it naming the variables that clash or are missing.
     """
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+            f"{_loc_name(err['loc'])}: {err['msg']}" for err in exc.errors(include_input=False)
         )
-        raise ConfigError(f"invalid configuration: {problems}") from exc
+        # ``from None``: the ValidationError's own text would repeat the input values.
+        raise ConfigError(f"invalid configuration: {problems}") from None
     settings.effective_database_url()  # validates the URL scheme early
+    settings._origins = _origins(settings, overrides)
+    if settings.db_password is not None:
+        default_secret_registry().add(settings.db_password.get_secret_value())
+    if settings.database_url:
+        password = _url_password(settings.database_url)
+        if password:
+            default_secret_registry().add(password)
     return settings
+
+
+def _loc_name(loc: tuple[int | str, ...]) -> str:
+    return ".".join(env_name(str(p)) if isinstance(p, str) else str(p) for p in loc)
+
+
+def _url_password(url: str) -> str | None:
+    try:
+        return make_url(normalise_database_url(url)).password
+    except Exception:  # only a best effort to find a password to mask
+        return None
+
+
+def _origins(settings: Settings, overrides: dict[str, Any]) -> dict[str, str]:
+    """Where each explicitly set field came from, in pydantic-settings' own priority."""
+    env = {k.upper(): v for k, v in os.environ.items() if v != ""}
+    dotenv: dict[str, str] = {}
+    env_file = settings.model_config.get("env_file")
+    if isinstance(env_file, str | Path) and Path(env_file).is_file():
+        from dotenv import dotenv_values
+
+        dotenv = {k.upper(): v for k, v in dotenv_values(env_file).items() if v}
+    found: dict[str, str] = {}
+    for name in type(settings).model_fields:
+        if name in overrides and overrides[name] is not None:
+            found[name] = "override"
+        elif any(var in env for var in _env_names(name)):
+            found[name] = "env"
+        elif any(var in dotenv for var in _env_names(name)):
+            found[name] = ".env"
+    return found
+
+
+# -- redaction ------------------------------------------------------------------------------
+
+_URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][\w+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]+)(?=@)")
+_KV_PASSWORD = re.compile(
+    r"(?P<head>\b(?:password|passwd|pwd)\s*[=:]\s*)(?P<pw>'[^']*'|\"[^\"]*\"|\S+)", re.IGNORECASE
+)
+_AWS_SIGNED = re.compile(
+    r"(?P<head>X-Amz-(?:Signature|Security-Token|Credential)=)(?P<pw>[^&\s'\"]+)"
+)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with every secret replaced by :data:`MASK`.
+
+    The known ``secrets`` are masked wherever they appear (also in their JSON-escaped and
+    repr forms, which is how botocore logs response bodies); passwords in URLs and
+    ``password=`` pairs and the signature of an IAM token are masked even when nobody told
+    us the value, so a secret we never saw still does not get out.
+    """
+    values = {s for s in secrets if s and len(s) >= 4}
+    variants: set[str] = set()
+    for value in values:
+        variants.update({value, json.dumps(value)[1:-1], repr(value)[1:-1]})
+    for variant in sorted(variants, key=len, reverse=True):
+        text = text.replace(variant, MASK)
+    for pattern in (_URL_PASSWORD, _KV_PASSWORD, _AWS_SIGNED):
+        text = pattern.sub(lambda m: m.group("head") + MASK, text)
+    return text
+
+
+class SecretRegistry:
+    """The secret values this process has seen (passwords, fetched secrets, tokens).
+
+    Credential sources add what they read; :class:`RedactingFilter` and error messages mask
+    them. Thread-safe; IAM tokens are kept only for the last few (they expire anyway).
+    """
+
+    def __init__(self, max_values: int = 256) -> None:
+        self._values: dict[str, None] = {}
+        self._max = max_values
+        self._lock = threading.Lock()
+
+    def add(self, value: str | None) -> None:
+        if not value:
+            return
+        with self._lock:
+            self._values.pop(value, None)
+            self._values[value] = None
+            while len(self._values) > self._max:
+                self._values.pop(next(iter(self._values)))
+
+    def values(self) -> list[str]:
+        with self._lock:
+            return list(self._values)
+
+    def redact(self, text: str) -> str:
+        return redact(text, self.values())
+
+
+_DEFAULT_REGISTRY: SecretRegistry | None = None
+_REGISTRY_LOCK = threading.Lock()
+
+
+def default_secret_registry() -> SecretRegistry:
+    """The process-wide registry (created on first use, not at import)."""
+    global _DEFAULT_REGISTRY  # one per process, made lazily
+    with _REGISTRY_LOCK:
+        if _DEFAULT_REGISTRY is None:
+            _DEFAULT_REGISTRY = SecretRegistry()
+        return _DEFAULT_REGISTRY
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that masks secrets in the message and the formatted traceback.
+
+    Attach it to handlers (it then sees every record they write) or to the loggers of
+    libraries that echo secret payloads at DEBUG level (botocore logs response bodies).
+    """
+
+    def __init__(self, secrets: Callable[[], Iterable[str]] | None = None) -> None:
+        super().__init__()
+        self._secrets = secrets or default_secret_registry().values
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        known = list(self._secrets())
+        message = record.getMessage()
+        cleaned = redact(message, known)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, known)
+        return True

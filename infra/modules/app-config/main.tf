@@ -14,6 +14,9 @@ locals {
     DB_SSLMODE                   = var.db_sslmode
     DB_IDLE_RELEASE_SECONDS      = tostring(var.idle_release_seconds)
     DB_COLD_START_BUDGET_SECONDS = tostring(var.cold_start_budget_seconds)
+    # The service's EMF metrics carry Environment = ENVIRONMENT; the alarms match on it.
+    ENVIRONMENT         = var.environment
+    METRICS_EMF_ENABLED = "true"
   })
 
   tags = merge(var.tags, {

@@ -8,24 +8,51 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from rms import __version__
+from rms.api.cache import TTLCache
+from rms.api.http_metrics import install_http_metrics
 from rms.api.problems import install_problem_handlers
+from rms.api.routes.health import health_router
 from rms.api.routes.resources import resource_routers
 from rms.api.routes.summary import summary_router
 from rms.db.database import Database
-from rms.db.engine import create_db_engine
+from rms.db.engine import create_db_engine, is_sqlite, retry_policy
+from rms.db.observe import DbObserver
+from rms.db.pool import IdleReleaser
 from rms.settings import Settings
 
-__all__ = ["create_app"]
+__all__ = ["build_database", "create_app"]
+
+
+def build_database(settings: Settings) -> Database:
+    """Engine, observer and retry policy, all from ``settings``."""
+    observer = DbObserver(
+        cold_start_threshold_seconds=settings.db_cold_start_threshold_seconds,
+        emf=settings.metrics_emf_enabled,
+        namespace=settings.metrics_namespace,
+        environment=settings.environment,
+    )
+    policy = retry_policy(settings)
+    engine = create_db_engine(settings, observer=observer, policy=policy)
+    return Database(engine, observer=observer, policy=policy)
 
 
 def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     """Build the app. Pass ``db`` to reuse an existing database (tests, embedding)."""
     owns_db = db is None
-    database = db if db is not None else Database(create_db_engine(settings))
+    database = db if db is not None else build_database(settings)
+    releaser = (
+        None
+        if is_sqlite(database.engine)
+        else IdleReleaser(database.engine, settings.db_idle_release_seconds)
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if releaser is not None:
+            releaser.start()
         yield
+        if releaser is not None:
+            releaser.stop()
         if owns_db:
             database.dispose()
 
@@ -37,7 +64,11 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = database
+    app.state.releaser = releaser
+    app.state.cache = TTLCache(settings.reference_cache_ttl_seconds)
     install_problem_handlers(app)
+    install_http_metrics(app, database.observer.registry)
+    app.include_router(health_router())
     for router in resource_routers():
         app.include_router(router)
     app.include_router(summary_router())

@@ -89,7 +89,7 @@ async def _rms_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RmsError)
     status = status_for(exc)
     headers = None
-    if isinstance(exc, DatabaseUnavailableError):
+    if isinstance(exc, DatabaseUnavailableError | DatabaseAuthError):
         headers = {"Retry-After": str(exc.retry_after_seconds)}
     if status == 500:
         log.error("request failed: %s", exc, exc_info=exc)

@@ -2,29 +2,49 @@
 
 Request handlers and commands never open sessions themselves; they pass a function to
 :meth:`Database.run`. That gives one place to begin, commit, roll back, translate driver
-errors and (for PostgreSQL) retry whole transactions that are safe to retry.
+errors, and retry whole transactions that are safe to retry: those that failed on a lost
+connection, a serialization failure or a deadlock. Writes are made safe to replay by the
+repository (client-side ids for creates; updates and deletes recognise their own effect),
+so a connection lost during COMMIT, when nobody can know whether it landed, is retried too.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from rms.db.errors import DRIVER_ERRORS, translate_db_error
+from rms.db.connect import RetryPolicy
+from rms.db.errors import DRIVER_ERRORS, Failure, classify, translate_db_error
+from rms.db.observe import DbObserver
+from rms.db.pool import pool_figures
 
 __all__ = ["Database"]
 
 T = TypeVar("T")
 
+MAX_TRANSACTION_ATTEMPTS = 5
+
 
 class Database:
     """An engine plus the session factory used for every unit of work."""
 
-    def __init__(self, engine: Engine, *, bind: Connection | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        bind: Connection | None = None,
+        observer: DbObserver | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> None:
         self.engine = engine
+        self.observer = observer or DbObserver()
+        self.policy = policy or RetryPolicy()
+        self._waiting = 0
+        self.observer.pool_figures = lambda: pool_figures(engine, self._waiting)
         if bind is None:
             self._sessions = sessionmaker(engine, expire_on_commit=False)
         else:
@@ -38,13 +58,39 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def run(self, work: Callable[[Session], T]) -> T:
-        """Run ``work`` in one transaction; commit if it returns, roll back if it raises."""
-        try:
-            with self._sessions() as session, session.begin():
-                return work(session)
-        except DRIVER_ERRORS as exc:
-            raise translate_db_error(exc) from exc
+    def run(self, work: Callable[[Session], T], *, retry: bool = True) -> T:
+        """Run ``work`` in one transaction; commit if it returns, roll back if it raises.
+
+        ``work`` may run more than once (when ``retry``), so it must not have effects
+        outside the session other than ones that are safe to repeat.
+        """
+        deadline = time.monotonic() + self.policy.budget_seconds
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with self._sessions() as session, session.begin():
+                    self._waiting += 1
+                    try:
+                        session.connection()
+                    finally:
+                        self._waiting -= 1
+                    result = work(session)
+                self.observer.succeeded()
+                return result
+            except DRIVER_ERRORS as exc:
+                kind = classify(exc)
+                retryable = kind in (Failure.RETRY_CONNECT, Failure.RETRY_TRANSACTION)
+                pause = self.policy.backoff(attempt)
+                if (
+                    not retry
+                    or not retryable
+                    or attempt >= MAX_TRANSACTION_ATTEMPTS
+                    or time.monotonic() + pause >= deadline
+                ):
+                    raise translate_db_error(exc) from exc
+                self.observer.retry(f"transaction_{kind.value}")
+                self.policy.sleep(pause)
 
     def dispose(self) -> None:
         self.engine.dispose()

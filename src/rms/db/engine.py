@@ -1,4 +1,10 @@
-"""Engine construction for SQLite (embedded default) and PostgreSQL (psycopg 3)."""
+"""Engine construction for SQLite (embedded default) and PostgreSQL (psycopg 3).
+
+PostgreSQL connections are opened by a :class:`~rms.db.connect.ColdStartConnector` (via
+SQLAlchemy's ``do_connect`` hook), so every new connection, including the ones the pool
+makes after an idle release or a dropped connection, rides through cold starts and asks the
+credential source for fresh credentials.
+"""
 
 from __future__ import annotations
 
@@ -8,31 +14,64 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from rms.db.connect import ColdStartConnector, CredentialSource, RetryPolicy
+from rms.db.credentials import credentials_from_settings
+from rms.db.observe import DbObserver
 from rms.settings import Settings
 
-__all__ = ["create_db_engine", "is_sqlite"]
+__all__ = ["create_db_engine", "is_sqlite", "retry_policy"]
 
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def create_db_engine(settings: Settings, url: str | None = None) -> Engine:
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        budget_seconds=settings.db_cold_start_budget_seconds,
+        attempt_timeout_seconds=settings.db_connect_timeout_seconds,
+        initial_backoff_seconds=settings.db_retry_initial_backoff_seconds,
+        max_backoff_seconds=settings.db_retry_max_backoff_seconds,
+    )
+
+
+def create_db_engine(
+    settings: Settings,
+    url: str | None = None,
+    *,
+    observer: DbObserver | None = None,
+    credentials: CredentialSource | None = None,
+    policy: RetryPolicy | None = None,
+) -> Engine:
     """Build the engine for ``url`` (default: the settings' effective URL)."""
     target = make_url(url or settings.effective_database_url())
     if target.get_backend_name() == "sqlite":
         return _sqlite_engine(str(target), settings)
-    return create_engine(
+    engine = create_engine(
         target,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
+        pool_recycle=settings.db_pool_recycle_seconds,
         pool_pre_ping=True,
         connect_args={
             "application_name": "rms",
             "options": f"-c statement_timeout={settings.db_statement_timeout_ms}",
         },
     )
+    connector = ColdStartConnector(
+        policy or retry_policy(settings),
+        observer
+        or DbObserver(cold_start_threshold_seconds=settings.db_cold_start_threshold_seconds),
+        # An explicit ``url`` names another database: the settings' credentials are not its.
+        credentials if credentials is not None or url else credentials_from_settings(settings),
+    )
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> Any:
+        return connector.connect(cparams)
+
+    return engine
 
 
 def _sqlite_engine(url: str, settings: Settings) -> Engine:

@@ -8,6 +8,7 @@ password) is echoed back from the driver.
 
 from __future__ import annotations
 
+import enum
 import re
 import sqlite3
 from functools import cache
@@ -28,15 +29,12 @@ from rms.errors import (
 )
 from rms.schema.tables import metadata
 
-__all__ = ["DRIVER_ERRORS", "sqlstate_of", "translate_db_error"]
+__all__ = ["DRIVER_ERRORS", "Failure", "classify", "sqlstate_of", "translate_db_error"]
 
 #: What callers at a boundary (CLI, unit of work) catch and hand to :func:`translate_db_error`.
 DRIVER_ERRORS: tuple[type[BaseException], ...] = (sa_exc.DBAPIError, psycopg.Error)
 
 _SQLITE_CONSTRAINT = re.compile(r"(UNIQUE|NOT NULL) constraint failed: ([\w.]+(?:, [\w.]+)*)")
-
-#: Connection-level SQLSTATE classes and codes: the server or the path to it went away.
-_UNAVAILABLE_CODES = {"57P01", "57P02", "57P03", "53300", "57P05"}
 
 
 @cache
@@ -63,16 +61,14 @@ def translate_db_error(exc: BaseException) -> RmsError:
     if isinstance(exc, sa_exc.IntegrityError) or isinstance(orig, psycopg.IntegrityError):
         return _integrity(orig)
     code = sqlstate_of(exc)
-    invalidated = bool(getattr(exc, "connection_invalidated", False))
-    if code == "28P01" or code == "28000":
-        return DatabaseAuthError("the database refused the credentials (authentication failed)")
     if (code is not None and code.startswith("22")) or isinstance(orig, psycopg.DataError):
         return InvalidInputError(f"the database rejected a value: {_first_line(exc)}")
-    if invalidated or (code is not None and (code.startswith("08") or code in _UNAVAILABLE_CODES)):
-        return DatabaseUnavailableError(f"the database is not reachable: {_first_line(exc)}")
-    if isinstance(orig, psycopg.OperationalError | sqlite3.OperationalError) and code is None:
-        if "locked" in str(orig):
-            return DatabaseUnavailableError("the SQLite database is locked by another writer")
+    if isinstance(orig, sqlite3.OperationalError) and "locked" in str(orig):
+        return DatabaseUnavailableError("the SQLite database is locked by another writer")
+    kind = classify(exc)
+    if kind is Failure.AUTH:
+        return DatabaseAuthError(f"the database refused the credentials: {_first_line(exc)}")
+    if kind in (Failure.RETRY_CONNECT, Failure.RETRY_TRANSACTION):
         return DatabaseUnavailableError(f"the database is not reachable: {_first_line(exc)}")
     return DatabaseError(f"database error: {_first_line(exc)}")
 
@@ -111,3 +107,70 @@ def _first_line(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None) or exc
     text = str(orig).strip()
     return text.splitlines()[0] if text else type(orig).__name__
+
+
+class Failure(enum.Enum):
+    """What to do about a failed database operation (see :func:`classify`)."""
+
+    RETRY_CONNECT = "connect"  # the server is unreachable, starting, full or went away
+    RETRY_TRANSACTION = "transaction"  # serialization failure or deadlock: run it again
+    AUTH = "auth"  # credentials refused: re-read the secret once, never loop
+    FATAL = "fatal"  # anything else: report it
+
+
+_RETRY_CONNECT_CODES = {"57P01", "57P02", "57P03", "53300", "57P05"}
+_RETRY_TRANSACTION_CODES = {"40001", "40P01"}
+_AUTH_CODES = {"28P01", "28000"}
+
+# At connect time psycopg has no SQLSTATE, only the server's message (English, the default
+# lc_messages), so connect failures are also told apart by these fragments.
+_AUTH_TEXT = (
+    "password authentication failed",
+    "authentication failed",
+    "no pg_hba.conf entry",
+    "pam authentication failed",
+)
+_ROLE_MISSING = re.compile(r'role "[^"]*" does not exist')
+# Server states that pass: starting up, shutting down, in recovery, not yet accepting
+# connections (all start "the database system is"), full, or an admin/crash shutdown.
+_TRANSIENT_FATAL_TEXT = ("the database system is", "too many clients",
+                         "remaining connection slots are reserved", "terminating connection")
+# No server message at all: the network or the socket failed.
+_NETWORK_TEXT = ("server closed the connection unexpectedly", "connection refused",
+                 "connection reset", "timeout expired", "timed out", "could not receive data",
+                 "could not send data", "connection to server", "eof detected",
+                 "consuming input failed", "could not translate host name")
+
+
+def classify(exc: BaseException) -> Failure:
+    """The one place that decides whether a database failure is worth retrying.
+
+    By SQLSTATE when the driver has one; otherwise (connection failures) by the error's
+    type and the server's message. Unknown FATAL messages are not retried.
+    """
+    code = sqlstate_of(exc)
+    if code is not None:
+        if code in _RETRY_TRANSACTION_CODES:
+            return Failure.RETRY_TRANSACTION
+        if code in _AUTH_CODES:
+            return Failure.AUTH
+        if code.startswith("08") or code in _RETRY_CONNECT_CODES:
+            return Failure.RETRY_CONNECT
+        return Failure.FATAL
+    if getattr(exc, "connection_invalidated", False):
+        return Failure.RETRY_CONNECT
+    orig = getattr(exc, "orig", None) or exc
+    if isinstance(orig, OSError | TimeoutError):
+        return Failure.RETRY_CONNECT
+    if not isinstance(orig, psycopg.OperationalError | psycopg.InterfaceError):
+        return Failure.FATAL
+    text = str(orig).lower()
+    if any(fragment in text for fragment in _AUTH_TEXT) or _ROLE_MISSING.search(text):
+        return Failure.AUTH
+    if any(fragment in text for fragment in _TRANSIENT_FATAL_TEXT):
+        return Failure.RETRY_CONNECT
+    if "fatal:" not in text and any(fragment in text for fragment in _NETWORK_TEXT):
+        return Failure.RETRY_CONNECT
+    if isinstance(orig, psycopg.InterfaceError) and "closed" in text:
+        return Failure.RETRY_CONNECT
+    return Failure.FATAL

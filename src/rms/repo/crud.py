@@ -97,6 +97,7 @@ def create_row(session: Session, spec: ResourceSpec, values: Mapping[str, Any]) 
     """Insert a row; a repeat of the same create (same id, same content) returns the row."""
     data = dict(values)
     if data.get(spec.key) is None:
+        # Callers that may retry generate the id before the first attempt (see the routes).
         data[spec.key] = new_id()
     existing = session.get(spec.model, data[spec.key])
     if existing is not None:
@@ -114,6 +115,19 @@ def create_row(session: Session, spec: ResourceSpec, values: Mapping[str, Any]) 
     return row
 
 
+def _already_applied(row: Row, version: int | None, values: Mapping[str, Any]) -> bool:
+    """True when ``row`` shows this very change made once already (a replayed request).
+
+    A retried transaction whose first COMMIT landed but was not acknowledged finds the row
+    one version on, holding the values it asked for; that is success, not a conflict.
+    """
+    if version is None or row.version != version + 1:
+        return False
+    if "deletedAt" in values:
+        return row.deletedAt is not None
+    return row.deletedAt is None and _same_content(row, values)
+
+
 def _versioned_update(
     session: Session, spec: ResourceSpec, key: str, version: int | None, values: Mapping[str, Any]
 ) -> Any:
@@ -128,7 +142,11 @@ def _versioned_update(
         .execution_options(synchronize_session=False)
     )
     if session.execute(stmt).rowcount == 0:  # type: ignore[attr-defined]
-        current = get_row(session, spec, key)  # raises NotFound for missing or deleted rows
+        current = get_row(session, spec, key, include_deleted=True)
+        if _already_applied(current, version, values):
+            return current
+        if current.deletedAt is not None:
+            raise NotFoundError(spec.label, key)
         raise StaleVersionError(spec.label, key, given=version or 0, current=current.version)
     return get_row(session, spec, key, include_deleted=True)
 

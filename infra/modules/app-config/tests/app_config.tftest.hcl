@@ -23,6 +23,8 @@ run "parameter_names_and_values" {
       "/rms/dev/DB_SSLMODE",
       "/rms/dev/DB_IDLE_RELEASE_SECONDS",
       "/rms/dev/DB_COLD_START_BUDGET_SECONDS",
+      "/rms/dev/ENVIRONMENT",
+      "/rms/dev/METRICS_EMF_ENABLED",
     ])
     error_message = "Exactly the service settings under /rms/dev/ expected."
   }
@@ -30,6 +32,11 @@ run "parameter_names_and_values" {
   assert {
     condition     = aws_ssm_parameter.this["DB_SSLMODE"].value == "verify-full" && aws_ssm_parameter.this["DB_IDLE_RELEASE_SECONDS"].value == "60" && aws_ssm_parameter.this["DB_COLD_START_BUDGET_SECONDS"].value == "45" && aws_ssm_parameter.this["DB_PORT"].value == "5432"
     error_message = "Defaults: verify-full, 60 s idle release, 45 s cold-start budget, port 5432."
+  }
+
+  assert {
+    condition     = aws_ssm_parameter.this["ENVIRONMENT"].value == "dev" && aws_ssm_parameter.this["METRICS_EMF_ENABLED"].value == "true"
+    error_message = "ENVIRONMENT must match the monitoring dimension, and EMF metrics must be on."
   }
 
   assert {
@@ -52,7 +59,7 @@ run "extra_parameters" {
   }
 
   assert {
-    condition     = aws_ssm_parameter.this["DB_CONNECT_TIMEOUT_SECONDS"].name == "/rms/prod/DB_CONNECT_TIMEOUT_SECONDS" && length(aws_ssm_parameter.this) == 9
+    condition     = aws_ssm_parameter.this["DB_CONNECT_TIMEOUT_SECONDS"].name == "/rms/prod/DB_CONNECT_TIMEOUT_SECONDS" && length(aws_ssm_parameter.this) == 11
     error_message = "Extra parameters are stored under the same path."
   }
 }

@@ -1,0 +1,190 @@
+"""``rms config``: show the effective settings and where each value came from.
+
+Operators debugging a deployment need to see *which* of env, ``.env``, Secrets Manager,
+SSM or IAM won, without ever seeing a secret: every secret is printed as ``********`` and
+the whole output passes through :func:`rms.settings.redact` once more before it is written.
+By default nothing is fetched from AWS (the command works offline and fast); ``--resolve``
+reads the secret or parameter to show the host, user and database it supplies.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+from pydantic import SecretStr
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from rms.settings import (
+    DEFAULT_PG_PORT,
+    MASK,
+    Settings,
+    default_secret_registry,
+    env_name,
+    load_settings,
+    redact,
+)
+
+__all__ = ["SettingRow", "app", "settings_rows", "show"]
+
+app = typer.Typer(help="Inspect the effective configuration.", no_args_is_help=True)
+
+
+@app.callback()
+def _group() -> None:
+    """Inspect the effective configuration."""
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@dataclass(frozen=True)
+class SettingRow:
+    """One effective setting: its variable name, shown value and where it came from."""
+
+    name: str
+    value: str
+    source: str
+
+
+def _source_label(settings: Settings) -> str | None:
+    """The label of the secret store in use (``secretsmanager:ARN``, ``ssm:/name``, iam)."""
+    source = settings.password_source
+    if source == "DB_SECRET_ARN":
+        return f"secretsmanager:{settings.db_secret_arn}"
+    if source == "DB_SSM_PARAMETER":
+        return f"ssm:{settings.ssm_parameter_name()}"
+    if source == "DB_IAM_AUTH":
+        return "iam"
+    return None
+
+
+def settings_rows(settings: Settings, *, resolve: bool = False) -> list[SettingRow]:
+    """Every setting with its display value and origin; secrets masked.
+
+    With ``resolve`` the secret store is read (through the same credential source the
+    engine uses) so values it supplies are shown and attributed to it.
+    """
+    label = _source_label(settings)
+    resolved: dict[str, Any] = {}
+    provided: frozenset[str] = frozenset()
+    if resolve and label and not settings.db_iam_auth:
+        from rms.db.credentials import credentials_from_settings
+
+        credentials = credentials_from_settings(settings)
+        if credentials is not None:
+            resolved = credentials.connect_params()
+            secret = getattr(credentials, "secret", None)
+            if callable(secret):
+                provided = secret().provided
+
+    rows: list[SettingRow] = []
+    for name, info in type(settings).model_fields.items():
+        value = getattr(settings, name)
+        origin = settings.origin(name)
+        var = env_name(name)
+        if isinstance(value, SecretStr):
+            shown = MASK
+        elif value is None:
+            shown = ""
+        elif isinstance(value, bool):
+            shown = str(value).lower()
+        else:
+            shown = str(value)
+        if name == "database_url" and value:
+            shown = redact(str(value))
+        rows.append(SettingRow(var, shown, origin))
+        del info
+
+    if settings.uses_components and label:
+        rows = [_component_row(r, settings, label, resolved, provided) for r in rows]
+    by_name = {r.name: i for i, r in enumerate(rows)}
+    # Derived values: the effective sslmode and the URL the engine is built with.
+    if settings.is_postgres():
+        host = resolved.get("host") or settings.db_host or _url_host(settings)
+        i = by_name["DB_SSLMODE"]
+        if settings.db_sslmode is None:
+            where = "local host" if host is None or _is_local(host) else "non-local host"
+            rows[i] = SettingRow("DB_SSLMODE", settings.sslmode_for(host), f"default ({where})")
+    rows.append(SettingRow("(database)", redact(settings.effective_database_url()), "derived"))
+    return rows
+
+
+def _component_row(
+    row: SettingRow,
+    settings: Settings,
+    label: str,
+    resolved: dict[str, Any],
+    provided: frozenset[str],
+) -> SettingRow:
+    """Attribute DB_* values to the secret store when it supplies them."""
+    keys = {"DB_HOST": "host", "DB_PORT": "port", "DB_NAME": "dbname", "DB_USER": "user"}
+    if row.name == "DB_PASSWORD":
+        return SettingRow(row.name, MASK, label)
+    key = keys.get(row.name)
+    if key is None or settings.db_iam_auth:
+        return row
+    from_secret = key in provided and (key == "user" or row.source == "default")
+    if from_secret:
+        return SettingRow(row.name, str(resolved.get(key, "")), label)
+    if row.source == "default" and not resolved:
+        # Not read (no --resolve): the secret may supply it.
+        return SettingRow(row.name, "(from the secret, if it has one)", label)
+    if row.source == "default" and key == "port":
+        return SettingRow(row.name, str(DEFAULT_PG_PORT), "default")
+    return row
+
+
+def _url_host(settings: Settings) -> str | None:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.effective_database_url()).host
+
+
+def _is_local(host: str) -> bool:
+    from rms.settings import is_local_host
+
+    return is_local_host(host)
+
+
+def render_json(rows: list[SettingRow]) -> str:
+    return json.dumps(
+        {r.name: {k: v for k, v in asdict(r).items() if k != "name"} for r in rows}, indent=2
+    )
+
+
+@app.command()
+def show(
+    output: Annotated[
+        OutputFormat, typer.Option("--format", help="table (for people) or json (for tools).")
+    ] = OutputFormat.table,
+    resolve: Annotated[
+        bool,
+        typer.Option(
+            "--resolve/--no-resolve",
+            help="Read the secret or parameter from AWS to show what it supplies.",
+        ),
+    ] = False,
+) -> None:
+    """Print every effective setting, its value (secrets as ********) and its source."""
+    settings = load_settings()
+    rows = settings_rows(settings, resolve=resolve)
+    registry = default_secret_registry()
+    console = Console(soft_wrap=True, emoji=False, markup=False, highlight=False)
+    if output is OutputFormat.json:
+        typer.echo(registry.redact(render_json(rows)))
+        return
+    table = Table(title="RMS configuration", show_lines=False)
+    for column in ("variable", "value", "source"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        cells = (registry.redact(row.name), registry.redact(row.value), row.source)
+        table.add_row(*(Text(cell) for cell in cells))
+    console.print(table)

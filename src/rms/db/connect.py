@@ -1,0 +1,128 @@
+"""Connecting through cold starts: attempts with a timeout, backoff with jitter, a budget.
+
+An Aurora Serverless v2 cluster that scaled to zero takes about 15 s (30 s or more after a
+long pause) to accept a connection; while resuming it either holds the connection or
+refuses it. :class:`ColdStartConnector` keeps trying within ``budget`` seconds, but only
+for failures :func:`rms.db.errors.classify` calls retryable. A refused password is not
+retried in a loop: the credentials are re-read once (a rotated secret) and then the error
+is reported.
+
+Credentials come from a :class:`CredentialSource` asked afresh on every attempt, so a
+rotated secret or a new IAM token (valid 15 minutes) is never frozen into the pool.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import psycopg
+
+from rms.db.errors import Failure, classify, translate_db_error
+from rms.db.observe import DbObserver
+from rms.errors import DatabaseAuthError, DatabaseUnavailableError
+
+__all__ = ["ColdStartConnector", "CredentialSource", "RetryPolicy"]
+
+
+class CredentialSource(Protocol):
+    """Gives the connection parameters (user, password, host, sslmode...) for one attempt."""
+
+    def connect_params(self) -> dict[str, Any]: ...
+
+    def refresh(self) -> None:
+        """Forget cached secrets, so the next :meth:`connect_params` reads them again."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long and how often to retry. ``sleep`` and ``rand`` can be swapped in tests."""
+
+    budget_seconds: float = 45.0
+    attempt_timeout_seconds: float = 20.0
+    initial_backoff_seconds: float = 0.2
+    max_backoff_seconds: float = 2.0
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    rand: Callable[[], float] = field(default=random.random, compare=False)
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential backoff with 'equal jitter': half fixed, half random."""
+        exponent = min(max(attempt - 1, 0), 32)  # 2**32 * any sane initial is past any cap
+        ceiling = min(self.max_backoff_seconds, self.initial_backoff_seconds * 2**exponent)
+        return float(ceiling / 2 + self.rand() * ceiling / 2)
+
+
+class ColdStartConnector:
+    """Opens psycopg connections, riding through cold starts within the policy's budget."""
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        observer: DbObserver,
+        credentials: CredentialSource | None = None,
+        connect: Callable[..., Any] = psycopg.connect,
+    ) -> None:
+        self.policy = policy
+        self.observer = observer
+        self.credentials = credentials
+        self._connect = connect
+
+    def connect(self, base_params: dict[str, Any]) -> Any:
+        policy = self.policy
+        started = time.monotonic()
+        deadline = started + policy.budget_seconds
+        attempt = 0
+        refreshed = False
+        while True:
+            attempt += 1
+            remaining = deadline - time.monotonic()
+            params = dict(base_params)
+            if self.credentials is not None:
+                params.update(self.credentials.connect_params())
+            # libpq takes whole seconds and treats anything under 2 as 2.
+            params["connect_timeout"] = max(2, int(min(policy.attempt_timeout_seconds, remaining)))
+            self.observer.attempt()
+            try:
+                conn = self._connect(**params)
+            except psycopg.Error as exc:
+                kind = classify(exc)
+                if kind is Failure.AUTH:
+                    if self.credentials is not None and not refreshed:
+                        refreshed = True
+                        self.credentials.refresh()
+                        self.observer.retry("connect_auth_refresh")
+                        continue
+                    self.observer.failed("auth", str(exc).splitlines()[0])
+                    raise DatabaseAuthError(
+                        f"the database refused the credentials after {attempt} attempt(s): "
+                        f"{_server_message(exc)}"
+                    ) from exc
+                if kind is not Failure.RETRY_CONNECT:
+                    self.observer.failed("fatal", str(exc).splitlines()[0])
+                    raise translate_db_error(exc) from exc
+                pause = policy.backoff(attempt)
+                if time.monotonic() + pause >= deadline:
+                    elapsed = time.monotonic() - started
+                    self.observer.failed("budget", str(exc).splitlines()[0])
+                    raise DatabaseUnavailableError(
+                        f"the database did not accept a connection within {elapsed:.1f} s "
+                        f"({attempt} attempts): {_server_message(exc)}",
+                        retry_after_seconds=max(1, round(policy.max_backoff_seconds * 2)),
+                    ) from exc
+                self.observer.retry("connect")
+                policy.sleep(pause)
+                continue
+            self.observer.connected(time.monotonic() - started)
+            return conn
+
+
+def _server_message(exc: BaseException) -> str:
+    """The useful part of a libpq message: the server's own words when there are some."""
+    text = " ".join(str(exc).split())
+    for marker in ("FATAL:", "failed:"):
+        if marker in text:
+            return text.split(marker, 1)[1].strip()[:300]
+    return text[:300]

@@ -1,0 +1,191 @@
+"""What the database layer has seen: state for readiness, Prometheus metrics, EMF lines.
+
+One :class:`DbObserver` per app. It owns its own Prometheus registry (so two apps in one
+process, as in tests, never clash) and, when enabled, writes the cold-start and retry
+figures as CloudWatch embedded-metric-format (EMF) JSON lines, which CloudWatch Logs turns
+into metrics with no agent. Namespace, dimensions and metric names are the contract the
+Terraform alarms use (``infra/modules/monitoring``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+__all__ = ["EMF_METRICS", "DbObserver", "DbState", "PoolFigures"]
+
+#: Metric name -> CloudWatch unit, as agreed with the monitoring module.
+EMF_METRICS = {
+    "ColdStartCount": "Count",
+    "ColdStartDurationMs": "Milliseconds",
+    "ConnectRetryCount": "Count",
+    "TransactionRetryCount": "Count",
+    "ConnectFailureCount": "Count",
+}
+
+
+@dataclass(frozen=True)
+class PoolFigures:
+    size: int
+    in_use: int
+    idle: int
+    overflow: int
+    waiting: int
+
+
+@dataclass
+class DbState:
+    """The last known state of the database, as seen by real traffic (never probed)."""
+
+    last_success_at: float | None = None
+    last_failure_at: float | None = None
+    last_failure: str | None = None
+    last_failure_kind: str | None = None
+    last_connect_seconds: float | None = None
+    last_connect_cold: bool = False
+    open_connections: int = 0
+
+
+class _PoolCollector(Collector):
+    def __init__(self, figures: Callable[[], PoolFigures | None]) -> None:
+        self._figures = figures
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        figures = self._figures()
+        if figures is None:
+            return
+        for name, value, doc in (
+            ("rms_db_pool_in_use", figures.in_use, "Connections checked out of the pool."),
+            ("rms_db_pool_idle", figures.idle, "Open connections waiting in the pool."),
+            ("rms_db_pool_waiting", figures.waiting, "Requests waiting for a connection."),
+            ("rms_db_pool_size", figures.size, "Configured pool size."),
+        ):
+            yield GaugeMetricFamily(name, doc, value=value)
+
+
+class DbObserver:
+    """Records connects, cold starts, retries and failures; thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        cold_start_threshold_seconds: float = 2.0,
+        emf: bool = False,
+        namespace: str = "RMS/Database",
+        environment: str = "dev",
+        emf_stream: IO[str] | None = None,
+    ) -> None:
+        self.cold_start_threshold = cold_start_threshold_seconds
+        self.state = DbState()
+        self.started_at = time.time()
+        self._lock = threading.Lock()
+        self._emf = emf
+        self._namespace = namespace
+        self._environment = environment
+        self._emf_stream = emf_stream
+        self.pool_figures: Callable[[], PoolFigures | None] = lambda: None
+        self.registry = CollectorRegistry()
+        self.connect_attempts = Counter(
+            "rms_db_connect_attempts", "Connection attempts.", registry=self.registry
+        )
+        self.cold_starts = Counter(
+            "rms_db_cold_starts",
+            "Connects that took longer than the cold-start threshold.",
+            registry=self.registry,
+        )
+        self.connect_seconds = Histogram(
+            "rms_db_connect_seconds",
+            "Time to establish a connection, retries included.",
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 20, 30, 45, 60),
+            registry=self.registry,
+        )
+        self.cold_start_seconds = Histogram(
+            "rms_db_cold_start_seconds",
+            "Duration of cold starts.",
+            buckets=(2, 5, 10, 15, 20, 30, 45, 60, 90),
+            registry=self.registry,
+        )
+        self.retries = Counter(
+            "rms_db_retries", "Retries by reason.", ["reason"], registry=self.registry
+        )
+        self.connect_failures = Counter(
+            "rms_db_connect_failures",
+            "Connects that failed for good (budget spent or refused).",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.registry.register(_PoolCollector(lambda: self.pool_figures()))
+
+    # -- events ------------------------------------------------------------------------------
+
+    def attempt(self) -> None:
+        self.connect_attempts.inc()
+
+    def connected(self, seconds: float) -> None:
+        cold = seconds > self.cold_start_threshold
+        self.connect_seconds.observe(seconds)
+        with self._lock:
+            self.state.last_success_at = time.time()
+            self.state.last_connect_seconds = seconds
+            self.state.last_connect_cold = cold
+            self.state.last_failure_kind = None
+        if cold:
+            self.cold_starts.inc()
+            self.cold_start_seconds.observe(seconds)
+            self._write_emf(ColdStartCount=1, ColdStartDurationMs=round(seconds * 1000, 1))
+
+    def retry(self, reason: str) -> None:
+        self.retries.labels(reason=reason).inc()
+        name = "TransactionRetryCount" if reason.startswith("transaction") else "ConnectRetryCount"
+        self._write_emf(**{name: 1})
+
+    def failed(self, kind: str, message: str) -> None:
+        self.connect_failures.labels(kind=kind).inc()
+        with self._lock:
+            self.state.last_failure_at = time.time()
+            self.state.last_failure = message
+            self.state.last_failure_kind = kind
+        self._write_emf(ConnectFailureCount=1)
+
+    def succeeded(self) -> None:
+        """A unit of work completed: the database is known to be up."""
+        with self._lock:
+            self.state.last_success_at = time.time()
+            self.state.last_failure_kind = None
+
+    def snapshot(self) -> DbState:
+        with self._lock:
+            return DbState(**self.state.__dict__)
+
+    # -- EMF ---------------------------------------------------------------------------------
+
+    def _write_emf(self, **values: float) -> None:
+        if not self._emf:
+            return
+        record: dict[str, Any] = {
+            "_aws": {
+                "Timestamp": int(time.time() * 1000),
+                "CloudWatchMetrics": [
+                    {
+                        "Namespace": self._namespace,
+                        "Dimensions": [["Service", "Environment"]],
+                        "Metrics": [{"Name": n, "Unit": EMF_METRICS[n]} for n in values],
+                    }
+                ],
+            },
+            "Service": "rms",
+            "Environment": self._environment,
+            **values,
+        }
+        stream = self._emf_stream or sys.stdout
+        stream.write(json.dumps(record, separators=(",", ":")) + "\n")
+        stream.flush()

@@ -1,0 +1,116 @@
+"""Errors of the data migration: every failure a user can meet, with the data behind it.
+
+All are :class:`rms.errors.MigrationError` subclasses, so the CLI prints them once and exits
+non-zero, and callers can tell *what* failed (the source, the target, the data, the
+verification) without parsing messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from rms.errors import MigrationError
+
+if TYPE_CHECKING:
+    from rms.migrate.report import Difference, Problem
+
+__all__ = [
+    "BadDataError",
+    "CommitUnknownError",
+    "ConcurrentMigrationError",
+    "ReplaceNotConfirmedError",
+    "RollbackRefusedError",
+    "SchemaMismatchError",
+    "SourceError",
+    "TargetError",
+    "TargetNotEmptyError",
+    "VerificationError",
+]
+
+#: How many problems or differences a message lists before saying "and N more".
+SHOWN = 10
+
+
+class SourceError(MigrationError):
+    """The SQLite file cannot be used: missing, empty, not SQLite, corrupt or locked."""
+
+    title = "Unusable source"
+
+
+class SchemaMismatchError(MigrationError):
+    """The source or target schema cannot be mapped (a required column is missing, ...)."""
+
+    title = "Schema mismatch"
+
+
+class TargetError(MigrationError):
+    """The target PostgreSQL database cannot be used (unreachable, refused, wrong schema)."""
+
+    title = "Unusable target"
+
+
+class TargetNotEmptyError(TargetError):
+    """The target already holds rows and ``--replace`` was not given."""
+
+    title = "Target not empty"
+
+    def __init__(self, message: str, counts: dict[str, int]) -> None:
+        super().__init__(message, counts=counts)
+        self.counts = counts
+
+
+class ReplaceNotConfirmedError(TargetError):
+    """Rows would be replaced but nobody confirmed it (no ``--yes`` and no terminal to ask)."""
+
+    title = "Replace not confirmed"
+
+
+class ConcurrentMigrationError(TargetError):
+    """Another migration or rollback holds the lock on the target database."""
+
+    title = "Migration already running"
+
+
+class BadDataError(MigrationError):
+    """Source rows that cannot be migrated exactly; ``problems`` lists every one found."""
+
+    title = "Bad source data"
+
+    def __init__(self, problems: Sequence[Problem], total: int | None = None) -> None:
+        self.problems = list(problems)
+        self.total = total if total is not None else len(self.problems)
+        lines = [p.describe() for p in self.problems[:SHOWN]]
+        more = self.total - len(lines)
+        if more > 0:
+            lines.append(f"... and {more} more (all of them are in the report)")
+        super().__init__(
+            f"{self.total} problem(s) in the source data; nothing was written "
+            "(use --on-error quarantine to load the good rows and set these aside):\n  "
+            + "\n  ".join(lines)
+        )
+
+
+class VerificationError(MigrationError):
+    """The target does not hold exactly the converted source rows."""
+
+    title = "Verification failed"
+
+    def __init__(self, message: str, differences: Sequence[Difference] = (), **details: Any):
+        self.differences = list(differences)
+        lines = [d.describe() for d in self.differences[:SHOWN]]
+        if lines:
+            message += "\n  " + "\n  ".join(lines)
+        super().__init__(message, **details)
+
+
+class CommitUnknownError(MigrationError):
+    """The connection was lost while COMMIT was in flight: the outcome is unknown."""
+
+    title = "Commit outcome unknown"
+
+
+class RollbackRefusedError(MigrationError):
+    """Rows loaded by the run were changed or removed since; rollback needs ``--force``."""
+
+    title = "Rollback refused"

@@ -1,0 +1,269 @@
+"""Read one source table, convert every row exactly, and sort good rows from bad ones.
+
+Shared by the loader (which streams good rows into COPY) and by ``verify`` (which only
+digests them), so both apply the same rules and the same notion of which rows belong in
+the target. A row is bad when a value cannot be converted, a NOT NULL column is NULL, a
+unique value repeats (the first row, in rowid order, keeps it), or a reference names a row
+that does not exist in the target: absent from the source, or itself set aside (the
+cascade: rows that reference quarantined rows are quarantined too, parents being scanned
+first, so every foreign key of a loaded row resolves).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from hashlib import md5
+from typing import Any
+
+from rms.migrate.convert import BadValue, converter
+from rms.migrate.digest import TableDigest
+from rms.migrate.fastpath import row_function
+from rms.migrate.report import Problem
+from rms.migrate.source import SourceTable, iter_rows, quote_ident
+from rms.migrate.spec import RUN_START, TableSpec
+
+__all__ = ["ScanContext", "TableMapping", "TableScanResult", "map_table", "scan_table"]
+
+#: Detailed problems kept in memory (the count of all of them is always exact).
+MAX_PROBLEMS = 100_000
+#: How often (rows) the observer hears about progress.
+PROGRESS_EVERY = 10_000
+
+
+@dataclass
+class TableMapping:
+    """How one target table is read from the source: SELECT list and what was defaulted."""
+
+    spec: TableSpec
+    source: SourceTable | None
+    select: list[str]
+    defaulted: dict[str, Any]
+    extra_columns: list[str]
+
+
+def _literal(value: Any, run_start_ms: int) -> str:
+    if value is RUN_START or value == RUN_START:
+        return str(run_start_ms)
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    raise TypeError(f"no SQL literal for default {value!r}")
+
+
+def map_table(spec: TableSpec, source: SourceTable | None, run_start_ms: int) -> TableMapping:
+    """Missing columns become literal defaults in the SELECT, so conversion stays uniform."""
+    from rms.migrate.errors import SchemaMismatchError
+
+    select: list[str] = []
+    defaulted: dict[str, Any] = {}
+    if source is None:
+        return TableMapping(spec, None, [], {}, [])
+    used = set()
+    for col in spec.columns:
+        found = source.find(col.name)
+        if found is not None:
+            select.append(quote_ident(found.name))
+            used.add(found.name)
+            continue
+        if not col.has_default:
+            raise SchemaMismatchError(
+                f"source table {source.name} has no column {col.name}, which the target "
+                "requires and has no default for"
+            )
+        select.append(_literal(col.default, run_start_ms))
+        defaulted[col.name] = "run start" if col.default == RUN_START else col.default
+    extra = [c.name for c in source.columns if c.name not in used]
+    return TableMapping(spec, source, select, defaulted, extra)
+
+
+@dataclass
+class ScanContext:
+    """State shared across the tables of one scan: loaded ids of referenced tables."""
+
+    quarantine: bool
+    loaded_ids: dict[str, set[Any]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    problems_total: int = 0
+
+    def add_problem(self, problem: Problem) -> None:
+        self.problems_total += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(problem)
+
+
+@dataclass
+class TableScanResult:
+    read: int = 0
+    good: int = 0
+    bad: int = 0
+    digest: TableDigest = field(default_factory=TableDigest)
+    bad_rowids: set[int] = field(default_factory=set)
+
+
+BadRowSink = Callable[[TableMapping, tuple[Any, ...], list[Problem]], None]
+
+
+def duplicate_values(conn: sqlite3.Connection, mapping: TableMapping) -> dict[int, set[Any]]:
+    """Per unique text column (by position), the raw values that occur more than once.
+
+    Found by SQLite itself (GROUP BY on the raw value), so duplicates of a million-row
+    table are found without holding its ids in Python memory.
+    """
+    out: dict[int, set[Any]] = {}
+    assert mapping.source is not None
+    for index, col in enumerate(mapping.spec.columns):
+        if not col.unique or col.kind != "text" or col.name in mapping.defaulted:
+            continue
+        expr = mapping.select[index]
+        query = (
+            f"SELECT {expr} FROM {quote_ident(mapping.source.name)} "  # noqa: S608
+            f"WHERE {expr} IS NOT NULL GROUP BY {expr} COLLATE BINARY HAVING count(*) > 1"
+        )
+        dups = {r[0] for r in conn.execute(query)}
+        if dups:
+            out[index] = dups
+    return out
+
+
+def scan_table(
+    conn: sqlite3.Connection,
+    mapping: TableMapping,
+    ctx: ScanContext,
+    write: Callable[[bytes], None] | None,
+    on_bad: BadRowSink | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> TableScanResult:
+    """Convert every row of one table; good rows go to ``write`` (as binary COPY rows)
+    and into the digest."""
+    from_bytes = int.from_bytes
+    spec = mapping.spec
+    result = TableScanResult()
+    if mapping.source is None:
+        if spec.referenced:
+            ctx.loaded_ids[spec.name] = set()
+        return result
+    names = spec.column_names
+    converters = [converter(c) for c in spec.columns]
+    pairs = list(enumerate(converters, start=1))
+    convert_row = row_function(spec)
+    pk_index = names.index(spec.pk)
+    dups = duplicate_values(conn, mapping)
+    seen_dups: dict[int, dict[Any, Any]] = {i: {} for i in dups}
+    # Unique columns that are not plain text (an instant such as holidays.date) can collide
+    # only after conversion; those tables are small, so a set of converted values is kept.
+    converted_unique: dict[int, set[Any]] = {
+        i: set()
+        for i, c in enumerate(spec.columns)
+        if c.unique and c.kind != "text" and c.name not in mapping.defaulted
+    }
+    fk_checks = [
+        (names.index(col), parent, ctx.loaded_ids.get(parent, set())) for col, parent in spec.fks
+    ]
+    keep_ids: set[Any] | None = set() if spec.referenced else None
+    total = 0
+    stop_writing = False
+    since_progress = 0
+    for raw in iter_rows(conn, mapping.source, mapping.select):
+        result.read += 1
+        since_progress += 1
+        if since_progress >= PROGRESS_EVERY and on_progress is not None:
+            on_progress(since_progress)
+            since_progress = 0
+        try:
+            data, rendering, row = convert_row(raw)
+        except BadValue:
+            row = None
+        problems: list[Problem] = []
+        if row is None:
+            row_id = raw[pk_index + 1]
+            for i, conv in pairs:
+                try:
+                    conv(raw[i])
+                except BadValue as exc:
+                    problems.append(
+                        Problem(spec.name, row_id, names[i - 1], raw[i], exc.reason, raw[0])
+                    )
+        else:
+            for index, dupset in dups.items():
+                value = row[index]
+                if value in dupset:
+                    first = seen_dups[index].get(value)
+                    if first is None:
+                        seen_dups[index][value] = row[pk_index]
+                    else:
+                        problems.append(
+                            Problem(
+                                spec.name,
+                                row[pk_index],
+                                names[index],
+                                value,
+                                f"duplicate value of a unique column (first held by id {first!r})",
+                                raw[0],
+                            )
+                        )
+            for index, values in converted_unique.items():
+                value = row[index]
+                if value is None:
+                    continue
+                if value in values:
+                    problems.append(
+                        Problem(
+                            spec.name,
+                            row[pk_index],
+                            names[index],
+                            raw[index + 1],
+                            "duplicate value of a unique column (same instant as an earlier row)",
+                            raw[0],
+                        )
+                    )
+                else:
+                    values.add(value)
+            for index, parent, ids in fk_checks:
+                ref = row[index]
+                if ref is not None and ref not in ids:
+                    problems.append(
+                        Problem(
+                            spec.name,
+                            row[pk_index],
+                            names[index],
+                            ref,
+                            f"references {parent} id {ref!r}, which does not exist in the "
+                            "source or was set aside",
+                            raw[0],
+                        )
+                    )
+        if problems:
+            result.bad += 1
+            result.bad_rowids.add(raw[0])
+            for problem in problems:
+                ctx.add_problem(problem)
+            if on_bad is not None:
+                on_bad(mapping, raw, problems)
+            if not ctx.quarantine:
+                stop_writing = True
+                # Keep the id as a known parent so children are not reported twice.
+                if keep_ids is not None and raw[pk_index + 1] is not None:
+                    keep_ids.add(raw[pk_index + 1])
+            continue
+        assert row is not None
+        result.good += 1
+        if keep_ids is not None:
+            keep_ids.add(row[pk_index])
+        if stop_writing:
+            continue
+        total += from_bytes(
+            md5(rendering.encode(), usedforsecurity=False).digest()[:8], "big", signed=True
+        )
+        if write is not None:
+            write(data)
+    result.digest = TableDigest(result.good if not stop_writing else 0, total)
+    if on_progress is not None and since_progress:
+        on_progress(since_progress)
+    if keep_ids is not None:
+        ctx.loaded_ids[spec.name] = keep_ids
+    return result

@@ -1,0 +1,231 @@
+"""The SQLite side: open read-only, check, introspect, back up, and stream rows.
+
+The source is opened through a ``file:...?mode=ro`` URI, never ``immutable=1``: the
+application may still be writing, and ``immutable`` would let SQLite skip locking and read a
+half-written page. A consistent copy is then taken with the online backup API (which copies
+one committed snapshot, retrying if a writer interferes) and every later read comes from
+that copy, so the whole migration sees one state of the data even while the application runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rms.db.errors import translate_db_error
+from rms.migrate.convert import BadText
+from rms.migrate.errors import SourceError
+
+__all__ = [
+    "SourceColumn",
+    "SourceSchema",
+    "backup_to",
+    "file_sha256",
+    "integrity_check",
+    "iter_rows",
+    "open_readonly",
+    "read_schema",
+]
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+#: Rows per fetch from SQLite; only a batch at a time is in memory.
+FETCH_ROWS = 2000
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _source_error(path: Path, exc: BaseException) -> SourceError:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return SourceError(
+            f"{path} is locked by another process (it holds a write lock); close the "
+            "application or wait for it to finish, then retry"
+        )
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return SourceError(f"{path} is not a usable SQLite database: {text}")
+    return SourceError(f"cannot read {path}: {translate_db_error(exc)}")
+
+
+def check_file(path: Path) -> None:
+    """Fail early and clearly on a path that cannot be a SQLite database."""
+    if not path.exists():
+        raise SourceError(f"{path} does not exist")
+    if not path.is_file():
+        raise SourceError(f"{path} is not a file")
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if not header:
+        raise SourceError(f"{path} is empty (0 bytes): not an RMS database")
+    if header != SQLITE_HEADER:
+        raise SourceError(f"{path} is not a SQLite database (its header is not 'SQLite format 3')")
+
+
+def open_readonly(path: Path, busy_timeout: float = 2.0) -> sqlite3.Connection:
+    """A read-only connection (mode=ro: SQLite refuses any write through it)."""
+    check_file(path)
+    uri = path.resolve().as_uri() + "?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error as exc:
+        raise _source_error(path, exc) from exc
+    return conn
+
+
+def integrity_check(conn: sqlite3.Connection, path: Path) -> None:
+    try:
+        rows = [r[0] for r in conn.execute("PRAGMA integrity_check(20)")]
+    except sqlite3.Error as exc:
+        raise _source_error(path, exc) from exc
+    if rows != ["ok"]:
+        raise SourceError(
+            f"{path} fails PRAGMA integrity_check (the file is corrupt): " + "; ".join(rows[:5])
+        )
+
+
+@dataclass
+class SourceColumn:
+    name: str
+    declared_type: str
+    notnull: bool
+
+
+@dataclass
+class SourceTable:
+    name: str
+    columns: list[SourceColumn]
+    rows: int
+    has_rowid: bool = True
+
+    def find(self, name: str) -> SourceColumn | None:
+        """A column by name: exact first, then case-insensitively (as SQLite resolves it)."""
+        for col in self.columns:
+            if col.name == name:
+                return col
+        for col in self.columns:
+            if col.name.lower() == name.lower():
+                return col
+        return None
+
+
+@dataclass
+class SourceSchema:
+    tables: dict[str, SourceTable] = field(default_factory=dict)
+
+    def find(self, name: str) -> SourceTable | None:
+        if name in self.tables:
+            return self.tables[name]
+        for table_name, table in self.tables.items():
+            if table_name.lower() == name.lower():
+                return table
+        return None
+
+
+def read_schema(conn: sqlite3.Connection, path: Path) -> SourceSchema:
+    schema = SourceSchema()
+    try:
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
+            )
+        ]
+        for name in names:
+            cols = [
+                SourceColumn(name=r[1], declared_type=str(r[2] or ""), notnull=bool(r[3]))
+                for r in conn.execute(f"PRAGMA table_info({quote_ident(name)})")
+            ]
+            count_sql = f"SELECT count(*) FROM {quote_ident(name)}"  # noqa: S608
+            (count,) = conn.execute(count_sql).fetchone()
+            has_rowid = True
+            try:
+                conn.execute(f"SELECT rowid FROM {quote_ident(name)} LIMIT 1").fetchall()  # noqa: S608
+            except sqlite3.OperationalError:
+                has_rowid = False
+            schema.tables[name] = SourceTable(name, cols, int(count), has_rowid)
+    except sqlite3.Error as exc:
+        raise _source_error(path, exc) from exc
+    return schema
+
+
+def backup_to(conn: sqlite3.Connection, dest: Path, path: Path) -> None:
+    """A consistent copy of the source at ``dest`` (online backup API, one snapshot)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    target = sqlite3.connect(dest)
+    try:
+        conn.backup(target, pages=-1)
+    except sqlite3.Error as exc:
+        target.close()
+        dest.unlink(missing_ok=True)
+        raise _source_error(path, exc) from exc
+    target.close()
+
+
+def _checking_text(raw: bytes) -> Any:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return BadText(raw)
+
+
+def iter_rows(
+    conn: sqlite3.Connection,
+    table: SourceTable,
+    select: Sequence[str],
+    order_by_pk: str | None = None,
+) -> Iterator[tuple[Any, ...]]:
+    """Rows as ``(rowid, *select)``, in rowid order (or by primary key for a diff).
+
+    Text that is not valid UTF-8 makes sqlite3 fail the whole fetch; when that happens the
+    scan resumes after the last good rowid with a text factory that returns such values as
+    :class:`BadText`, so they become problems naming their row instead of a crash.
+    """
+    rowid = "rowid" if table.has_rowid else "NULL"
+    columns = ", ".join(select)
+    base = f"SELECT {rowid}, {columns} FROM {quote_ident(table.name)}"  # noqa: S608
+    if order_by_pk is not None:
+        query = f"{base} ORDER BY {quote_ident(order_by_pk)} COLLATE BINARY, {rowid}"
+        yield from conn.execute(query)
+        return
+    if not table.has_rowid:
+        yield from conn.execute(base)
+        return
+    last: int | None = None
+    try:
+        cursor = conn.execute(f"{base} ORDER BY rowid")
+        while batch := cursor.fetchmany(FETCH_ROWS):
+            yield from batch
+            last = batch[-1][0]
+        return
+    except sqlite3.OperationalError as exc:
+        if "decode" not in str(exc):
+            raise
+    previous = conn.text_factory
+    conn.text_factory = _checking_text
+    try:
+        if last is None:
+            cursor = conn.execute(f"{base} ORDER BY rowid")
+        else:
+            cursor = conn.execute(f"{base} WHERE rowid > ? ORDER BY rowid", (last,))
+        while batch := cursor.fetchmany(FETCH_ROWS):
+            yield from batch
+    finally:
+        conn.text_factory = previous

@@ -1,0 +1,312 @@
+"""The PostgreSQL side: connect, inspect, drop and restore indexes, digest, keep the ledger.
+
+The ledger lives in its own schema, ``rms_migrate``, outside the application's tables and
+outside the Alembic history: it belongs to the tool, not to the app, so application
+migrations (and their downgrades) never touch it and ``schema_diff`` of the app schema stays
+clean. It is created with ``CREATE ... IF NOT EXISTS`` inside the migration's transaction,
+so a run that fails leaves no trace of it either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import NullPool
+
+from rms.db.errors import DRIVER_ERRORS, translate_db_error
+from rms.migrate.digest import (
+    TableDigest,
+    finish_json_rendering,
+    row_digest,
+    sql_column_renders,
+    sql_row_digest,
+)
+from rms.migrate.errors import TargetError
+from rms.migrate.spec import TableSpec
+
+__all__ = [
+    "LEDGER_SCHEMA",
+    "ConstraintDef",
+    "drop_secondary",
+    "ensure_ledger",
+    "hidden",
+    "pg_url",
+    "restore_secondary",
+    "target_connection",
+    "target_digest",
+]
+
+LEDGER_SCHEMA = "rms_migrate"
+#: pg_advisory lock key shared by migrate and rollback ("rms.migr" as a big-endian int64).
+ADVISORY_KEY = int.from_bytes(b"rms.migr", "big", signed=True)
+
+
+def pg_url(url: str) -> URL:
+    """The target URL with the psycopg driver; only PostgreSQL is a valid target."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise TargetError(f"the target is not a database URL: {exc}") from exc
+    if parsed.get_backend_name() not in ("postgresql", "postgres"):
+        raise TargetError(
+            f"the target must be a PostgreSQL URL (postgresql://...), not {parsed.drivername}://"
+        )
+    return parsed.set(drivername="postgresql+psycopg")
+
+
+def hidden(url: str | URL) -> str:
+    """A URL fit for output, logs and reports: the password is never shown."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid URL>"
+
+
+def target_engine(url: str, connect_timeout: float) -> Engine:
+    return create_engine(
+        pg_url(url),
+        poolclass=NullPool,
+        connect_args={"connect_timeout": max(1, int(connect_timeout))},
+    )
+
+
+def target_error(url: str, exc: BaseException, doing: str) -> TargetError:
+    translated = translate_db_error(exc)
+    error = TargetError(f"target {hidden(url)}: {doing}: {translated}")
+    error.details["kind"] = type(translated).__name__
+    return error
+
+
+@contextmanager
+def target_connection(url: str, connect_timeout: float) -> Iterator[Connection]:
+    """A SQLAlchemy connection (for Alembic) whose driver connection does the COPY.
+
+    One connection, one transaction: the schema upgrade of an empty target, the load, the
+    verification and the ledger row all commit together or not at all.
+    """
+    engine = target_engine(url, connect_timeout)
+    try:
+        try:
+            conn = engine.connect()
+        except DRIVER_ERRORS as exc:
+            raise target_error(url, exc, "cannot connect") from exc
+        try:
+            yield conn
+        finally:
+            with suppress(*DRIVER_ERRORS):
+                conn.close()
+    finally:
+        engine.dispose()
+
+
+def raw(conn: Connection) -> psycopg.Connection[Any]:
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    return driver
+
+
+def ensure_ledger(cur: psycopg.Cursor[Any]) -> None:
+    cur.execute(f"CREATE SCHEMA IF NOT EXISTS {LEDGER_SCHEMA}")
+    cur.execute(
+        f"""
+        CREATE TABLE IF NOT EXISTS {LEDGER_SCHEMA}.runs (
+            run_id uuid PRIMARY KEY,
+            started_at timestamptz NOT NULL,
+            finished_at timestamptz NOT NULL,
+            source_path text NOT NULL,
+            source_sha256 text NOT NULL,
+            backup_path text,
+            tool_version text NOT NULL,
+            schema_revision text,
+            on_error text NOT NULL,
+            tables jsonb NOT NULL,
+            superseded_by uuid,
+            rolled_back_at timestamptz
+        )"""
+    )
+    cur.execute(
+        f"""
+        CREATE TABLE IF NOT EXISTS {LEDGER_SCHEMA}.run_rows (
+            run_id uuid NOT NULL REFERENCES {LEDGER_SCHEMA}.runs (run_id),
+            table_name text NOT NULL,
+            ids text[] NOT NULL,
+            PRIMARY KEY (run_id, table_name)
+        )"""
+    )
+
+
+@dataclass(frozen=True)
+class ConstraintDef:
+    table: str
+    name: str
+    kind: str  # 'f' foreign key, 'p' primary key, 'u' unique, 'i' plain index
+    definition: str
+
+    def drop(self) -> sql.Composed:
+        if self.kind == "i":
+            return sql.SQL("DROP INDEX {}").format(sql.Identifier(self.name))
+        return sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+            sql.Identifier(self.table), sql.Identifier(self.name)
+        )
+
+    def create(self) -> sql.SQL | sql.Composed:
+        if self.kind == "i":
+            # pg_get_indexdef gives a complete statement, from the catalog, not from a user.
+            return sql.SQL(self.definition)
+        return sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
+            sql.Identifier(self.table), sql.Identifier(self.name), sql.SQL(self.definition)
+        )
+
+
+def secondary_definitions(cur: psycopg.Cursor[Any], tables: Sequence[str]) -> list[ConstraintDef]:
+    """Foreign keys, primary/unique keys and plain indexes of the tables, as DDL."""
+    cur.execute(
+        """
+        SELECT c.relname, con.conname, con.contype, pg_get_constraintdef(con.oid)
+        FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid
+        WHERE c.relnamespace = current_schema()::regnamespace
+          AND c.relname = ANY(%s) AND con.contype IN ('f', 'p', 'u')
+        ORDER BY c.relname, con.conname
+        """,
+        (list(tables),),
+    )
+    defs = [ConstraintDef(r[0], r[1], r[2], r[3]) for r in cur.fetchall()]
+    cur.execute(
+        """
+        SELECT t.relname, i.relname, pg_get_indexdef(i.oid)
+        FROM pg_index x
+        JOIN pg_class i ON i.oid = x.indexrelid
+        JOIN pg_class t ON t.oid = x.indrelid
+        WHERE t.relnamespace = current_schema()::regnamespace AND t.relname = ANY(%s)
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = x.indexrelid)
+        ORDER BY t.relname, i.relname
+        """,
+        (list(tables),),
+    )
+    defs += [ConstraintDef(r[0], r[1], "i", r[2]) for r in cur.fetchall()]
+    return defs
+
+
+_DROP_ORDER = {"f": 0, "u": 1, "p": 2, "i": 3}
+_CREATE_ORDER = {"p": 0, "u": 1, "i": 2, "f": 3}
+
+
+def drop_secondary(cur: psycopg.Cursor[Any], defs: Iterable[ConstraintDef]) -> None:
+    """Drop them inside the load transaction; a rollback brings every one back."""
+    for d in sorted(defs, key=lambda d: _DROP_ORDER[d.kind]):
+        cur.execute(d.drop())
+
+
+def restore_secondary(cur: psycopg.Cursor[Any], defs: Iterable[ConstraintDef]) -> None:
+    """Recreate in dependency order: keys, indexes, then foreign keys (validated here)."""
+    for d in sorted(defs, key=lambda d: _CREATE_ORDER[d.kind]):
+        cur.execute(d.create())
+
+
+def _where_ids(
+    spec: TableSpec, ids_from: tuple[str, str] | None
+) -> tuple[sql.Composable, tuple[str, ...]]:
+    if ids_from is None:
+        return sql.SQL(""), ()
+    return (
+        sql.SQL(
+            " WHERE {pk} IN (SELECT unnest(ids) FROM {schema}.run_rows "
+            "WHERE run_id = %s AND table_name = %s)"
+        ).format(pk=sql.Identifier(spec.pk), schema=sql.Identifier(LEDGER_SCHEMA)),
+        ids_from,
+    )
+
+
+def target_digest(
+    cur: psycopg.Cursor[Any], spec: TableSpec, ids_from: tuple[str, str] | None = None
+) -> TableDigest:
+    """Count and checksum of a table computed by PostgreSQL (optionally: a run's rows only)."""
+    where, params = _where_ids(spec, ids_from)
+    expr = sql_row_digest(spec)
+    if expr is not None:
+        cur.execute(
+            sql.SQL("SELECT count(*), coalesce(sum({}), 0)::text FROM {}{}").format(
+                expr, sql.Identifier(spec.name), where
+            ),
+            params,
+        )
+        count, total = cur.fetchone() or (0, "0")
+        return TableDigest(int(count), int(total))
+    digest = TableDigest()
+    cur.execute(
+        sql.SQL("SELECT {} FROM {}{}").format(
+            sql.SQL(", ").join(sql_column_renders(spec)), sql.Identifier(spec.name), where
+        ),
+        params,
+    )
+    for rendered in cur:
+        digest.count += 1
+        digest.total += row_digest(finish_json_rendering(spec, rendered))
+    return digest
+
+
+def orphan_counts(cur: psycopg.Cursor[Any], specs: Sequence[TableSpec]) -> dict[str, int]:
+    """Rows whose foreign key names no row, per ``table.column`` (all zero when sound)."""
+    pks = {s.name: s.pk for s in specs}
+    out: dict[str, int] = {}
+    for spec in specs:
+        for column, parent in spec.fks:
+            cur.execute(
+                sql.SQL(
+                    "SELECT count(*) FROM {child} c WHERE c.{col} IS NOT NULL AND NOT EXISTS "
+                    "(SELECT 1 FROM {parent} p WHERE p.{pk} = c.{col})"
+                ).format(
+                    child=sql.Identifier(spec.name),
+                    col=sql.Identifier(column),
+                    parent=sql.Identifier(parent),
+                    pk=sql.Identifier(pks[parent]),
+                )
+            )
+            row = cur.fetchone()
+            out[f"{spec.name}.{column}"] = int(row[0]) if row else 0
+    return out
+
+
+def table_counts(cur: psycopg.Cursor[Any], specs: Sequence[TableSpec]) -> dict[str, int]:
+    """Rows per application table (tables that do not exist yet count as absent)."""
+    cur.execute(
+        "SELECT relname FROM pg_class WHERE relkind = 'r' "
+        "AND relnamespace = current_schema()::regnamespace AND relname = ANY(%s)",
+        ([s.name for s in specs],),
+    )
+    existing = {r[0] for r in cur.fetchall()}
+    counts: dict[str, int] = {}
+    for spec in specs:
+        if spec.name in existing:
+            cur.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(spec.name)))
+            row = cur.fetchone()
+            counts[spec.name] = int(row[0]) if row else 0
+    return counts
+
+
+def stream_rendered(cur: psycopg.Cursor[Any], spec: TableSpec) -> Iterator[tuple[Any, list[str]]]:
+    """(pk, per-column canonical text) in pk byte order, for finding differing rows."""
+    renders = sql_column_renders(spec)
+    cur.execute(
+        sql.SQL('SELECT {pk}, {cols} FROM {t} ORDER BY {pk} COLLATE "C"').format(
+            pk=sql.Identifier(spec.pk),
+            cols=sql.SQL(", ").join(renders),
+            t=sql.Identifier(spec.name),
+        )
+    )
+    for row in cur:
+        rendered = list(row[1:])
+        for i, col in enumerate(spec.columns):
+            if col.kind == "json" and rendered[i] != "N":
+                from rms.migrate.convert import canonical_json
+
+                rendered[i] = canonical_json(rendered[i])
+        yield row[0], rendered

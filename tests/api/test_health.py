@@ -1,0 +1,66 @@
+"""Health endpoints that never wake the database, the deep check, metrics, the cache."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import Api
+
+
+def test_live_and_ready_answer_without_the_database(client: TestClient) -> None:
+    db = client.app.state.db  # type: ignore[attr-defined]
+    before = db.observer.connect_attempts._value.get()
+    for _ in range(5):
+        assert client.get("/health/live").json()["status"] == "alive"
+        ready = client.get("/health/ready")
+        assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    assert db.observer.connect_attempts._value.get() == before
+
+
+def test_ready_turns_red_only_for_failures_a_person_must_fix(client: TestClient) -> None:
+    observer = client.app.state.db.observer  # type: ignore[attr-defined]
+    observer.failed("budget", "timed out")
+    assert client.get("/health/ready").status_code == 200  # paused or unreachable: normal
+    observer.failed("auth", "password authentication failed")
+    body = client.get("/health/ready")
+    assert body.status_code == 503 and body.json()["database"] == "misconfigured"
+    observer.succeeded()
+    assert client.get("/health/ready").status_code == 200
+
+
+def test_deep_health_reports_round_trip_revision_and_pool(client: TestClient, backend: str) -> None:
+    body = client.get("/health").json()
+    assert body["status"] == "ok"
+    assert body["database"]["dialect"] == backend
+    assert body["database"]["schema_revision"] == body["database"]["schema_head"]
+    assert body["database"]["round_trip_ms"] >= 0
+    assert body["uptime_seconds"] >= 0 and "pool" in body
+
+
+def test_metrics_in_prometheus_format(client: TestClient) -> None:
+    client.get("/api/accounts")
+    client.get("/api/accounts/nope")
+    text = client.get("/metrics").text
+    assert 'rms_http_request_seconds_count{method="GET",route="/api/accounts",status="200"}' in text
+    assert 'route="/api/accounts/{key}",status="404"' in text
+    for name in ("rms_db_connect_attempts_total", "rms_db_cold_starts_total",
+                 "rms_db_cold_start_seconds_bucket", "rms_db_pool_in_use"):
+        assert name in text
+
+
+def test_reference_data_is_cached_and_invalidated_on_write(client: TestClient, api: Api) -> None:
+    cache = client.app.state.cache  # type: ignore[attr-defined]
+    api.risk_group("Cached")
+    first = client.get("/api/risk-groups", params={"name": "Cached"}).json()
+    hits = cache.hits
+    assert client.get("/api/risk-groups", params={"name": "Cached"}).json() == first
+    assert cache.hits == hits + 1
+    group = first["items"][0]
+    client.patch(f"/api/risk-groups/{group['id']}", json={"version": 1, "name": "Renamed"})
+    assert client.get("/api/risk-groups", params={"name": "Cached"}).json()["total"] == 0
+    # Non-reference resources are never cached.
+    api.account()
+    hits = cache.hits
+    client.get("/api/accounts")
+    client.get("/api/accounts")
+    assert cache.hits == hits

@@ -1,0 +1,134 @@
+"""Connecting through cold starts: bounded retries, no loops on refused credentials."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from rms.db.connect import ColdStartConnector, RetryPolicy
+from rms.db.observe import DbObserver
+from rms.devtools.pgcluster import free_port
+from rms.errors import DatabaseAuthError, DatabaseError, DatabaseUnavailableError
+
+
+class Rotating:
+    """A credential source that hands out a list of users, one per refresh."""
+
+    def __init__(self, *users: str) -> None:
+        self.users = list(users)
+        self.refreshes = 0
+
+    def connect_params(self) -> dict[str, Any]:
+        return {"user": self.users[min(self.refreshes, len(self.users) - 1)]}
+
+    def refresh(self) -> None:
+        self.refreshes += 1
+
+
+def _params(url: str) -> dict[str, Any]:
+    parsed = make_url(url)
+    return {"host": parsed.host, "port": parsed.port, "dbname": parsed.database,
+            "user": parsed.username}
+
+
+def _policy(budget: float = 2.0) -> RetryPolicy:
+    sleeps: list[float] = []
+    return RetryPolicy(
+        budget_seconds=budget, initial_backoff_seconds=0.05, max_backoff_seconds=0.2,
+        sleep=sleeps.append, rand=lambda: 0.5,
+    )
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    policy = RetryPolicy(initial_backoff_seconds=0.2, max_backoff_seconds=2.0, rand=lambda: 1.0)
+    assert [policy.backoff(n) for n in (1, 2, 3, 4, 5, 6)] == [0.2, 0.4, 0.8, 1.6, 2.0, 2.0]
+    low = RetryPolicy(initial_backoff_seconds=0.2, max_backoff_seconds=2.0, rand=lambda: 0.0)
+    assert low.backoff(3) == pytest.approx(0.4)  # never below half the ceiling
+
+
+def test_connects_and_records_the_connect(pg_url: str) -> None:
+    observer = DbObserver()
+    conn = ColdStartConnector(_policy(), observer).connect(_params(pg_url))
+    assert conn.execute("SELECT 1").fetchone() == (1,)
+    conn.close()
+    state = observer.snapshot()
+    assert state.last_connect_seconds is not None and state.last_connect_cold is False
+    assert observer.connect_attempts._value.get() == 1
+
+
+def test_refused_credentials_are_re_read_once_then_reported(pg_url: str) -> None:
+    observer = DbObserver()
+    source = Rotating("nobody_1", "nobody_2", "nobody_3")
+    connector = ColdStartConnector(_policy(), observer, source)
+    with pytest.raises(DatabaseAuthError) as info:
+        connector.connect(_params(pg_url))
+    assert source.refreshes == 1  # one re-read of the secret, no loop
+    assert observer.connect_attempts._value.get() == 2
+    assert "nobody_2" in str(info.value) and "after 2 attempt" in str(info.value)
+    assert observer.snapshot().last_failure_kind == "auth"
+
+
+def test_rotated_secret_is_picked_up_on_the_re_read(pg_url: str) -> None:
+    source = Rotating("stale_user", "postgres")
+    conn = ColdStartConnector(_policy(), DbObserver(), source).connect(_params(pg_url))
+    assert source.refreshes == 1
+    conn.close()
+
+
+def test_missing_database_is_not_retried(pg_url: str) -> None:
+    observer = DbObserver()
+    params = {**_params(pg_url), "dbname": "not_there"}
+    with pytest.raises(DatabaseError, match="does not exist"):
+        ColdStartConnector(_policy(), observer).connect(params)
+    assert observer.connect_attempts._value.get() == 1
+
+
+def test_unreachable_server_is_retried_within_the_budget() -> None:
+    observer = DbObserver()
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        time.sleep(seconds)
+
+    policy = RetryPolicy(budget_seconds=1.0, initial_backoff_seconds=0.05,
+                         max_backoff_seconds=0.1, sleep=sleep, rand=lambda: 0.0)
+    params = {"host": "127.0.0.1", "port": free_port(), "dbname": "x", "user": "x"}
+    with pytest.raises(DatabaseUnavailableError, match="did not accept a connection"):
+        ColdStartConnector(policy, observer).connect(params)
+    attempts = observer.connect_attempts._value.get()
+    assert attempts == len(sleeps) + 1
+    assert 2 <= attempts <= 1.0 / 0.025 + 1  # bounded by budget / shortest pause
+    assert sum(sleeps) <= 1.0
+    assert observer.snapshot().last_failure_kind == "budget"
+
+
+def test_backoff_never_overflows() -> None:
+    assert RetryPolicy(max_backoff_seconds=2.0, rand=lambda: 1.0).backoff(10_000) == 2.0
+
+
+def test_cold_starts_are_written_as_emf_lines() -> None:
+    stream = io.StringIO()
+    observer = DbObserver(cold_start_threshold_seconds=2.0, emf=True, environment="prod",
+                          emf_stream=stream)
+    observer.connected(0.3)  # warm: no line
+    observer.connected(14.2)
+    observer.retry("connect")
+    observer.retry("transaction_transaction")
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [sorted(k for k in line if k[0].isupper() and k not in ("Service", "Environment"))
+            for line in lines] == [
+        ["ColdStartCount", "ColdStartDurationMs"], ["ConnectRetryCount"], ["TransactionRetryCount"]
+    ]
+    first = lines[0]
+    assert first["ColdStartDurationMs"] == 14200.0
+    assert first["Service"] == "rms" and first["Environment"] == "prod"
+    directive = first["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Namespace"] == "RMS/Database"
+    assert directive["Dimensions"] == [["Service", "Environment"]]
+    assert {"Name": "ColdStartDurationMs", "Unit": "Milliseconds"} in directive["Metrics"]
