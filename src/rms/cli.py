@@ -15,9 +15,10 @@ import click
 import typer
 from rich.console import Console
 
+from rms.config_cli import app as config_app
 from rms.cost.cli import app as cost_app
-from rms.devtools.cli import app as dev_app
 from rms.db.errors import DRIVER_ERRORS, translate_db_error
+from rms.devtools.cli import app as dev_app
 from rms.errors import RmsError
 from rms.settings import Settings, load_settings
 
@@ -34,6 +35,7 @@ db_app = typer.Typer(help="Schema, seeding and data migration.", no_args_is_help
 app.add_typer(db_app, name="db")
 app.add_typer(cost_app, name="cost")
 app.add_typer(dev_app, name="dev", help="Developer tools: the Aurora pause emulator.")
+app.add_typer(config_app, name="config", help="Show the effective configuration.")
 
 from rms.migrate.cli import register as register_migrate  # noqa: E402
 

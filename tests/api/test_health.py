@@ -43,8 +43,12 @@ def test_metrics_in_prometheus_format(client: TestClient) -> None:
     text = client.get("/metrics").text
     assert 'rms_http_request_seconds_count{method="GET",route="/api/accounts",status="200"}' in text
     assert 'route="/api/accounts/{key}",status="404"' in text
-    for name in ("rms_db_connect_attempts_total", "rms_db_cold_starts_total",
-                 "rms_db_cold_start_seconds_bucket", "rms_db_pool_in_use"):
+    for name in (
+        "rms_db_connect_attempts_total",
+        "rms_db_cold_starts_total",
+        "rms_db_cold_start_seconds_bucket",
+        "rms_db_pool_in_use",
+    ):
         assert name in text
 
 

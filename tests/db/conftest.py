@@ -1,8 +1,6 @@
 """Fixtures of the database-layer tests: a fresh PostgreSQL database per test.
 
-(Reconstructed: the original of this file was overwritten by mistake; these are the
-fixtures the tests in this directory use.) The TLS and password cluster used by the
-credential tests lives in :mod:`tests.db.pg_tls`.
+The TLS and password cluster used by the credential tests lives in :mod:`tests.db.pg_tls`.
 """
 
 from __future__ import annotations
@@ -28,4 +26,11 @@ def pg_url(create_pg_database: Callable[[], str]) -> str:
 
 @pytest.fixture
 def pg_settings(pg_url: str) -> Settings:
-    return load_settings(database_url=pg_url)
+    """Short retry budgets, so a test that fails does so quickly."""
+    return load_settings(
+        database_url=pg_url,
+        db_cold_start_budget_seconds=5,
+        db_retry_initial_backoff_seconds=0.05,
+        db_retry_max_backoff_seconds=0.2,
+        db_connect_timeout_seconds=3,
+    )

@@ -32,15 +32,22 @@ class Rotating:
 
 def _params(url: str) -> dict[str, Any]:
     parsed = make_url(url)
-    return {"host": parsed.host, "port": parsed.port, "dbname": parsed.database,
-            "user": parsed.username}
+    return {
+        "host": parsed.host,
+        "port": parsed.port,
+        "dbname": parsed.database,
+        "user": parsed.username,
+    }
 
 
 def _policy(budget: float = 2.0) -> RetryPolicy:
     sleeps: list[float] = []
     return RetryPolicy(
-        budget_seconds=budget, initial_backoff_seconds=0.05, max_backoff_seconds=0.2,
-        sleep=sleeps.append, rand=lambda: 0.5,
+        budget_seconds=budget,
+        initial_backoff_seconds=0.05,
+        max_backoff_seconds=0.2,
+        sleep=sleeps.append,
+        rand=lambda: 0.5,
     )
 
 
@@ -96,8 +103,13 @@ def test_unreachable_server_is_retried_within_the_budget() -> None:
         sleeps.append(seconds)
         time.sleep(seconds)
 
-    policy = RetryPolicy(budget_seconds=1.0, initial_backoff_seconds=0.05,
-                         max_backoff_seconds=0.1, sleep=sleep, rand=lambda: 0.0)
+    policy = RetryPolicy(
+        budget_seconds=1.0,
+        initial_backoff_seconds=0.05,
+        max_backoff_seconds=0.1,
+        sleep=sleep,
+        rand=lambda: 0.0,
+    )
     params = {"host": "127.0.0.1", "port": free_port(), "dbname": "x", "user": "x"}
     with pytest.raises(DatabaseUnavailableError, match="did not accept a connection"):
         ColdStartConnector(policy, observer).connect(params)
@@ -114,16 +126,21 @@ def test_backoff_never_overflows() -> None:
 
 def test_cold_starts_are_written_as_emf_lines() -> None:
     stream = io.StringIO()
-    observer = DbObserver(cold_start_threshold_seconds=2.0, emf=True, environment="prod",
-                          emf_stream=stream)
+    observer = DbObserver(
+        cold_start_threshold_seconds=2.0, emf=True, environment="prod", emf_stream=stream
+    )
     observer.connected(0.3)  # warm: no line
     observer.connected(14.2)
     observer.retry("connect")
     observer.retry("transaction_transaction")
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
-    assert [sorted(k for k in line if k[0].isupper() and k not in ("Service", "Environment"))
-            for line in lines] == [
-        ["ColdStartCount", "ColdStartDurationMs"], ["ConnectRetryCount"], ["TransactionRetryCount"]
+    assert [
+        sorted(k for k in line if k[0].isupper() and k not in ("Service", "Environment"))
+        for line in lines
+    ] == [
+        ["ColdStartCount", "ColdStartDurationMs"],
+        ["ConnectRetryCount"],
+        ["TransactionRetryCount"],
     ]
     first = lines[0]
     assert first["ColdStartDurationMs"] == 14200.0

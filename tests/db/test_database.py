@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import pytest
@@ -82,16 +83,14 @@ def test_serialization_failures_are_retried(pg_settings: Settings, pg_url: str) 
 
     def increment(session: Session) -> None:
         n = session.execute(text("SELECT n FROM counter WHERE id = 1")).scalar_one()
-        try:
+        with contextlib.suppress(threading.BrokenBarrierError):  # the retry runs alone
             barrier.wait()
-        except threading.BrokenBarrierError:
-            pass  # the retry runs alone
         session.execute(text("UPDATE counter SET n = :n WHERE id = 1"), {"n": n + 1})
 
     def worker() -> None:
         try:
             db.run(increment)
-        except Exception as exc:  # noqa: BLE001 - collected for the assertion below
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(2)]
@@ -126,11 +125,17 @@ def test_budget_exhausted_is_unavailable(pg_settings: Settings) -> None:
     from rms.devtools.pgcluster import free_port
 
     dead = pg_settings.model_copy(
-        update={"database_url": f"postgresql://x@127.0.0.1:{free_port()}/x",
-                "db_cold_start_budget_seconds": 0.5}
+        update={
+            "database_url": f"postgresql://x@127.0.0.1:{free_port()}/x",
+            "db_cold_start_budget_seconds": 0.5,
+        }
     )
-    engine = create_db_engine(dead, policy=RetryPolicy(
-        budget_seconds=0.5, initial_backoff_seconds=0.05, max_backoff_seconds=0.1))
+    engine = create_db_engine(
+        dead,
+        policy=RetryPolicy(
+            budget_seconds=0.5, initial_backoff_seconds=0.05, max_backoff_seconds=0.1
+        ),
+    )
     db = Database(engine, policy=FAST)
     with pytest.raises(DatabaseUnavailableError) as info:
         db.run(lambda s: s.execute(text("SELECT 1")))

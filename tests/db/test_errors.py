@@ -117,13 +117,24 @@ def test_syntax_errors_are_fatal_and_never_echo_parameters(pg_url: str) -> None:
 @pytest.mark.parametrize(
     ("statement", "expected", "field"),
     [
-        ("INSERT INTO accounts (id, name, \"createdAt\", \"updatedAt\") "
-         "VALUES ('a2', 'dup', :now, :now)", UniqueViolationError, "name"),
-        ("INSERT INTO risk_group (id, name, \"createdAt\", \"updatedAt\") "
-         "VALUES ('r1', NULL, :now, :now)", InvalidInputError, "name"),
-        ("INSERT INTO trades (id, \"universeId\", \"accountId\", buy, sell, buy_date, quantity, "
-         "\"createdAt\", \"updatedAt\") VALUES ('t1', 'nope', 'a1', 1, 1, :now, 1, :now, :now)",
-         ReferenceViolationError, None),
+        (
+            'INSERT INTO accounts (id, name, "createdAt", "updatedAt") '
+            "VALUES ('a2', 'dup', :now, :now)",
+            UniqueViolationError,
+            "name",
+        ),
+        (
+            'INSERT INTO risk_group (id, name, "createdAt", "updatedAt") '
+            "VALUES ('r1', NULL, :now, :now)",
+            InvalidInputError,
+            "name",
+        ),
+        (
+            'INSERT INTO trades (id, "universeId", "accountId", buy, sell, buy_date, quantity, '
+            "\"createdAt\", \"updatedAt\") VALUES ('t1', 'nope', 'a1', 1, 1, :now, 1, :now, :now)",
+            ReferenceViolationError,
+            None,
+        ),
     ],
     ids=["unique", "not-null", "foreign-key"],
 )
@@ -134,8 +145,10 @@ def test_constraint_errors_name_the_column(
     with engine.connect() as conn:
         outer = conn.begin()
         conn.execute(
-            text("INSERT INTO accounts (id, name, \"createdAt\", \"updatedAt\") "
-                 "VALUES ('a1', 'dup', :now, :now)"),
+            text(
+                'INSERT INTO accounts (id, name, "createdAt", "updatedAt") '
+                "VALUES ('a1', 'dup', :now, :now)"
+            ),
             {"now": now},
         )
         with pytest.raises(sa_exc.IntegrityError) as info:

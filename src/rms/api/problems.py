@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rms.errors import (
+    ConfigError,
     ConflictError,
     DatabaseAuthError,
     DatabaseUnavailableError,
@@ -37,6 +38,7 @@ _STATUS: list[tuple[type[RmsError], int]] = [
     (InvalidInputError, 422),
     (DatabaseUnavailableError, 503),
     (DatabaseAuthError, 503),
+    (ConfigError, 503),  # the service is misconfigured: unavailable until someone fixes it
 ]
 
 _SLUGS = {

@@ -23,7 +23,7 @@ import psycopg
 
 from rms.db.errors import Failure, classify, translate_db_error
 from rms.db.observe import DbObserver
-from rms.errors import DatabaseAuthError, DatabaseUnavailableError
+from rms.errors import DatabaseAuthError, DatabaseUnavailableError, RmsError
 
 __all__ = ["ColdStartConnector", "CredentialSource", "RetryPolicy"]
 
@@ -81,7 +81,11 @@ class ColdStartConnector:
             remaining = deadline - time.monotonic()
             params = dict(base_params)
             if self.credentials is not None:
-                params.update(self.credentials.connect_params())
+                try:
+                    params.update(self.credentials.connect_params())
+                except RmsError as exc:  # a secret that cannot be read or is malformed
+                    self.observer.failed("fatal", str(exc))
+                    raise
             # libpq takes whole seconds and treats anything under 2 as 2.
             params["connect_timeout"] = max(2, int(min(policy.attempt_timeout_seconds, remaining)))
             self.observer.attempt()

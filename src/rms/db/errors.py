@@ -133,13 +133,39 @@ _AUTH_TEXT = (
 _ROLE_MISSING = re.compile(r'role "[^"]*" does not exist')
 # Server states that pass: starting up, shutting down, in recovery, not yet accepting
 # connections (all start "the database system is"), full, or an admin/crash shutdown.
-_TRANSIENT_FATAL_TEXT = ("the database system is", "too many clients",
-                         "remaining connection slots are reserved", "terminating connection")
+_TRANSIENT_FATAL_TEXT = (
+    "the database system is",
+    "too many clients",
+    "remaining connection slots are reserved",
+    "terminating connection",
+)
+# TLS set up wrongly (CA, host name, certificate files): retrying cannot help.
+_TLS_TEXT = (
+    "certificate verify failed",
+    "does not match host name",
+    "root certificate file",
+    "certificate file",
+    "private key file",
+    "ssl error",
+    "ssl syscall",
+    "server does not support ssl",
+    "sslmode value",
+    "sslrootcert",
+)
 # No server message at all: the network or the socket failed.
-_NETWORK_TEXT = ("server closed the connection unexpectedly", "connection refused",
-                 "connection reset", "timeout expired", "timed out", "could not receive data",
-                 "could not send data", "connection to server", "eof detected",
-                 "consuming input failed", "could not translate host name")
+_NETWORK_TEXT = (
+    "server closed the connection unexpectedly",
+    "connection refused",
+    "connection reset",
+    "timeout expired",
+    "timed out",
+    "could not receive data",
+    "could not send data",
+    "connection to server",
+    "eof detected",
+    "consuming input failed",
+    "could not translate host name",
+)
 
 
 def classify(exc: BaseException) -> Failure:
@@ -167,6 +193,8 @@ def classify(exc: BaseException) -> Failure:
     text = str(orig).lower()
     if any(fragment in text for fragment in _AUTH_TEXT) or _ROLE_MISSING.search(text):
         return Failure.AUTH
+    if any(fragment in text for fragment in _TLS_TEXT):
+        return Failure.FATAL
     if any(fragment in text for fragment in _TRANSIENT_FATAL_TEXT):
         return Failure.RETRY_CONNECT
     if "fatal:" not in text and any(fragment in text for fragment in _NETWORK_TEXT):

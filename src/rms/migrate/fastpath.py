@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
+from hashlib import md5
 from typing import Any
 
 from rms.migrate.convert import BadValue, canonical_json, converter
@@ -32,14 +33,16 @@ __all__ = ["COPY_HEADER", "COPY_TRAILER", "RowFunction", "row_function"]
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 COPY_TRAILER = struct.pack(">h", -1)
 
-#: (COPY bytes of the row, canonical rendering, converted values)
-RowFunction = Callable[[tuple[Any, ...]], tuple[bytes, str, tuple[Any, ...]]]
+#: (COPY bytes of the row, row digest, converted values)
+RowFunction = Callable[[tuple[Any, ...]], tuple[bytes, int, tuple[Any, ...]]]
 
 _PG_EPOCH_MS = 946_684_800_000
 
 
 def _namespace(spec: TableSpec) -> dict[str, Any]:
     ns: dict[str, Any] = {
+        "_md5": md5,
+        "_from_bytes": int.from_bytes,
         "BadValue": BadValue,
         "_pi": struct.Struct(">i").pack,
         "_pid": struct.Struct(">id").pack,
@@ -112,12 +115,20 @@ def _column_code(i: int, kind: str, nullable: bool) -> list[str]:
     return [*lines, f"if {v} is None: {v} = _conv{i}({v})", *body]
 
 
-def row_function(spec: TableSpec) -> RowFunction:
-    """The generated function for one table (raises BadValue on the first bad value)."""
+def row_function(spec: TableSpec, references: dict[str, set[Any]] | None = None) -> RowFunction:
+    """The generated function for one table (raises BadValue on the first bad value).
+
+    ``references`` maps a foreign-key column to the set of ids it may name; a row naming
+    any other id raises BadValue too (the caller's slow path then says which and why).
+    """
     n = len(spec.columns)
     body: list[str] = []
+    names = spec.column_names
     for i, col in enumerate(spec.columns):
         body += _column_code(i, col.kind, col.nullable)
+    for column, _ids in (references or {}).items():
+        i = names.index(column)
+        body.append(f"if v{i} is not None and v{i} not in _ids{i}: raise BadValue('reference')")
     fields = ", ".join(f"p{i}" for i in range(n))
     rendering = " + '|' + ".join(f"r{i}" for i in range(n))
     values = ", ".join(f"v{i}" for i in range(n)) + ("," if n == 1 else "")
@@ -125,10 +136,15 @@ def row_function(spec: TableSpec) -> RowFunction:
         [
             "def convert_row(raw):",
             *("    " + line for line in body),
-            f"    return _join((_HDR, {fields})), {rendering}, ({values})",
+            f"    rendering = {rendering}",
+            "    digest = _md5(rendering.encode(), usedforsecurity=False).digest()",
+            f"    return _join((_HDR, {fields})), _from_bytes(digest[:8], 'big', signed=True), "
+            f"({values})",
         ]
     )
     namespace = _namespace(spec)
+    for column, ids in (references or {}).items():
+        namespace[f"_ids{names.index(column)}"] = ids
     exec(compile(source, f"<rms.migrate row function for {spec.name}>", "exec"), namespace)  # noqa: S102
     function: RowFunction = namespace["convert_row"]
     return function

@@ -14,7 +14,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from hashlib import md5
 from typing import Any
 
 from rms.migrate.convert import BadValue, converter
@@ -138,105 +137,38 @@ def scan_table(
     on_bad: BadRowSink | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> TableScanResult:
-    """Convert every row of one table; good rows go to ``write`` (as binary COPY rows)
-    and into the digest."""
-    from_bytes = int.from_bytes
+    """Convert every row of one table; good rows go to ``write`` (binary COPY rows) and
+    into the digest, bad rows to ``on_bad`` with every problem they have."""
     spec = mapping.spec
     result = TableScanResult()
     if mapping.source is None:
         if spec.referenced:
             ctx.loaded_ids[spec.name] = set()
         return result
-    names = spec.column_names
-    converters = [converter(c) for c in spec.columns]
-    pairs = list(enumerate(converters, start=1))
-    convert_row = row_function(spec)
-    pk_index = names.index(spec.pk)
-    dups = duplicate_values(conn, mapping)
-    seen_dups: dict[int, dict[Any, Any]] = {i: {} for i in dups}
-    # Unique columns that are not plain text (an instant such as holidays.date) can collide
-    # only after conversion; those tables are small, so a set of converted values is kept.
-    converted_unique: dict[int, set[Any]] = {
-        i: set()
-        for i, c in enumerate(spec.columns)
-        if c.unique and c.kind != "text" and c.name not in mapping.defaulted
-    }
-    fk_checks = [
-        (names.index(col), parent, ctx.loaded_ids.get(parent, set())) for col, parent in spec.fks
-    ]
+    checker = _RowChecker(conn, mapping, ctx)
+    convert_row = row_function(
+        spec, {col: ctx.loaded_ids.get(parent, set()) for col, parent in spec.fks}
+    )
+    pk_index = spec.column_names.index(spec.pk)
     keep_ids: set[Any] | None = set() if spec.referenced else None
+    rare_checks = checker.has_unique_checks
     total = 0
-    stop_writing = False
-    since_progress = 0
+    good = 0
+    read = 0
+    countdown = PROGRESS_EVERY
+    writing = True
     for raw in iter_rows(conn, mapping.source, mapping.select):
-        result.read += 1
-        since_progress += 1
-        if since_progress >= PROGRESS_EVERY and on_progress is not None:
-            on_progress(since_progress)
-            since_progress = 0
+        read += 1
+        countdown -= 1
+        if not countdown:
+            countdown = PROGRESS_EVERY
+            if on_progress is not None:
+                on_progress(PROGRESS_EVERY)
         try:
-            data, rendering, row = convert_row(raw)
+            data, digest, row = convert_row(raw)
+            problems = checker.unique_problems(raw, row) if rare_checks else None
         except BadValue:
-            row = None
-        problems: list[Problem] = []
-        if row is None:
-            row_id = raw[pk_index + 1]
-            for i, conv in pairs:
-                try:
-                    conv(raw[i])
-                except BadValue as exc:
-                    problems.append(
-                        Problem(spec.name, row_id, names[i - 1], raw[i], exc.reason, raw[0])
-                    )
-        else:
-            for index, dupset in dups.items():
-                value = row[index]
-                if value in dupset:
-                    first = seen_dups[index].get(value)
-                    if first is None:
-                        seen_dups[index][value] = row[pk_index]
-                    else:
-                        problems.append(
-                            Problem(
-                                spec.name,
-                                row[pk_index],
-                                names[index],
-                                value,
-                                f"duplicate value of a unique column (first held by id {first!r})",
-                                raw[0],
-                            )
-                        )
-            for index, values in converted_unique.items():
-                value = row[index]
-                if value is None:
-                    continue
-                if value in values:
-                    problems.append(
-                        Problem(
-                            spec.name,
-                            row[pk_index],
-                            names[index],
-                            raw[index + 1],
-                            "duplicate value of a unique column (same instant as an earlier row)",
-                            raw[0],
-                        )
-                    )
-                else:
-                    values.add(value)
-            for index, parent, ids in fk_checks:
-                ref = row[index]
-                if ref is not None and ref not in ids:
-                    problems.append(
-                        Problem(
-                            spec.name,
-                            row[pk_index],
-                            names[index],
-                            ref,
-                            f"references {parent} id {ref!r}, which does not exist in the "
-                            "source or was set aside",
-                            raw[0],
-                        )
-                    )
+            problems = checker.all_problems(raw)
         if problems:
             result.bad += 1
             result.bad_rowids.add(raw[0])
@@ -245,25 +177,116 @@ def scan_table(
             if on_bad is not None:
                 on_bad(mapping, raw, problems)
             if not ctx.quarantine:
-                stop_writing = True
-                # Keep the id as a known parent so children are not reported twice.
+                writing = False
+                # Keep the id as a known parent, so its children are not reported as well.
                 if keep_ids is not None and raw[pk_index + 1] is not None:
                     keep_ids.add(raw[pk_index + 1])
             continue
-        assert row is not None
-        result.good += 1
+        good += 1
         if keep_ids is not None:
             keep_ids.add(row[pk_index])
-        if stop_writing:
-            continue
-        total += from_bytes(
-            md5(rendering.encode(), usedforsecurity=False).digest()[:8], "big", signed=True
-        )
-        if write is not None:
-            write(data)
-    result.digest = TableDigest(result.good if not stop_writing else 0, total)
-    if on_progress is not None and since_progress:
-        on_progress(since_progress)
+        if writing:
+            total += digest
+            if write is not None:
+                write(data)
+    if on_progress is not None and read % PROGRESS_EVERY:
+        on_progress(read % PROGRESS_EVERY)
+    result.read = read
+    result.good = good
+    result.digest = TableDigest(good if writing else 0, total)
     if keep_ids is not None:
         ctx.loaded_ids[spec.name] = keep_ids
     return result
+
+
+class _RowChecker:
+    """The slow, thorough path: names every problem of a row (conversion, unique, reference).
+
+    Only rows the fast path rejects come here, plus rows of tables with unique columns that
+    need a check in Python (a duplicated text value found by SQLite, or an instant column).
+    """
+
+    def __init__(self, conn: sqlite3.Connection, mapping: TableMapping, ctx: ScanContext):
+        spec = mapping.spec
+        self.spec = spec
+        self.names = spec.column_names
+        self.pk_index = self.names.index(spec.pk)
+        self.converters = list(enumerate((converter(c) for c in spec.columns), start=1))
+        self.dups = duplicate_values(conn, mapping)
+        self.seen_dups: dict[int, dict[Any, Any]] = {i: {} for i in self.dups}
+        # Unique columns that are not plain text (an instant such as holidays.date) can
+        # collide only after conversion; those tables are small, so a set is kept.
+        self.converted_unique: dict[int, dict[Any, Any]] = {
+            i: {}
+            for i, c in enumerate(spec.columns)
+            if c.unique and c.kind != "text" and c.name not in mapping.defaulted
+        }
+        self.fk_checks = [
+            (self.names.index(col), parent, ctx.loaded_ids.get(parent, set()))
+            for col, parent in spec.fks
+        ]
+        self.has_unique_checks = bool(self.dups or self.converted_unique)
+
+    def _problem(self, raw: tuple[Any, ...], row_id: Any, column: int, value: Any, why: str):  # type: ignore[no-untyped-def]
+        return Problem(self.spec.name, row_id, self.names[column], value, why, raw[0])
+
+    def unique_problems(self, raw: tuple[Any, ...], row: tuple[Any, ...]) -> list[Problem]:
+        problems = []
+        row_id = row[self.pk_index]
+        for index, dupset in self.dups.items():
+            value = row[index]
+            if value in dupset:
+                first, rowid = self.seen_dups[index].setdefault(value, (row_id, raw[0]))
+                if rowid != raw[0]:
+                    problems.append(
+                        self._problem(
+                            raw,
+                            row_id,
+                            index,
+                            value,
+                            f"duplicate value of a unique column (first held by id {first!r})",
+                        )
+                    )
+        for index, values in self.converted_unique.items():
+            value = row[index]
+            if value is None:
+                continue
+            first, rowid = values.setdefault(value, (row_id, raw[0]))
+            if rowid != raw[0]:
+                problems.append(
+                    self._problem(
+                        raw,
+                        row_id,
+                        index,
+                        raw[index + 1],
+                        f"duplicate value of a unique column (the same instant as id {first!r})",
+                    )
+                )
+        return problems
+
+    def all_problems(self, raw: tuple[Any, ...]) -> list[Problem]:
+        row_id = raw[self.pk_index + 1]
+        problems = []
+        row = []
+        for i, conv in self.converters:
+            try:
+                row.append(conv(raw[i]))
+            except BadValue as exc:
+                problems.append(self._problem(raw, row_id, i - 1, raw[i], exc.reason))
+                row.append(None)
+        if problems:
+            return problems
+        for index, parent, ids in self.fk_checks:
+            ref = row[index]
+            if ref is not None and ref not in ids:
+                problems.append(
+                    self._problem(
+                        raw,
+                        row_id,
+                        index,
+                        ref,
+                        f"references {parent} id {ref!r}, which does not exist in the source "
+                        "or was set aside",
+                    )
+                )
+        return problems + self.unique_problems(raw, tuple(row))

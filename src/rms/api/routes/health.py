@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from rms.api.deps import database
+from rms.api.schemas import problem_responses
 from rms.db.database import Database
 from rms.db.health import deep_check, readiness
 
@@ -24,16 +25,17 @@ __all__ = ["health_router"]
 def health_router() -> APIRouter:
     router = APIRouter(tags=["health"])
 
+    # live and ready do no I/O: async, so they never wait for a worker thread.
     @router.get("/health/live")
-    def live(db: Annotated[Database, Depends(database)]) -> dict[str, Any]:
+    async def live(db: Annotated[Database, Depends(database)]) -> dict[str, Any]:
         return {"status": "alive", "uptime_seconds": round(time.time() - db.observer.started_at, 3)}
 
-    @router.get("/health/ready")
-    def ready(db: Annotated[Database, Depends(database)]) -> JSONResponse:
+    @router.get("/health/ready", responses={503: {"description": "misconfigured database"}})
+    async def ready(db: Annotated[Database, Depends(database)]) -> JSONResponse:
         ok, body = readiness(db)
         return JSONResponse(body, status_code=200 if ok else 503)
 
-    @router.get("/health")
+    @router.get("/health", responses=problem_responses(503))
     def deep(db: Annotated[Database, Depends(database)]) -> dict[str, Any]:
         return deep_check(db)
 
