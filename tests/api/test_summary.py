@@ -142,3 +142,17 @@ def test_bad_summary_requests(
     response = client.get(path, params=params)
     assert response.status_code == status
     assert response.json()["field"] == field
+
+
+def test_totals_are_rounded_to_the_cent(client: TestClient, api: Api) -> None:
+    account, kind = api.account(), api.deposit_type()
+    for amount in (0.1, 0.2):
+        api.create(
+            "div-deposits",
+            accountId=account["id"],
+            divDepositTypeId=kind["id"],
+            date="2031-01-05",
+            amount=amount,
+        )
+    body = client.get("/api/summary", params={"month": "2031-01"}).json()
+    assert body["deposits"] == 0.3  # not 0.30000000000000004

@@ -5,15 +5,7 @@
 # inside serverlessv2_scaling_configuration (AWS provider 5.81+). See
 # docs/architecture/aurora-serverless-design.md for the reasoning behind each setting.
 
-data "aws_caller_identity" "current" {}
-data "aws_region" "current" {}
-data "aws_partition" "current" {}
-
 locals {
-  account_id = data.aws_caller_identity.current.account_id
-  region     = data.aws_region.current.name
-  partition  = data.aws_partition.current.partition
-
   engine_major     = tonumber(split(".", var.engine_version)[0])
   engine_minor     = tonumber(split(".", var.engine_version)[1])
   parameter_family = "aurora-postgresql${local.engine_major}"
@@ -36,105 +28,28 @@ locals {
 }
 
 ################################################################################
-# Customer-managed KMS key: storage, master secret, Performance Insights, logs
+# Foundation: customer-managed KMS key (+ alias), subnet group, security group open
+# only to the application security groups, Enhanced Monitoring role (modules/db-foundation)
 ################################################################################
 
-resource "aws_kms_key" "this" {
-  description             = "${var.name}: Aurora storage, master user secret, Performance Insights and logs"
-  enable_key_rotation     = true
-  rotation_period_in_days = 365
-  deletion_window_in_days = var.kms_key_deletion_window_in_days
+module "foundation" {
+  source = "../db-foundation"
 
-  # Written as JSON rather than an aws_iam_policy_document: in a key policy "Resource": "*"
-  # means "this key", which IAM policy scanners would otherwise misread as a wildcard grant.
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        # Delegate to IAM: RDS, Secrets Manager and Performance Insights use the key through
-        # grants created with the permissions of the principal that manages the cluster.
-        Sid       = "EnableIAMPolicies"
-        Effect    = "Allow"
-        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
-        Action    = "kms:*"
-        Resource  = "*"
-      },
-      {
-        Sid       = "AllowCloudWatchLogsForThisClusterLogGroup"
-        Effect    = "Allow"
-        Principal = { Service = "logs.${local.region}.amazonaws.com" }
-        Action = [
-          "kms:Encrypt*",
-          "kms:Decrypt*",
-          "kms:ReEncrypt*",
-          "kms:GenerateDataKey*",
-          "kms:Describe*",
-        ]
-        Resource = "*"
-        Condition = {
-          ArnLike = {
-            "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/rds/cluster/${var.name}/*"
-          }
-        }
-      },
-    ]
-  })
-
-  tags = local.tags
-}
-
-resource "aws_kms_alias" "this" {
-  name          = "alias/${var.name}-db"
-  target_key_id = aws_kms_key.this.key_id
-}
-
-################################################################################
-# Network: subnet group and a security group open only to the application
-################################################################################
-
-resource "aws_db_subnet_group" "this" {
-  name        = "${var.name}-db"
-  description = "Private subnets for ${var.name}"
-  subnet_ids  = var.subnet_ids
+  name        = var.name
+  environment = var.environment
   tags        = local.tags
-}
 
-resource "aws_security_group" "this" {
-  name        = "${var.name}-db"
-  description = "Aurora PostgreSQL ${var.name}: port ${var.port} from the application security groups only"
-  vpc_id      = var.vpc_id
-  tags        = merge(local.tags, { Name = "${var.name}-db" })
+  vpc_id                 = var.vpc_id
+  subnet_ids             = var.subnet_ids
+  app_security_group_ids = var.app_security_group_ids
+  egress_cidr_blocks     = var.egress_cidr_blocks
+  port                   = var.port
 
-  # Terraform removes AWS's default allow-all egress rule on create; the only egress is the
-  # optional HTTPS rule below. Replies to clients need none (security groups are stateful).
-
-  lifecycle {
-    create_before_destroy = true
-  }
-}
-
-resource "aws_vpc_security_group_ingress_rule" "app" {
-  for_each = toset(var.app_security_group_ids)
-
-  security_group_id            = aws_security_group.this.id
-  description                  = "PostgreSQL from application security group ${each.value}"
-  ip_protocol                  = "tcp"
-  from_port                    = var.port
-  to_port                      = var.port
-  referenced_security_group_id = each.value
-  tags                         = local.tags
-}
-
-resource "aws_vpc_security_group_egress_rule" "https" {
-  for_each = toset(var.egress_cidr_blocks)
-
-  security_group_id = aws_security_group.this.id
-  description       = "HTTPS to ${each.value} (VPC endpoints for database extensions)"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv4         = each.value
-  tags              = local.tags
+  kms_key_description             = "${var.name}: Aurora storage, master user secret, Performance Insights and logs"
+  kms_key_deletion_window_in_days = var.kms_key_deletion_window_in_days
+  kms_logs_statement_sid          = "AllowCloudWatchLogsForThisClusterLogGroup"
+  log_group_name_prefix           = "/aws/rds/cluster/${var.name}/"
+  security_group_description      = "Aurora PostgreSQL ${var.name}: port ${var.port} from the application security groups only"
 }
 
 ################################################################################
@@ -206,42 +121,8 @@ resource "aws_rds_cluster_parameter_group" "this" {
 resource "aws_cloudwatch_log_group" "postgresql" {
   name              = local.log_group_name
   retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.this.arn
+  kms_key_id        = module.foundation.kms_key_arn
   tags              = local.tags
-}
-
-################################################################################
-# Enhanced Monitoring role
-################################################################################
-
-data "aws_iam_policy_document" "monitoring_assume" {
-  statement {
-    sid     = "RDSEnhancedMonitoring"
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["monitoring.rds.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-}
-
-resource "aws_iam_role" "monitoring" {
-  name               = "${var.name}-rds-monitoring"
-  description        = "Lets RDS Enhanced Monitoring publish OS metrics for ${var.name}"
-  assume_role_policy = data.aws_iam_policy_document.monitoring_assume.json
-  tags               = local.tags
-}
-
-resource "aws_iam_role_policy_attachment" "monitoring" {
-  role       = aws_iam_role.monitoring.name
-  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 }
 
 ################################################################################
@@ -259,16 +140,16 @@ resource "aws_rds_cluster" "this" {
 
   master_username               = var.master_username
   manage_master_user_password   = true # password generated and kept in Secrets Manager, never in state
-  master_user_secret_kms_key_id = aws_kms_key.this.key_id
+  master_user_secret_kms_key_id = module.foundation.kms_key_id
 
   iam_database_authentication_enabled = true
 
-  db_subnet_group_name            = aws_db_subnet_group.this.name
-  vpc_security_group_ids          = [aws_security_group.this.id]
+  db_subnet_group_name            = module.foundation.db_subnet_group_name
+  vpc_security_group_ids          = [module.foundation.security_group_id]
   db_cluster_parameter_group_name = aws_rds_cluster_parameter_group.this.name
 
   storage_encrypted = true
-  kms_key_id        = aws_kms_key.this.arn
+  kms_key_id        = module.foundation.kms_key_arn
 
   serverlessv2_scaling_configuration {
     min_capacity             = var.min_capacity
@@ -284,7 +165,7 @@ resource "aws_rds_cluster" "this" {
   enabled_cloudwatch_logs_exports = ["postgresql"]
 
   performance_insights_enabled          = true
-  performance_insights_kms_key_id       = aws_kms_key.this.arn
+  performance_insights_kms_key_id       = module.foundation.kms_key_arn
   performance_insights_retention_period = var.performance_insights_retention_period
 
   enable_http_endpoint = var.enable_http_endpoint
@@ -333,15 +214,15 @@ resource "aws_rds_cluster_instance" "this" {
   # The writer is the first instance created; readers fail over to it in tier order.
   promotion_tier = count.index == 0 ? 0 : var.reader_promotion_tier
 
-  db_subnet_group_name = aws_db_subnet_group.this.name
+  db_subnet_group_name = module.foundation.db_subnet_group_name
   publicly_accessible  = false
   ca_cert_identifier   = var.ca_cert_identifier
 
   monitoring_interval = var.monitoring_interval
-  monitoring_role_arn = aws_iam_role.monitoring.arn
+  monitoring_role_arn = module.foundation.monitoring_role_arn
 
   performance_insights_enabled          = true
-  performance_insights_kms_key_id       = aws_kms_key.this.arn
+  performance_insights_kms_key_id       = module.foundation.kms_key_arn
   performance_insights_retention_period = var.performance_insights_retention_period
 
   auto_minor_version_upgrade = true

@@ -6,7 +6,8 @@
 * the open cost basis is ``buy * quantity`` over trades with no ``sell_date`` bought before
   the end of the period, grouped by risk group.
 
-Soft-deleted rows never count. Periods are calendar months in UTC.
+Soft-deleted rows never count. Periods are calendar months in UTC. Totals are rounded to the
+cent (the stored values themselves stay exact doubles).
 """
 
 from __future__ import annotations
@@ -83,4 +84,4 @@ class MonthSummary:
 
     @property
     def open_cost_basis_total(self) -> float:
-        return sum(self.open_cost_basis.values())
+        return round(sum(self.open_cost_basis.values()), 2)

@@ -129,8 +129,11 @@ def _summary(report: MigrationReport, title: str) -> Table:
 
 def register(db_app: typer.Typer) -> None:
     """Add ``migrate``, ``verify`` and ``rollback`` to the ``rms db`` command group."""
-    out = Console()
-    err = Console(stderr=True)
+    # Off a terminal nothing wraps at 80 columns: logs and pipes get whole lines.
+    out = Console(soft_wrap=True)
+    if not out.is_terminal:
+        out = Console(width=200, soft_wrap=True)
+    err = Console(stderr=True, soft_wrap=True)
 
     @db_app.command("migrate")
     def migrate_cmd(

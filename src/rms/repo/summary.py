@@ -67,6 +67,11 @@ def _sold_conditions(
 _GAIN = (Trade.sell - Trade.buy) * Trade.quantity
 
 
+def cents(total: Any) -> float:
+    """A money total rounded to the cent: sums of doubles carry noise like 0.30000000000000004."""
+    return round(float(total or 0.0), 2)
+
+
 def month_summary(session: Session, month: str, account_id: str | None = None) -> MonthSummary:
     year, number = parse_month(month)
     start, end = month_range(year, number)
@@ -87,13 +92,13 @@ def month_summary(session: Session, month: str, account_id: str | None = None) -
     )
     if account_id is not None:
         basis_query = basis_query.where(Trade.accountId == account_id)
-    basis = {name: float(total) for name, total in session.execute(basis_query)}
+    basis = {name: cents(total) for name, total in session.execute(basis_query)}
     return MonthSummary(
         month=f"{year:04d}-{number:02d}",
         account_id=account_id,
-        deposits=float(deposits or 0.0),
-        dividends=float(dividends or 0.0),
-        capital_gains=float(gains or 0.0),
+        deposits=cents(deposits),
+        dividends=cents(dividends),
+        capital_gains=cents(gains),
         open_cost_basis=basis,
     )
 
@@ -110,7 +115,7 @@ def year_graph(session: Session, year: int, account_id: str | None = None) -> li
             .group_by(month)
         )
         for number, total in rows:
-            by_month[int(number)][kind] = float(total)
+            by_month[int(number)][kind] = cents(total)
     sold_month = month_of(Trade.sell_date)
     rows = session.execute(
         select(sold_month, _total(_GAIN))
@@ -118,7 +123,7 @@ def year_graph(session: Session, year: int, account_id: str | None = None) -> li
         .group_by(sold_month)
     )
     for number, total in rows:
-        by_month[int(number)]["capital_gains"] = float(total)
+        by_month[int(number)]["capital_gains"] = cents(total)
     return [
         MonthFigures(month=f"{year:04d}-{number:02d}", **figures)
         for number, figures in by_month.items()

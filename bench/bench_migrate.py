@@ -1,0 +1,218 @@
+"""Benchmark ``rms db migrate`` against the floor (server-side COPY) and pgloader.
+
+In one run, on one throwaway PostgreSQL cluster started here, on the same data:
+
+(a) ``rms db migrate`` of the whole file, verification included, as a subprocess (its
+    peak RSS from ``getrusage(RUSAGE_CHILDREN)``);
+(b) the floor: server-side ``COPY ... FROM 'file.csv'`` of the same, already converted
+    rows into the same indexed tables, in one transaction;
+(c) pgloader on the same data with the dates pre-converted to text (the only way it loads
+    an RMS file at all); skipped, saying so, when pgloader is not installed.
+
+    python bench/bench_migrate.py --trades 1000000      # the reference size (200k deposits)
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import resource
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from sqlalchemy import create_engine
+
+from bench.gen_sqlite import DDL, generate
+from rms.devtools.pgcluster import running_cluster
+from rms.migrate.convert import converter
+from rms.migrate.source import open_readonly, read_schema
+from rms.migrate.spec import table_specs
+from rms.schema.migrations import upgrade
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _iso(ms: int) -> str:
+    return (_EPOCH + timedelta(milliseconds=ms)).isoformat(sep=" ", timespec="milliseconds")
+
+
+def converted_rows(source: Path, table: str) -> tuple[list[str], Any]:
+    """(columns, iterator of rows) converted exactly, instants as ISO text in UTC."""
+    spec = next(s for s in table_specs() if s.name == table)
+    conn = open_readonly(source)
+    found = read_schema(conn, source).find(table)
+    if found is None:
+        return spec.column_names, iter(())
+    present = [c for c in spec.columns if found.find(c.name) is not None]
+    converters = [converter(c) for c in present]
+    kinds = [c.kind for c in present]
+    cols = ", ".join(f'"{c.name}"' for c in present)
+
+    def rows() -> Any:
+        for raw in conn.execute(f'SELECT {cols} FROM "{table}"'):
+            out = []
+            for conv, kind, value in zip(converters, kinds, raw, strict=True):
+                v = conv(value)
+                if v is not None and kind == "datetime":
+                    v = _iso(v)
+                elif v is not None and kind == "bool":
+                    v = "t" if v else "f"
+                out.append(v)
+            yield out
+        conn.close()
+
+    return [c.name for c in present], rows()
+
+
+def write_csvs(source: Path, out_dir: Path) -> dict[str, tuple[Path, list[str]]]:
+    files = {}
+    for spec in table_specs():
+        columns, rows = converted_rows(source, spec.name)
+        path = out_dir / f"{spec.name}.csv"
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)  # floats via repr: exact; NULL written as \N
+            writer.writerows([r"\N" if v is None else v for v in row] for row in rows)
+        path.chmod(0o644)
+        files[spec.name] = (path, columns)
+    return files
+
+
+def write_text_dates_copy(source: Path, out: Path) -> None:
+    """The same data with every DateTime as ISO text, for pgloader."""
+    conn = sqlite3.connect(out)
+    conn.executescript(DDL)
+    for spec in table_specs():
+        columns, rows = converted_rows(source, spec.name)
+        marks = ", ".join("?" for _ in columns)
+        cols = ", ".join(f'"{c}"' for c in columns)
+        fixed = (
+            [1 if v == "t" else 0 if v == "f" else v for v in row] for row in rows
+        )  # back to 0/1 as SQLite holds booleans
+        conn.executemany(f'INSERT INTO "{spec.name}" ({cols}) VALUES ({marks})', fixed)
+    conn.commit()
+    conn.close()
+
+
+def create_db(admin: str, name: str) -> str:
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return admin.rsplit("/", 1)[0] + f"/{name}"
+
+
+def bench_rms(source: Path, url: str, work: Path) -> tuple[float, int, str]:
+    cmd = [
+        sys.executable, "-m", "rms.cli", "db", "migrate", "--from", str(source), "--to", url,
+        "--report", str(work / "rms-report" / "report.json"),
+    ]  # fmt: skip
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=work)
+    elapsed = time.perf_counter() - started
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if proc.returncode != 0:
+        raise SystemExit(f"rms db migrate failed:\n{proc.stdout}\n{proc.stderr}")
+    return elapsed, peak_kb, proc.stdout
+
+
+def bench_copy(url: str, files: dict[str, tuple[Path, list[str]]]) -> float:
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    upgrade(engine)
+    engine.dispose()
+    with psycopg.connect(url) as conn:
+        started = time.perf_counter()
+        for spec in table_specs():
+            path, columns = files[spec.name]
+            cols = ", ".join(f'"{c}"' for c in columns)
+            conn.execute(f"COPY \"{spec.name}\" ({cols}) FROM '{path}' (FORMAT csv, NULL '\\N')")
+        conn.commit()
+        return time.perf_counter() - started
+
+
+def bench_pgloader(text_copy: Path, url: str) -> tuple[float | None, str]:
+    exe = shutil.which("pgloader")
+    if exe is None:
+        return None, "pgloader is not installed: (c) skipped (apt-get install -y pgloader)"
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [exe, "--no-ssl-cert-verification", f"sqlite://{text_copy}", url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    with psycopg.connect(url) as conn:
+        loaded = conn.execute(
+            "SELECT coalesce(sum(n_live_tup), 0) FROM pg_stat_user_tables"
+        ).fetchone()
+    tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
+    note = f"exit {proc.returncode}, about {loaded[0] if loaded else '?'} rows visible"
+    return elapsed, note + (" | " + " / ".join(tail) if proc.returncode else "")
+
+
+def machine() -> str:
+    cpu = "?"
+    with open("/proc/cpuinfo") as fh:
+        for line in fh:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores ({cpu}), {mem_gb:.1f} GB RAM, {platform.platform()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trades", type=int, default=1_000_000)
+    parser.add_argument("--deposits", type=int, default=None, help="default: trades / 5")
+    parser.add_argument("--source", type=Path, help="use this file instead of generating one")
+    args = parser.parse_args()
+    deposits = args.deposits if args.deposits is not None else args.trades // 5
+    work = Path(tempfile.mkdtemp(prefix="rms-bench-"))
+    work.chmod(0o755)  # the server (user postgres) reads the CSV files from here
+    print(f"machine: {machine()}")
+    print(f"date: {datetime.now(UTC).isoformat(timespec='seconds')}")
+    source = args.source or work / "rms.db"
+    if args.source is None:
+        t = time.perf_counter()
+        counts = generate(source, args.trades, deposits)
+        print(f"generated {source} {counts} in {time.perf_counter() - t:.1f} s")
+    print("preparing CSV (b) and text-dates copy (c) of the same rows ...")
+    files = write_csvs(source, work)
+    text_copy = work / "text-dates.db"
+    write_text_dates_copy(source, text_copy)
+    try:
+        with running_cluster() as cluster:
+            admin = cluster.url().replace("postgresql+psycopg://", "postgresql://")
+            a_time, peak_kb, _out = bench_rms(source, create_db(admin, "bench_a"), work)
+            print(f"(a) rms db migrate (incl. verification): {a_time:.2f} s")
+            b_time = bench_copy(create_db(admin, "bench_b"), files)
+            print(f"(b) server-side COPY FROM csv, indexed tables: {b_time:.2f} s")
+            c_time, note = bench_pgloader(text_copy, create_db(admin, "bench_c"))
+            print("(c) pgloader, dates pre-converted: " + (f"{c_time:.2f} s" if c_time else "-"))
+            print(f"    {note}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    peak_mb = peak_kb / 1024
+    ratio_ab = a_time / b_time
+    print()
+    print(f"(a)/(b) = {ratio_ab:.2f}  (target <= 1.3: {'met' if ratio_ab <= 1.3 else 'MISSED'})")
+    if c_time:
+        ratio_ca = c_time / a_time
+        print(f"(c)/(a) = {ratio_ca:.2f}  (target >= 2: {'met' if ratio_ca >= 2 else 'MISSED'})")
+    print(
+        f"peak RSS of (a): {peak_mb:.0f} MB  (target < 300: {'met' if peak_mb < 300 else 'MISSED'})"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+output "kms_key_arn" {
+  description = "ARN of the customer-managed KMS key (storage, Performance Insights, log groups)."
+  value       = aws_kms_key.this.arn
+}
+
+output "kms_key_id" {
+  description = "Key id of the customer-managed KMS key (master user secret)."
+  value       = aws_kms_key.this.key_id
+}
+
+output "kms_key_rotation_enabled" {
+  description = "Whether automatic rotation of the KMS key is on (always true)."
+  value       = aws_kms_key.this.enable_key_rotation
+}
+
+output "kms_key_policy" {
+  description = "Key policy of the KMS key (JSON)."
+  value       = aws_kms_key.this.policy
+}
+
+output "db_subnet_group_name" {
+  description = "Name of the DB subnet group."
+  value       = aws_db_subnet_group.this.name
+}
+
+output "security_group_id" {
+  description = "Security group of the database."
+  value       = aws_security_group.this.id
+}
+
+output "security_group_ingress" {
+  description = "Inline ingress of the security group as AWS reports it (expected empty: rules are separate resources)."
+  value       = aws_security_group.this.ingress
+}
+
+output "ingress_rules" {
+  description = "Ingress rules of the security group, keyed by application security group id."
+  value       = aws_vpc_security_group_ingress_rule.app
+}
+
+output "egress_rules" {
+  description = "HTTPS egress rules of the security group, keyed by CIDR range."
+  value       = aws_vpc_security_group_egress_rule.https
+}
+
+output "monitoring_role_arn" {
+  description = "ARN of the Enhanced Monitoring role, available once the AWS managed policy is attached."
+  value       = aws_iam_role.monitoring.arn
+
+  # Instances that use the role must not start before it can publish metrics.
+  depends_on = [aws_iam_role_policy_attachment.monitoring]
+}
+
+output "monitoring_policy_arn" {
+  description = "ARN of the managed policy attached to the Enhanced Monitoring role."
+  value       = aws_iam_role_policy_attachment.monitoring.policy_arn
+}

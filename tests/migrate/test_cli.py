@@ -1,0 +1,91 @@
+"""The commands as a user meets them: warnings, dry run, replace, quiet output off a terminal."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.migrate.conftest import base_rows, target_state, write_source
+
+Cli = Callable[..., tuple[int, str, str]]
+
+
+def test_dry_run_prints_what_would_happen(source: Path, pg_url: str, run_cli: Cli) -> None:
+    before = target_state(pg_url)
+    code, out, err = run_cli("db", "migrate", "--from", str(source), "--to", pg_url, "--dry-run")
+    assert code == 0, err
+    assert "dry run (rolled back)" in out
+    assert "would be loaded" in out
+    assert target_state(pg_url) == before
+
+
+def test_quiet_off_a_terminal_and_summary_printed(source: Path, pg_url: str, run_cli: Cli) -> None:
+    code, out, err = run_cli("db", "migrate", "--from", str(source), "--to", pg_url)
+    assert code == 0, err
+    assert "rows/s" not in out and "━" not in out.split("migrated, run")[0]
+    assert "divDeposits" in out and "trades" in out and "total" in out
+    assert err == ""  # no warnings for a complete, current file
+
+
+def test_unknown_columns_and_tables_are_reported_not_dropped(
+    tmp_path: Path, pg_url: str, run_cli: Cli
+) -> None:
+    source = write_source(
+        tmp_path / "extra.db",
+        extra_sql=[
+            "ALTER TABLE trades ADD COLUMN note TEXT",
+            "UPDATE trades SET note = 'kept in the source' WHERE id = 't-1'",
+            "CREATE TABLE audit (id TEXT)",
+            "INSERT INTO audit VALUES ('a'), ('b')",
+        ],
+    )
+    report_path = tmp_path / "r" / "report.json"
+    code, _out, err = run_cli(
+        "db", "migrate", "--from", str(source), "--to", pg_url, "--report", str(report_path)
+    )
+    assert code == 0, err
+    assert "column trades.note is not in the target schema: NOT migrated (1 non-null values)" in err
+    assert "table audit (2 rows) is NOT migrated" in err
+    report = json.loads(report_path.read_text())
+    assert any("trades.note" in w for w in report["warnings"])
+    assert any("audit" in w for w in report["warnings"])
+
+
+def test_replace_with_yes(tmp_path: Path, pg_url: str, run_cli: Cli) -> None:
+    first = write_source(tmp_path / "first.db")
+    assert run_cli("db", "migrate", "--from", str(first), "--to", pg_url)[0] == 0
+    rows = base_rows()
+    rows["trades"] = rows["trades"][:1]
+    second = write_source(tmp_path / "second.db", rows)
+    code, _out, err = run_cli("db", "migrate", "--from", str(second), "--to", pg_url, "--replace")
+    assert code == 2
+    assert "refusing to replace 12 rows without --yes (cannot ask: not a terminal)" in err
+    code, _out, err = run_cli(
+        "db", "migrate", "--from", str(second), "--to", pg_url, "--replace", "--yes"
+    )
+    assert code == 0, err
+    assert target_state(pg_url)["counts"]["public.trades"] == 1
+
+
+def test_quarantine_file_option_and_report_accounting(
+    tmp_path: Path, pg_url: str, run_cli: Cli
+) -> None:
+    rows = base_rows()
+    rows["trades"][2]["accountId"] = "ghost"
+    source = write_source(tmp_path / "q.db", rows)
+    qfile = tmp_path / "bad-rows.jsonl"
+    report_path = tmp_path / "r" / "report.json"
+    code, out, err = run_cli(
+        "db", "migrate", "--from", str(source), "--to", pg_url, "--on-error", "quarantine",
+        "--quarantine-file", str(qfile), "--report", str(report_path),
+    )  # fmt: skip
+    assert code == 0, err
+    assert "1 row(s) quarantined" in out
+    (line,) = [json.loads(x) for x in qfile.read_text().splitlines()]
+    assert line["id"] == "t-2" and line["problems"][0]["column"] == "accountId"
+    report = json.loads(report_path.read_text())
+    trades = report["tables"]["trades"]
+    assert (trades["read"], trades["loaded"], trades["quarantined"]) == (5, 4, 1)
+    assert report["totals"]["balanced"] is True
+    assert Path(report["backup"]).exists()
