@@ -231,5 +231,6 @@ resource "aws_rds_cluster_instance" "this" {
 
   tags = merge(local.tags, { Role = count.index == 0 ? "writer" : "reader" })
 
-  depends_on = [aws_iam_role_policy_attachment.monitoring]
+  # No depends_on for the monitoring role: module.foundation.monitoring_role_arn is only
+  # known once the Enhanced Monitoring policy is attached to the role.
 }

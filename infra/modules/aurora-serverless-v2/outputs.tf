@@ -45,12 +45,12 @@ output "master_user_secret_arn" {
 
 output "security_group_id" {
   description = "Security group of the database."
-  value       = aws_security_group.this.id
+  value       = module.foundation.security_group_id
 }
 
 output "kms_key_arn" {
   description = "Customer-managed KMS key encrypting storage, secret, Performance Insights and logs."
-  value       = aws_kms_key.this.arn
+  value       = module.foundation.kms_key_arn
 }
 
 output "instance_ids" {

@@ -171,7 +171,9 @@ resource "aws_db_instance" "this" {
 
   tags = local.tags
 
-  depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy_attachment.monitoring]
+  # The monitoring role needs no depends_on: module.foundation.monitoring_role_arn is only
+  # known once the Enhanced Monitoring policy is attached to the role.
+  depends_on = [aws_cloudwatch_log_group.this]
 
   lifecycle {
     precondition {

@@ -1,53 +1,11 @@
-# Unit tests for the Aurora Serverless v2 module. Offline: the AWS provider is mocked, data
-# sources return fixed, valid values, and the KMS key gets a known ARN so that "encrypted with
-# the module's own key" can be asserted by equality.
+# Unit tests for the Aurora Serverless v2 module. Offline: the AWS provider is mocked with the
+# database tests' shared mock data (infra/testing/aws-db): data sources return fixed, valid
+# values, and the KMS key gets a known ARN so that "encrypted with the module's own key" can be
+# asserted by equality. The key, subnet group, security group and monitoring role live in
+# module.foundation (modules/db-foundation) and are asserted through its outputs.
 
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "123456789012"
-      arn        = "arn:aws:iam::123456789012:user/test"
-      user_id    = "AIDATEST"
-    }
-  }
-
-  mock_data "aws_region" {
-    defaults = {
-      name = "us-east-1"
-    }
-  }
-
-  mock_data "aws_partition" {
-    defaults = {
-      partition  = "aws"
-      dns_suffix = "amazonaws.com"
-    }
-  }
-
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sts:AssumeRole\",\"Principal\":{\"Service\":\"monitoring.rds.amazonaws.com\"}}]}"
-    }
-  }
-
-  mock_resource "aws_kms_key" {
-    defaults = {
-      arn    = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-      key_id = "11111111-2222-3333-4444-555555555555"
-    }
-  }
-
-  mock_resource "aws_iam_role" {
-    defaults = {
-      arn = "arn:aws:iam::123456789012:role/rms-test-rds-monitoring"
-    }
-  }
-
-  mock_resource "aws_security_group" {
-    defaults = {
-      id = "sg-0db0000000000000a"
-    }
-  }
+  source = "../../testing/aws-db"
 }
 
 variables {
@@ -116,37 +74,37 @@ run "encryption_uses_module_kms_key" {
   }
 
   assert {
-    condition     = aws_rds_cluster.this.kms_key_id == aws_kms_key.this.arn
+    condition     = aws_rds_cluster.this.kms_key_id == module.foundation.kms_key_arn
     error_message = "Storage must be encrypted with the module's customer-managed KMS key."
   }
 
   assert {
-    condition     = aws_rds_cluster.this.master_user_secret_kms_key_id == aws_kms_key.this.key_id
+    condition     = aws_rds_cluster.this.master_user_secret_kms_key_id == module.foundation.kms_key_id
     error_message = "The master user secret must be encrypted with the module's KMS key."
   }
 
   assert {
-    condition     = aws_rds_cluster.this.performance_insights_kms_key_id == aws_kms_key.this.arn && alltrue([for i in aws_rds_cluster_instance.this : i.performance_insights_kms_key_id == aws_kms_key.this.arn && i.performance_insights_enabled])
+    condition     = aws_rds_cluster.this.performance_insights_kms_key_id == module.foundation.kms_key_arn && alltrue([for i in aws_rds_cluster_instance.this : i.performance_insights_kms_key_id == module.foundation.kms_key_arn && i.performance_insights_enabled])
     error_message = "Performance Insights must be on and use the module's KMS key."
   }
 
   assert {
-    condition     = aws_cloudwatch_log_group.postgresql.kms_key_id == aws_kms_key.this.arn
+    condition     = aws_cloudwatch_log_group.postgresql.kms_key_id == module.foundation.kms_key_arn
     error_message = "The postgresql log group must be encrypted with the module's KMS key."
   }
 
   assert {
-    condition     = aws_kms_key.this.enable_key_rotation == true
+    condition     = module.foundation.kms_key_rotation_enabled == true
     error_message = "KMS key rotation must be on."
   }
 
   assert {
-    condition     = output.kms_key_arn == aws_kms_key.this.arn
+    condition     = output.kms_key_arn == module.foundation.kms_key_arn
     error_message = "kms_key_arn output must be the module's key."
   }
 
   assert {
-    condition     = strcontains(aws_kms_key.this.policy, "arn:aws:iam::123456789012:root") && strcontains(aws_kms_key.this.policy, "logs.us-east-1.amazonaws.com")
+    condition     = strcontains(module.foundation.kms_key_policy, "arn:aws:iam::123456789012:root") && strcontains(module.foundation.kms_key_policy, "logs.us-east-1.amazonaws.com")
     error_message = "The key policy must delegate to the account and admit CloudWatch Logs."
   }
 }
@@ -173,32 +131,32 @@ run "network_admits_only_app_security_groups" {
   }
 
   assert {
-    condition     = length(aws_vpc_security_group_ingress_rule.app) == 2
+    condition     = length(module.foundation.ingress_rules) == 2
     error_message = "One ingress rule per application security group."
   }
 
   assert {
-    condition     = alltrue([for r in aws_vpc_security_group_ingress_rule.app : r.cidr_ipv4 == null && r.cidr_ipv6 == null && contains(var.app_security_group_ids, r.referenced_security_group_id)])
+    condition     = alltrue([for r in module.foundation.ingress_rules : r.cidr_ipv4 == null && r.cidr_ipv6 == null && contains(var.app_security_group_ids, r.referenced_security_group_id)])
     error_message = "Ingress must come only from the application security groups, never from a CIDR (no 0.0.0.0/0)."
   }
 
   assert {
-    condition     = alltrue([for r in aws_vpc_security_group_ingress_rule.app : r.from_port == 5432 && r.to_port == 5432 && r.ip_protocol == "tcp"])
+    condition     = alltrue([for r in module.foundation.ingress_rules : r.from_port == 5432 && r.to_port == 5432 && r.ip_protocol == "tcp"])
     error_message = "Ingress must be TCP 5432 only."
   }
 
   assert {
-    condition     = alltrue([for r in aws_security_group.this.ingress : !contains(r.cidr_blocks, "0.0.0.0/0")])
+    condition     = alltrue([for r in module.foundation.security_group_ingress : !contains(r.cidr_blocks, "0.0.0.0/0")])
     error_message = "The security group must have no ingress from 0.0.0.0/0."
   }
 
   assert {
-    condition     = length(aws_vpc_security_group_egress_rule.https) == 0
+    condition     = length(module.foundation.egress_rules) == 0
     error_message = "By default the database has no egress rule at all."
   }
 
   assert {
-    condition     = aws_rds_cluster.this.vpc_security_group_ids == toset([aws_security_group.this.id])
+    condition     = aws_rds_cluster.this.vpc_security_group_ids == toset([module.foundation.security_group_id])
     error_message = "The cluster must use only the module's security group."
   }
 }
@@ -211,7 +169,7 @@ run "optional_egress_is_https_to_given_cidrs" {
   }
 
   assert {
-    condition     = length(aws_vpc_security_group_egress_rule.https) == 1 && aws_vpc_security_group_egress_rule.https["10.20.0.0/16"].from_port == 443 && aws_vpc_security_group_egress_rule.https["10.20.0.0/16"].cidr_ipv4 == "10.20.0.0/16"
+    condition     = length(module.foundation.egress_rules) == 1 && module.foundation.egress_rules["10.20.0.0/16"].from_port == 443 && module.foundation.egress_rules["10.20.0.0/16"].cidr_ipv4 == "10.20.0.0/16"
     error_message = "Optional egress must be HTTPS to the given CIDRs only."
   }
 }
@@ -245,12 +203,12 @@ run "backups_logs_and_monitoring" {
   }
 
   assert {
-    condition     = alltrue([for i in aws_rds_cluster_instance.this : i.monitoring_interval == 60 && i.monitoring_role_arn == aws_iam_role.monitoring.arn])
+    condition     = alltrue([for i in aws_rds_cluster_instance.this : i.monitoring_interval == 60 && i.monitoring_role_arn == module.foundation.monitoring_role_arn])
     error_message = "Enhanced Monitoring must be on with the module's role."
   }
 
   assert {
-    condition     = aws_iam_role_policy_attachment.monitoring.policy_arn == "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+    condition     = module.foundation.monitoring_policy_arn == "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
     error_message = "The monitoring role must carry the AWS managed Enhanced Monitoring policy."
   }
 

@@ -1,53 +1,11 @@
-# Unit tests for the RDS PostgreSQL module. Offline: the AWS provider is mocked, data
-# sources return fixed, valid values, and the KMS key gets a known ARN so that "encrypted with
-# the module's own key" can be asserted by equality.
+# Unit tests for the RDS PostgreSQL module. Offline: the AWS provider is mocked with the
+# database tests' shared mock data (infra/testing/aws-db): data sources return fixed, valid
+# values, and the KMS key gets a known ARN so that "encrypted with the module's own key" can be
+# asserted by equality. The key, subnet group, security group and monitoring role live in
+# module.foundation (modules/db-foundation) and are asserted through its outputs.
 
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "123456789012"
-      arn        = "arn:aws:iam::123456789012:user/test"
-      user_id    = "AIDATEST"
-    }
-  }
-
-  mock_data "aws_region" {
-    defaults = {
-      name = "us-east-1"
-    }
-  }
-
-  mock_data "aws_partition" {
-    defaults = {
-      partition  = "aws"
-      dns_suffix = "amazonaws.com"
-    }
-  }
-
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sts:AssumeRole\",\"Principal\":{\"Service\":\"monitoring.rds.amazonaws.com\"}}]}"
-    }
-  }
-
-  mock_resource "aws_kms_key" {
-    defaults = {
-      arn    = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-      key_id = "11111111-2222-3333-4444-555555555555"
-    }
-  }
-
-  mock_resource "aws_iam_role" {
-    defaults = {
-      arn = "arn:aws:iam::123456789012:role/rms-rds-test-rds-monitoring"
-    }
-  }
-
-  mock_resource "aws_security_group" {
-    defaults = {
-      id = "sg-0db0000000000000a"
-    }
-  }
+  source = "../../testing/aws-db"
 }
 
 variables {
@@ -96,32 +54,32 @@ run "encryption_uses_module_kms_key" {
   command = apply
 
   assert {
-    condition     = aws_db_instance.this.storage_encrypted == true && aws_db_instance.this.kms_key_id == aws_kms_key.this.arn
+    condition     = aws_db_instance.this.storage_encrypted == true && aws_db_instance.this.kms_key_id == module.foundation.kms_key_arn
     error_message = "Storage must be encrypted with the module's KMS key."
   }
 
   assert {
-    condition     = aws_db_instance.this.master_user_secret_kms_key_id == aws_kms_key.this.key_id
+    condition     = aws_db_instance.this.master_user_secret_kms_key_id == module.foundation.kms_key_id
     error_message = "The master user secret must use the module's KMS key."
   }
 
   assert {
-    condition     = aws_db_instance.this.performance_insights_enabled == true && aws_db_instance.this.performance_insights_kms_key_id == aws_kms_key.this.arn
+    condition     = aws_db_instance.this.performance_insights_enabled == true && aws_db_instance.this.performance_insights_kms_key_id == module.foundation.kms_key_arn
     error_message = "Performance Insights must be on with the module's KMS key."
   }
 
   assert {
-    condition     = alltrue([for g in aws_cloudwatch_log_group.this : g.kms_key_id == aws_kms_key.this.arn && g.retention_in_days == 365])
+    condition     = alltrue([for g in aws_cloudwatch_log_group.this : g.kms_key_id == module.foundation.kms_key_arn && g.retention_in_days == 365])
     error_message = "Exported log groups must be KMS-encrypted with a retention."
   }
 
   assert {
-    condition     = aws_kms_key.this.enable_key_rotation == true
+    condition     = module.foundation.kms_key_rotation_enabled == true
     error_message = "KMS key rotation must be on."
   }
 
   assert {
-    condition     = aws_db_instance.this.monitoring_interval == 60 && aws_db_instance.this.monitoring_role_arn == aws_iam_role.monitoring.arn
+    condition     = aws_db_instance.this.monitoring_interval == 60 && aws_db_instance.this.monitoring_role_arn == module.foundation.monitoring_role_arn
     error_message = "Enhanced Monitoring must be on with the module's role."
   }
 }
@@ -130,17 +88,17 @@ run "network_admits_only_app_security_groups" {
   command = apply
 
   assert {
-    condition     = alltrue([for r in aws_vpc_security_group_ingress_rule.app : r.cidr_ipv4 == null && r.cidr_ipv6 == null && r.referenced_security_group_id == "sg-0aaaaaaaaaaaaaaaa" && r.from_port == 5432 && r.to_port == 5432])
+    condition     = alltrue([for r in module.foundation.ingress_rules : r.cidr_ipv4 == null && r.cidr_ipv6 == null && r.referenced_security_group_id == "sg-0aaaaaaaaaaaaaaaa" && r.from_port == 5432 && r.to_port == 5432])
     error_message = "Ingress must be 5432 from the application security group only (no 0.0.0.0/0)."
   }
 
   assert {
-    condition     = alltrue([for r in aws_security_group.this.ingress : !contains(r.cidr_blocks, "0.0.0.0/0")])
+    condition     = alltrue([for r in module.foundation.security_group_ingress : !contains(r.cidr_blocks, "0.0.0.0/0")])
     error_message = "The security group must have no ingress from 0.0.0.0/0."
   }
 
   assert {
-    condition     = length(aws_vpc_security_group_egress_rule.https) == 0
+    condition     = length(module.foundation.egress_rules) == 0
     error_message = "No egress by default."
   }
 }
