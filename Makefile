@@ -33,7 +33,7 @@ run: install
 	$(BIN)/rms serve --host $(HOST) --port $(PORT)
 
 ## test: every check CI runs: format, lint, types, duplicates, tests with coverage, infra
-test: install-dev format-check lint typecheck dupcheck unit infra-check
+test: install-dev format-check lint typecheck dupcheck infra-check unit
 
 format: install-dev
 	$(BIN)/ruff format src tests bench scripts

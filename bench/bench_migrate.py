@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import platform
 import resource
@@ -121,7 +122,9 @@ def bench_rms(source: Path, url: str, work: Path) -> tuple[float, int, str]:
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if proc.returncode != 0:
         raise SystemExit(f"rms db migrate failed:\n{proc.stdout}\n{proc.stderr}")
-    return elapsed, peak_kb, proc.stdout
+    report = json.loads((work / "rms-report" / "report.json").read_text())
+    phases = ", ".join(f"{k} {v:.1f} s" for k, v in report["timings"].items())
+    return elapsed, peak_kb, f"in-run phases: {phases}; run total {report['seconds']:.1f} s"
 
 
 def bench_copy(url: str, files: dict[str, tuple[Path, list[str]]]) -> float:
@@ -193,8 +196,9 @@ def main() -> None:
     try:
         with running_cluster() as cluster:
             admin = cluster.url().replace("postgresql+psycopg://", "postgresql://")
-            a_time, peak_kb, _out = bench_rms(source, create_db(admin, "bench_a"), work)
+            a_time, peak_kb, phases = bench_rms(source, create_db(admin, "bench_a"), work)
             print(f"(a) rms db migrate (incl. verification): {a_time:.2f} s")
+            print(f"    {phases}")
             b_time = bench_copy(create_db(admin, "bench_b"), files)
             print(f"(b) server-side COPY FROM csv, indexed tables: {b_time:.2f} s")
             c_time, note = bench_pgloader(text_copy, create_db(admin, "bench_c"))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,13 +130,14 @@ def _target_with_data(url: str) -> str:
 
 
 def _seeded_target(url: str) -> str:
+    import tempfile
+
     from rms.migrate import MigrateOptions, preflight, run_migration
 
-    tmp = Path(os.environ.get("TMPDIR", "/tmp"))
-    source = write_source(tmp / f"seed-{os.getpid()}-{threading.get_ident()}.db")
-    options = MigrateOptions(report_path=tmp / f"seed-{os.getpid()}" / "report.json")
-    run_migration(preflight(source, url, options), options)
-    source.unlink()
+    with tempfile.TemporaryDirectory() as tmp:
+        source = write_source(Path(tmp) / "seed.db")
+        options = MigrateOptions(report_path=Path(tmp) / "run" / "report.json")
+        run_migration(preflight(source, url, options), options)
     return url
 
 

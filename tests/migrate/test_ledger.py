@@ -149,3 +149,38 @@ def test_loader_bug_is_caught_before_commit(
     assert "trades id 't-3' column buy" in str(caught.value)
     assert target_state(pg_url) == before
     assert T0  # the fixture's instants are untouched (see conftest)
+
+
+def test_second_concurrent_migration_is_refused(pg_url: str, source: Path, tmp_path: Path) -> None:
+    from rms.migrate import ConcurrentMigrationError
+    from rms.migrate.target import ADVISORY_KEY
+
+    options = MigrateOptions(report_path=tmp_path / "out" / "report.json")
+    plan = preflight(source, pg_url, options)
+    with psycopg.connect(libpq(pg_url), autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_KEY,))
+        before = target_state(pg_url)
+        with pytest.raises(ConcurrentMigrationError, match="another rms migration"):
+            run_migration(plan, options)
+        assert target_state(pg_url) == before
+
+
+def test_tables_in_use_by_the_application(
+    migrated: tuple[str, Any], source: Path, tmp_path: Path
+) -> None:
+    from rms.migrate import TargetError
+
+    url, _report = migrated
+    options = MigrateOptions(
+        report_path=tmp_path / "again" / "report.json",
+        replace=True,
+        yes=True,
+        lock_timeout_seconds=0.5,
+    )
+    plan = preflight(source, url, options)
+    with psycopg.connect(libpq(url)) as app:
+        app.execute("SELECT count(*) FROM trades")  # an open transaction holds a lock
+        before = target_state(url)
+        with pytest.raises(TargetError, match="in use by another session"):
+            run_migration(plan, options)
+    assert target_state(url) == before

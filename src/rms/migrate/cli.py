@@ -103,8 +103,11 @@ class _RichObserver(MigrationObserver):
 
 def _summary(report: MigrationReport, title: str) -> Table:
     table = Table(title=title, title_justify="left")
-    for name in ("table", "read", "loaded", "quarantined", "in target", "checksum", "verified"):
-        table.add_column(name, justify="left" if name in ("table", "checksum") else "right")
+    table.add_column("table", no_wrap=True, min_width=14)  # never truncate a table name
+    for name in ("read", "loaded", "quarantined", "in target"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("checksum", overflow="ellipsis", max_width=16)
+    table.add_column("verified", justify="right")
     for t in report.tables.values():
         table.add_row(
             t.name,
