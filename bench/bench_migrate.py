@@ -10,6 +10,7 @@ In one run, on one throwaway PostgreSQL cluster started here, on the same data:
     an RMS file at all); skipped, saying so, when pgloader is not installed.
 
     python bench/bench_migrate.py --trades 1000000      # the reference size (200k deposits)
+    python -m bench.bench_migrate --trades 100000       # the same, as a module
 """
 
 from __future__ import annotations
@@ -33,7 +34,10 @@ from typing import Any
 import psycopg
 from sqlalchemy import create_engine
 
-from bench.gen_sqlite import DDL, generate
+try:
+    from bench.gen_sqlite import DDL, generate
+except ImportError:  # run as a script: python bench/bench_migrate.py
+    from gen_sqlite import DDL, generate  # type: ignore[no-redef]
 from rms.devtools.pgcluster import running_cluster
 from rms.migrate.convert import converter
 from rms.migrate.source import open_readonly, read_schema

@@ -42,7 +42,7 @@ from rms.migrate.cli import register as register_migrate  # noqa: E402
 register_migrate(db_app)
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one error, one line, whatever the width
 
 UrlOption = Annotated[
     str | None,
