@@ -20,6 +20,7 @@ from rms.cost.cli import app as cost_app
 from rms.db.errors import DRIVER_ERRORS, translate_db_error
 from rms.devtools.cli import app as dev_app
 from rms.errors import RmsError
+from rms.migrate.cli import register as register_migrate
 from rms.settings import Settings, load_settings
 
 __all__ = ["app", "main", "run"]
@@ -36,9 +37,6 @@ app.add_typer(db_app, name="db")
 app.add_typer(cost_app, name="cost")
 app.add_typer(dev_app, name="dev", help="Developer tools: the Aurora pause emulator.")
 app.add_typer(config_app, name="config", help="Show the effective configuration.")
-
-from rms.migrate.cli import register as register_migrate  # noqa: E402
-
 register_migrate(db_app)
 
 out = Console()

@@ -174,6 +174,13 @@ class Settings(BaseSettings):
     db_cold_start_threshold_seconds: float = Field(
         default=2.0, gt=0, description="A connect slower than this counts as a cold start."
     )
+    api_worker_threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=200,
+        description="Threads serving database requests; default: pool size + overflow, so a "
+        "request waits in line for a thread instead of timing out waiting for a connection.",
+    )
     metrics_emf_enabled: bool = Field(
         default=False,
         description="Also write cold-start and retry metrics as CloudWatch embedded-metric "

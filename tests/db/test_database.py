@@ -142,3 +142,18 @@ def test_budget_exhausted_is_unavailable(pg_settings: Settings) -> None:
     assert "did not accept a connection" in str(info.value)
     assert info.value.retry_after_seconds >= 1
     engine.dispose()
+
+
+def test_pool_exhaustion_is_unavailable_not_an_error(pg_settings: Settings) -> None:
+    tight = pg_settings.model_copy(
+        update={"db_pool_size": 1, "db_max_overflow": 0, "db_pool_timeout_seconds": 0.2}
+    )
+    engine = create_db_engine(tight)
+    db = Database(engine, policy=FAST)
+    with engine.connect() as held:  # the only connection the pool may open
+        held.execute(text("SELECT 1"))
+        with pytest.raises(DatabaseUnavailableError, match="pool exhausted") as info:
+            db.run(lambda s: s.execute(text("SELECT 1")))
+    assert info.value.retry_after_seconds == 1
+    assert db.run(lambda s: s.execute(text("SELECT 7")).scalar()) == 7  # and it recovers
+    engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from rms import __version__
@@ -46,8 +47,14 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
         else IdleReleaser(database.engine, settings.db_idle_release_seconds)
     )
 
+    threads = settings.api_worker_threads or (settings.db_pool_size + settings.db_max_overflow)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Sync endpoints run in anyio's thread pool (40 threads by default). More threads
+        # than pooled connections only adds threads that wait for a connection (and time
+        # out under load) while contending for the GIL; extra requests queue here instead.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         if releaser is not None:
             releaser.start()
         yield

@@ -15,12 +15,14 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from rms.db.connect import RetryPolicy
 from rms.db.errors import DRIVER_ERRORS, Failure, classify, translate_db_error
 from rms.db.observe import DbObserver
 from rms.db.pool import pool_figures
+from rms.errors import DatabaseUnavailableError
 
 __all__ = ["Database"]
 
@@ -78,6 +80,12 @@ class Database:
                     result = work(session)
                 self.observer.succeeded()
                 return result
+            except sa_exc.TimeoutError as exc:  # every pooled connection stayed busy
+                self.observer.failed("pool", "no free connection in the pool")
+                raise DatabaseUnavailableError(
+                    "every database connection is busy (pool exhausted); retry shortly",
+                    retry_after_seconds=1,
+                ) from exc
             except DRIVER_ERRORS as exc:
                 kind = classify(exc)
                 retryable = kind in (Failure.RETRY_CONNECT, Failure.RETRY_TRANSACTION)
