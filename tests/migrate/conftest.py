@@ -16,8 +16,9 @@ import pytest
 from bench.gen_sqlite import DDL, generate
 from sqlalchemy.engine import make_url
 
-#: The real files of the existing application (``../shared/fixtures`` next to the repo).
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "prisma-sqlite"
+#: The real files of the existing application, copied unchanged from
+#: ``../shared/fixtures/prisma-sqlite`` so the suite does not depend on that folder.
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "prisma-sqlite"
 
 #: Column lists of the application's DDL, for building rows by name.
 COLUMNS = {
