@@ -7,6 +7,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PYTEST_ARGS ?=
+SHELL  := bash
 
 .PHONY: run test install install-dev lint format format-check typecheck dupcheck unit \
         infra-check build bench clean
@@ -52,11 +53,14 @@ dupcheck: install-dev
 	$(BIN)/pylint --disable=all --enable=duplicate-code --min-similarity-lines=8 \
 	    --ignore-imports=yes --ignore-signatures=yes src/rms
 
+## unit: the test suite with coverage; pytest's summary line is repeated last, so the run
+## closes on the test count
 unit: install-dev
 	rm -f .coverage .coverage.*
-	$(BIN)/pytest --cov --cov-branch --cov-report=term --cov-report=json:coverage.json \
-	    $(PYTEST_ARGS)
+	set -o pipefail; $(BIN)/pytest --cov --cov-branch --cov-report=term \
+	    --cov-report=json:coverage.json $(PYTEST_ARGS) | tee .pytest.log
 	$(BIN)/python scripts/coverage_gate.py coverage.json --lines 85 --branches 75
+	@tail -n 1 .pytest.log
 
 infra-check:
 	bash infra/check.sh
