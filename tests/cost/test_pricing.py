@@ -141,3 +141,17 @@ def test_importing_the_package_is_cheap() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+@pytest.mark.parametrize(
+    ("literal", "reason"), [("Infinity", "must be finite"), ("NaN", "must be a number >= 0")]
+)
+def test_non_finite_prices_are_refused(tmp_path: Path, literal: str, reason: str) -> None:
+    """Python's json reads Infinity and NaN; neither is a price."""
+    builtin = Path(__file__).resolve().parents[2] / "src/rms/cost/data/aws-2026.json"
+    text = builtin.read_text().replace('"usd": 0.12', f'"usd": {literal}', 1)
+    assert literal in text
+    path = tmp_path / "prices.json"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=f"usd: {reason}"):
+        load_pricing(path)

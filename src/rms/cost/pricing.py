@@ -13,6 +13,7 @@ a one-line message, not a stack trace or a silently wrong estimate.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -143,7 +144,7 @@ def _price(value: Any, origin: str, path: str) -> Price:
     # bool is an int subclass: reject it explicitly, ``true`` is never a price.
     if isinstance(usd, bool) or not isinstance(usd, int | float) or not usd >= 0:
         raise _bad(origin, f"{path}.usd", f"must be a number >= 0, got {usd!r}")
-    if usd != usd or usd == float("inf"):  # pragma: no cover - JSON has no NaN/inf by default
+    if not math.isfinite(usd):  # Python's json reads ``Infinity`` (NaN fails ``>= 0`` above)
         raise _bad(origin, f"{path}.usd", "must be finite")
     source = obj["source"]
     if not isinstance(source, str) or not source.strip():
