@@ -5,8 +5,13 @@ explicitly to whatever needs them: the app factory, the engine builder, the CLI 
 
 The database is named either by ``DATABASE_URL`` or by the ``DB_*`` components plus exactly
 one password source (``DB_PASSWORD``, ``DB_SECRET_ARN``, ``DB_SSM_PARAMETER`` or
-``DB_IAM_AUTH``). Nothing here talks to AWS: the secret sources are only *named* here and
-read, lazily and with a cache, by :mod:`rms.db.credentials` when a connection is opened.
+``DB_IAM_AUTH``). The secret sources are only *named* here and read, lazily and with a
+cache, by :mod:`rms.db.credentials` when a connection is opened.
+
+The one AWS call made here is opt-in: with ``SSM_PARAMETER_PATH`` set (e.g. ``/rms/prod/``,
+the path ``infra/modules/app-config`` writes), :func:`load_settings` reads every parameter
+under it once, maps each name (``DB_HOST``) to the setting of that environment variable,
+and uses those values below the environment and ``.env`` but above the defaults.
 Mixed or incomplete combinations are refused by :func:`load_settings` with a
 :class:`~rms.errors.ConfigError` naming the variables, so a bad deployment fails at
 start-up rather than at the first request.
@@ -20,9 +25,11 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (
     AliasChoices,
@@ -33,10 +40,15 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 from rms.errors import ConfigError
+
+if TYPE_CHECKING:
+    import boto3
 
 __all__ = [
     "DEFAULT_SQLITE_PATH",
@@ -44,6 +56,7 @@ __all__ = [
     "PASSWORD_SOURCES",
     "RedactingFilter",
     "SecretRegistry",
+    "SessionFactory",
     "Settings",
     "SslMode",
     "default_secret_registry",
@@ -71,6 +84,29 @@ PASSWORD_SOURCES = ("DB_PASSWORD", "DB_SECRET_ARN", "DB_SSM_PARAMETER", "DB_IAM_
 _COMPONENTS = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER")
 
 DEFAULT_PG_PORT = 5432
+
+log = logging.getLogger("rms.settings")
+
+#: Builds the boto3 session the SSM client comes from; tests pass one bound to moto.
+SessionFactory = Callable[[], "boto3.session.Session"]
+
+#: Variables needed to *read* SSM_PARAMETER_PATH, so they cannot come from it.
+_BOOTSTRAP_VARIABLES = ("SSM_PARAMETER_PATH", "AWS_REGION", "AWS_DEFAULT_REGION")
+
+#: The values read from SSM_PARAMETER_PATH for the Settings being built right now (set by
+#: load_settings around the constructor; empty everywhere else, so Settings() never reads).
+_SSM_VALUES: ContextVar[Mapping[str, str] | None] = ContextVar("rms_ssm_values", default=None)
+
+
+class _SsmPathSource(PydanticBaseSettingsSource):
+    """The parameters read from ``SSM_PARAMETER_PATH``, as a pydantic-settings source."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        values = _SSM_VALUES.get() or {}
+        return values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_SSM_VALUES.get() or {})
 
 
 class Settings(BaseSettings):
@@ -150,7 +186,10 @@ class Settings(BaseSettings):
         default=30_000, ge=0, description="PostgreSQL statement_timeout per session (0 = none)."
     )
     db_pool_recycle_seconds: float = Field(
-        default=1800, gt=0, description="Replace pooled connections older than this."
+        default=600,
+        gt=0,
+        description="Replace pooled connections older than this; below the server's "
+        "idle_session_timeout (15 min in infra/modules/aurora-serverless-v2).",
     )
     db_idle_release_seconds: float = Field(
         default=60,
@@ -198,8 +237,32 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(
         default=5_000, ge=0, description="How long SQLite waits on a locked database."
     )
+    ssm_parameter_path: str | None = Field(
+        default=None,
+        description="SSM path (e.g. /rms/prod/) whose parameters, named like these variables "
+        "(DB_HOST, ...), are read once at start-up; the environment and .env win over them.",
+    )
 
     _origins: dict[str, str] = PrivateAttr(default_factory=dict)
+    _secure_fields: frozenset[str] = PrivateAttr(default_factory=frozenset)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Highest priority first: SSM_PARAMETER_PATH sits just above the defaults.
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            file_secret_settings,
+            _SsmPathSource(settings_cls),
+        )
 
     # -- validation --------------------------------------------------------------------------
 
@@ -294,8 +357,14 @@ class Settings(BaseSettings):
         return f"/rms/{self.environment}/{name}"
 
     def origin(self, field_name: str) -> str:
-        """Where a field's value came from: override, env, .env or default."""
+        """Where a field's value came from: override, env, .env, ``ssm:/name`` or default."""
         return self._origins.get(field_name, "default")
+
+    def is_secret(self, field_name: str) -> bool:
+        """True for values never to be shown: SecretStr fields and SecureString parameters."""
+        return field_name in self._secure_fields or isinstance(
+            getattr(self, field_name, None), SecretStr
+        )
 
 
 def env_name(field_name: str) -> str:
@@ -407,7 +476,7 @@ def _url_query(url: str) -> dict[str, Any]:
         return dict(make_url(normalise_database_url(url)).query)
     except ConfigError:
         raise
-    except Exception as exc:  # sqlalchemy.exc.ArgumentError: not a URL at all
+    except (ArgumentError, ValueError) as exc:  # not a URL at all
         raise ConfigError(
             "DATABASE_URL is not a valid URL (expected sqlite:///path or "
             "postgresql://user@host:5432/dbname)",
@@ -431,22 +500,36 @@ def normalise_database_url(url: str) -> str:
     )
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Read settings from the environment and ``.env``; keyword overrides win.
+def load_settings(*, session_factory: SessionFactory | None = None, **overrides: Any) -> Settings:
+    """Read settings from the environment, ``.env`` and ``SSM_PARAMETER_PATH``; overrides win.
+
+    Priority, highest first: keyword ``overrides``, environment, ``.env``, the parameters
+    under ``SSM_PARAMETER_PATH`` (read here, once, only when it is set; ``session_factory``
+    makes the boto3 session, tests pass one bound to moto), defaults.
 
     Invalid values raise :class:`ConfigError` naming each variable and why; conflicting or
-    incomplete database variables raise it naming the variables that clash or are missing.
+    incomplete database variables raise it naming the variables that clash or are missing;
+    an unreadable ``SSM_PARAMETER_PATH`` raises it naming the path and the reason.
     """
+    ssm = _read_ssm_path(overrides, session_factory)
+    origins = _origins(overrides, ssm)
+    token = _SSM_VALUES.set(ssm.values)
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{_loc_name(err['loc'])}: {err['msg']}" for err in exc.errors(include_input=False)
+            f"{_loc_name(err['loc'], origins)}: {err['msg']}"
+            for err in exc.errors(include_input=False)
         )
         # ``from None``: the ValidationError's own text would repeat the input values.
         raise ConfigError(f"invalid configuration: {problems}") from None
+    except ConfigError as exc:
+        raise _with_ssm_origins(exc, origins) from None
+    finally:
+        _SSM_VALUES.reset(token)
     settings.effective_database_url()  # validates the URL scheme early
-    settings._origins = _origins(settings, overrides)
+    settings._origins = origins
+    settings._secure_fields = frozenset(ssm.secure)
     if settings.db_password is not None:
         default_secret_registry().add(settings.db_password.get_secret_value())
     if settings.database_url:
@@ -456,8 +539,23 @@ def load_settings(**overrides: Any) -> Settings:
     return settings
 
 
-def _loc_name(loc: tuple[int | str, ...]) -> str:
-    return ".".join(env_name(str(p)) if isinstance(p, str) else str(p) for p in loc)
+def _with_ssm_origins(exc: ConfigError, origins: Mapping[str, str]) -> ConfigError:
+    """``exc`` with the SSM parameter named for each of its variables that came from one."""
+    variables = exc.details.get("variables") or ([exc.field] if exc.field else [])
+    from_ssm = [
+        f"{variable} from {origins[variable.lower()]}"
+        for variable in variables
+        if origins.get(str(variable).lower(), "").startswith("ssm:")
+    ]
+    if not from_ssm:
+        return exc
+    return ConfigError(f"{exc.message} ({'; '.join(from_ssm)})", field=exc.field, **exc.details)
+
+
+def _loc_name(loc: tuple[int | str, ...], origins: Mapping[str, str] | None = None) -> str:
+    name = ".".join(env_name(str(p)) if isinstance(p, str) else str(p) for p in loc)
+    origin = (origins or {}).get(str(loc[0]), "") if loc else ""
+    return f"{name} (from {origin})" if origin.startswith("ssm:") else name
 
 
 def _url_password(url: str) -> str | None:
@@ -467,24 +565,217 @@ def _url_password(url: str) -> str | None:
         return None
 
 
-def _origins(settings: Settings, overrides: dict[str, Any]) -> dict[str, str]:
+def _origins(overrides: Mapping[str, Any], ssm: _SsmRead) -> dict[str, str]:
     """Where each explicitly set field came from, in pydantic-settings' own priority."""
     env = {k.upper(): v for k, v in os.environ.items() if v != ""}
-    dotenv: dict[str, str] = {}
-    env_file = settings.model_config.get("env_file")
-    if isinstance(env_file, str | Path) and Path(env_file).is_file():
-        from dotenv import dotenv_values
-
-        dotenv = {k.upper(): v for k, v in dotenv_values(env_file).items() if v}
+    dotenv = _dotenv_values()
     found: dict[str, str] = {}
-    for name in type(settings).model_fields:
+    for name in Settings.model_fields:
         if name in overrides and overrides[name] is not None:
             found[name] = "override"
         elif any(var in env for var in _env_names(name)):
             found[name] = "env"
         elif any(var in dotenv for var in _env_names(name)):
             found[name] = ".env"
+        elif name in ssm.names:
+            found[name] = f"ssm:{ssm.names[name]}"
     return found
+
+
+def _dotenv_values() -> dict[str, str]:
+    env_file = Settings.model_config.get("env_file")
+    if not (isinstance(env_file, str | Path) and Path(env_file).is_file()):
+        return {}
+    from dotenv import dotenv_values
+
+    return {k.upper(): v for k, v in dotenv_values(env_file).items() if v}
+
+
+# -- SSM_PARAMETER_PATH -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _SsmRead:
+    """What ``SSM_PARAMETER_PATH`` supplied: field name -> value and -> parameter name."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+    #: Fields whose parameter is a SecureString (shown masked, like SecretStr fields).
+    secure: set[str] = field(default_factory=set)
+
+
+class _Bootstrap(BaseSettings):
+    """The variables needed before SSM can be read, from the same env and ``.env``."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        env_ignore_empty=True,
+        populate_by_name=True,
+    )
+
+    ssm_parameter_path: str | None = None
+    aws_region: str | None = Field(
+        default=None, validation_alias=AliasChoices("aws_region", "aws_default_region")
+    )
+
+
+#: AWS error codes that mean "not allowed" (IAM or the KMS key of a SecureString).
+_DENIED_CODES = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"}
+_THROTTLED_CODES = {"ThrottlingException", "Throttling", "TooManyRequestsException"}
+
+
+def _read_ssm_path(
+    overrides: Mapping[str, Any], session_factory: SessionFactory | None
+) -> _SsmRead:
+    """Read ``SSM_PARAMETER_PATH`` when it is set (no AWS call at all when it is not)."""
+    given = {
+        key: overrides[key]
+        for key in ("ssm_parameter_path", "aws_region", "aws_default_region")
+        if overrides.get(key) is not None
+    }
+    try:
+        boot = _Bootstrap(**given)
+    except ValidationError:
+        raise ConfigError(
+            "invalid configuration: SSM_PARAMETER_PATH and AWS_REGION must be text",
+            field="SSM_PARAMETER_PATH",
+        ) from None
+    path = (boot.ssm_parameter_path or "").strip()
+    if not path:
+        return _SsmRead()
+    if not path.startswith("/") or any(c.isspace() for c in path):
+        raise ConfigError(
+            f"SSM_PARAMETER_PATH={path!r} is not a parameter path: it must start with / "
+            "(e.g. /rms/prod/)",
+            field="SSM_PARAMETER_PATH",
+        )
+    parameters = _fetch_parameters(path, boot.aws_region, session_factory)
+    return _map_parameters(path, parameters)
+
+
+def _fetch_parameters(
+    path: str, region: str | None, session_factory: SessionFactory | None
+) -> list[tuple[str, str, str]]:
+    """(name, type, value) of every parameter directly under ``path``; errors named."""
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+    from rms.db.credentials import guard_library_logs
+
+    guard_library_logs()  # botocore logs response bodies (SecureString values) at DEBUG
+    registry = default_secret_registry()
+    where = f"SSM_PARAMETER_PATH={path}"
+    variables = ["SSM_PARAMETER_PATH"]
+
+    def fail(reason: str, *more: str) -> ConfigError:
+        return ConfigError(
+            f"cannot read the settings under {where}: {reason}",
+            field="SSM_PARAMETER_PATH",
+            variables=[*variables, *more],
+        )
+
+    try:
+        session = (session_factory or _default_session_factory)()
+        client = session.client("ssm", region_name=region)
+    except NoRegionError:
+        raise fail("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION)", "AWS_REGION") from None
+    except BotoCoreError as exc:
+        raise fail(f"cannot create the AWS SSM client: {registry.redact(str(exc))}") from None
+
+    found: list[tuple[str, str, str]] = []
+    try:
+        paginator = client.get_paginator("get_parameters_by_path")
+        for page in paginator.paginate(Path=path, Recursive=False, WithDecryption=True):
+            for parameter in page.get("Parameters", []):
+                name = parameter.get("Name", "")
+                kind = parameter.get("Type", "String")
+                value = parameter.get("Value", "")
+                if kind == "SecureString":
+                    registry.add(value)  # before anything could print it
+                found.append((name, kind, value))
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code = error.get("Code", "Unknown")
+        message = registry.redact(error.get("Message", ""))
+        if code in _DENIED_CODES:
+            reason = (
+                f"access denied ({code}): the role needs ssm:GetParametersByPath on the path "
+                "(and kms:Decrypt for SecureString parameters)"
+            )
+        elif code in _THROTTLED_CODES:
+            reason = f"throttled by AWS ({code}) after retries: try again"
+        else:
+            reason = f"{code}: {message}"
+        raise fail(reason) from None
+    except NoCredentialsError:
+        raise fail(
+            "no AWS credentials found (instance/task role, AWS_PROFILE or AWS_ACCESS_KEY_ID)"
+        ) from None
+    except BotoCoreError as exc:
+        raise fail(f"could not reach AWS: {registry.redact(str(exc))}") from None
+    if not found:
+        raise fail(
+            f"no parameters under it in region {client.meta.region_name} (check the path, "
+            "the region, and that the settings were deployed there)",
+            "AWS_REGION",
+        )
+    return found
+
+
+def _map_parameters(path: str, parameters: list[tuple[str, str, str]]) -> _SsmRead:
+    """Map parameter base names to fields as environment variables map (case-insensitive)."""
+    by_variable = {var: name for name in Settings.model_fields for var in _env_names(name)}
+    values: dict[str, str] = {}
+    names: dict[str, str] = {}
+    secure: set[str] = set()
+    unknown: list[str] = []
+    bootstrap: list[str] = []
+    for full_name, kind, value in sorted(parameters):
+        variable = full_name.rsplit("/", 1)[-1].upper()
+        field_name = by_variable.get(variable)
+        if variable in _BOOTSTRAP_VARIABLES:
+            bootstrap.append(full_name)
+        elif field_name is None:
+            unknown.append(full_name)
+        elif field_name in names:
+            raise ConfigError(
+                f"SSM_PARAMETER_PATH={path} has both {names[field_name]} and {full_name} for "
+                f"{variable}: keep one",
+                field="SSM_PARAMETER_PATH",
+                variables=["SSM_PARAMETER_PATH", variable],
+            )
+        elif value != "":
+            values[field_name] = value
+            names[field_name] = full_name
+            if kind == "SecureString":
+                secure.add(field_name)
+            elif field_name == "db_password":
+                log.warning(
+                    "%s is a %s parameter; store passwords as SecureString", full_name, kind
+                )
+    if unknown:
+        log.warning(
+            "SSM_PARAMETER_PATH=%s: ignoring %d parameter(s) that name no setting: %s",
+            path,
+            len(unknown),
+            ", ".join(unknown),
+        )
+    if bootstrap:
+        log.warning(
+            "SSM_PARAMETER_PATH=%s: ignoring %s: set in the environment, since it is needed to "
+            "read the path",
+            path,
+            ", ".join(bootstrap),
+        )
+    return _SsmRead(values=values, names=names, secure=secure)
+
+
+def _default_session_factory() -> boto3.session.Session:
+    import boto3
+
+    return boto3.session.Session()
 
 
 # -- redaction ------------------------------------------------------------------------------
