@@ -1,10 +1,12 @@
 """``rms config``: show the effective settings and where each value came from.
 
-Operators debugging a deployment need to see *which* of env, ``.env``, Secrets Manager,
-SSM or IAM won, without ever seeing a secret: every secret is printed as ``********`` and
-the whole output passes through :func:`rms.settings.redact` once more before it is written.
-By default nothing is fetched from AWS (the command works offline and fast); ``--resolve``
-reads the secret or parameter to show the host, user and database it supplies.
+Operators debugging a deployment need to see *which* of env, ``.env``, the
+``SSM_PARAMETER_PATH`` parameters (``ssm:/rms/prod/DB_HOST``), Secrets Manager, SSM or IAM
+won, without ever seeing a secret: every secret (and every SecureString parameter) is
+printed as ``********`` and the whole output passes through :func:`rms.settings.redact`
+once more before it is written. Nothing is fetched from AWS unless ``SSM_PARAMETER_PATH``
+is set (then its parameters are read once, as at start-up); ``--resolve`` also reads the
+password's secret or parameter to show the host, user and database it supplies.
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ def settings_rows(settings: Settings, *, resolve: bool = False) -> list[SettingR
         value = getattr(settings, name)
         origin = settings.origin(name)
         var = env_name(name)
-        if isinstance(value, SecretStr):
+        if isinstance(value, SecretStr) or settings.is_secret(name):
             shown = MASK
         elif value is None:
             shown = ""

@@ -607,14 +607,7 @@ class _SsmRead:
 class _Bootstrap(BaseSettings):
     """The variables needed before SSM can be read, from the same env and ``.env``."""
 
-    model_config = SettingsConfigDict(
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        case_sensitive=False,
-        env_ignore_empty=True,
-        populate_by_name=True,
-    )
+    model_config = Settings.model_config.copy()
 
     ssm_parameter_path: str | None = None
     aws_region: str | None = Field(
