@@ -35,6 +35,7 @@ from rms.devtools.aurora_sim import (
 from rms.devtools.cli import app
 from rms.devtools.pgcluster import free_port
 from rms.errors import InvalidInputError
+from tests.signals import default_sigint
 
 PAUSE = 1.0
 RESUME = 1.5
@@ -367,6 +368,7 @@ def test_cli_runs_logs_state_changes_and_stops_cleanly_on_ctrl_c(
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=default_sigint,
     )
     try:
         assert proc.stdout is not None

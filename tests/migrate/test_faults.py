@@ -22,6 +22,7 @@ from rms.errors import RmsError
 from rms.migrate import MigrateOptions, MigrationObserver, preflight, run_migration
 from rms.migrate.source import file_sha256
 from tests.migrate.conftest import libpq, target_state
+from tests.signals import default_sigint
 
 POINTS = [
     "locked",
@@ -121,6 +122,7 @@ def _start(source: Path, url: str, tmp_path: Path, pause_at: str) -> subprocess.
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,
     )
 
 
