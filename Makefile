@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 SHELL  := bash
 
 .PHONY: run test install install-dev lint format format-check typecheck dupcheck unit \
-        infra-check build bench clean
+        infra-check build bench bench-service bench-migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,8 +69,14 @@ build: install-dev
 	rm -rf dist
 	$(BIN)/python -m build --outdir dist .
 
-bench: install-dev
-	$(BIN)/python bench/run_all.py
+## bench: the benchmarks (each starts its own PostgreSQL; see docs/benchmarks.md)
+bench: bench-service bench-migrate
+
+bench-service: install-dev
+	$(BIN)/python bench/bench_service.py
+
+bench-migrate: install-dev
+	$(BIN)/python bench/bench_migrate.py --trades 1000000
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache .coverage coverage.json var
