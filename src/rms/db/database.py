@@ -10,6 +10,7 @@ so a connection lost during COMMIT, when nobody can know whether it landed, is r
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -46,6 +47,7 @@ class Database:
         self.observer = observer or DbObserver()
         self.policy = policy or RetryPolicy()
         self._waiting = 0
+        self._waiting_lock = threading.Lock()  # request threads update it concurrently
         self.observer.pool_figures = lambda: pool_figures(engine, self._waiting)
         if bind is None:
             self._sessions = sessionmaker(engine, expire_on_commit=False)
@@ -72,11 +74,11 @@ class Database:
             attempt += 1
             try:
                 with self._sessions() as session, session.begin():
-                    self._waiting += 1
+                    self._count_waiting(+1)
                     try:
                         session.connection()
                     finally:
-                        self._waiting -= 1
+                        self._count_waiting(-1)
                     result = work(session)
                 self.observer.succeeded()
                 return result
@@ -99,6 +101,10 @@ class Database:
                     raise translate_db_error(exc) from exc
                 self.observer.retry(f"transaction_{kind.value}")
                 self.policy.sleep(pause)
+
+    def _count_waiting(self, delta: int) -> None:
+        with self._waiting_lock:
+            self._waiting += delta
 
     def dispose(self) -> None:
         self.engine.dispose()
