@@ -1,5 +1,6 @@
 # The two commands of the quick start are `make run` and `make test`; both install what
-# they need into .venv themselves. Other targets are the usual quality gates.
+# they need into .venv themselves, exactly the versions in uv.lock. Other targets are the
+# usual quality gates.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -9,32 +10,57 @@ PORT   ?= 8000
 PYTEST_ARGS ?=
 SHELL  := bash
 
-.PHONY: run test install install-dev lint format format-check typecheck dupcheck unit \
-        infra-check build bench bench-service bench-migrate clean
+# uv itself is pinned and installed into its own venv (.venv-tools), from PyPI.
+UV_VERSION := 0.13.8
+TOOLS      := .venv-tools
+UV         := $(TOOLS)/bin/uv
+# The project venv is .venv; uv never downloads an interpreter (the machine's python3 is
+# used) and never touches the lock unless asked (`make lock`, `make lock-upgrade`).
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+export UV_PYTHON_DOWNLOADS    := never
+export UV_PYTHON              := $(PYTHON)
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+.PHONY: run test install install-dev lock lock-upgrade lock-check lint format format-check \
+        typecheck dupcheck unit infra-check build bench bench-service bench-migrate clean
 
-$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# --locked: fail (instead of re-resolving) when uv.lock does not match pyproject.toml.
+$(VENV)/.installed-run: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --inexact --no-dev --quiet
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[dev]"
+$(VENV)/.installed-dev: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --quiet
 	touch $@ $(VENV)/.installed-run
 
 install: $(VENV)/.installed-run
 install-dev: $(VENV)/.installed-dev
 
-## run: serve the API on the embedded SQLite database, with reference and demo data
+## lock: re-resolve uv.lock after a change to pyproject.toml (keeps other pins)
+lock: | $(UV)
+	$(UV) lock
+
+## lock-upgrade: move every pin to the newest allowed version; then run `make test`
+lock-upgrade: | $(UV)
+	$(UV) lock --upgrade
+
+## lock-check: fail when uv.lock is stale
+lock-check: | $(UV)
+	$(UV) lock --check
+
+## run: serve the API on the embedded SQLite database, with reference and demo data.
+## Its state (the embedded database, the sign-in token) lives in this clone's var/.
+run: export RMS_STATE_DIR ?= $(CURDIR)/var
 run: install
 	$(BIN)/rms db upgrade
 	$(BIN)/rms db seed --demo
 	$(BIN)/rms serve --host $(HOST) --port $(PORT)
 
-## test: every check CI runs: format, lint, types, duplicates, tests with coverage, infra
-test: install-dev format-check lint typecheck dupcheck infra-check unit
+## test: every check CI runs: lock, format, lint, types, duplicates, infra, tests with coverage
+test: lock-check install-dev format-check lint typecheck dupcheck infra-check unit
 
 format: install-dev
 	$(BIN)/ruff format src tests bench scripts
@@ -67,7 +93,7 @@ infra-check:
 
 build: install-dev
 	rm -rf dist
-	$(BIN)/python -m build --outdir dist .
+	$(UV) build --out-dir dist
 
 ## bench: the benchmarks (each starts its own PostgreSQL; see docs/benchmarks.md)
 bench: bench-service bench-migrate
@@ -79,4 +105,4 @@ bench-migrate: install-dev
 	$(BIN)/python bench/bench_migrate.py --trades 1000000
 
 clean:
-	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache .coverage coverage.json var
+	rm -rf $(VENV) $(TOOLS) dist build .pytest_cache .mypy_cache .ruff_cache .coverage coverage.json var

@@ -1,0 +1,52 @@
+"""The environment the tests run in is exactly the one ``uv.lock`` describes."""
+
+from __future__ import annotations
+
+import importlib.metadata as metadata
+import tomllib
+from pathlib import Path
+
+import pytest
+from packaging.utils import canonicalize_name
+
+LOCK = Path(__file__).resolve().parents[1] / "uv.lock"
+
+
+def _locked() -> dict[str, str]:
+    data = tomllib.loads(LOCK.read_text(encoding="utf-8"))
+    return {
+        canonicalize_name(package["name"]): package["version"]
+        for package in data["package"]
+        if "version" in package and package.get("source", {}).get("editable") is None
+    }
+
+
+def _installed() -> dict[str, str]:
+    return {
+        canonicalize_name(dist.metadata["Name"]): dist.version
+        for dist in metadata.distributions()
+        if dist.metadata["Name"]
+    }
+
+
+def test_every_installed_package_is_at_its_locked_version() -> None:
+    locked, installed = _locked(), _installed()
+    # The dev group is installed for the tests, so every locked package for this platform
+    # that is installed must carry exactly the locked version.
+    wrong = {
+        name: (installed[name], version)
+        for name, version in locked.items()
+        if name in installed and installed[name] != version
+    }
+    assert wrong == {}, f"installed != locked (installed, locked): {wrong}"
+
+
+@pytest.mark.parametrize("name", ["fastapi", "sqlalchemy", "psycopg", "typer", "pytest"])
+def test_key_packages_are_installed_from_the_lock(name: str) -> None:
+    assert metadata.version(name) == _locked()[canonicalize_name(name)]
+
+
+def test_nothing_installed_beyond_the_lock() -> None:
+    locked = _locked()
+    extra = sorted(set(_installed()) - set(locked) - {canonicalize_name("rms")})
+    assert extra == [], f"installed but not in uv.lock: {extra}"
