@@ -283,7 +283,7 @@ def app_schema_sql(pg_url: str, *, toolchain: Toolchain | None = None) -> str:
     ``schema.postgresql.prisma``. It connects to ``pg_url`` (the JS engine needs a database
     through its adapter) but reads and changes nothing there. ``db push`` is not used: with the
     pg adapter it fails on any database ("Column type 'name' could not be deserialized",
-    prisma/prisma#27403).
+    prisma/orm#27403).
     """
     tool = toolchain or default_toolchain()
     schema = (tool.project / "prisma" / "schema.postgresql.prisma").read_text()

@@ -24,6 +24,10 @@ import { randomUUID } from 'node:crypto'
 
 const require = createRequire(import.meta.url)
 
+// stdout carries the one JSON answer; anything a library logs goes to stderr.
+console.log = console.error
+console.info = console.error
+
 // Parents before children, so that rows can be written in this order and foreign keys hold.
 const MODELS = [
   'risk_group',
