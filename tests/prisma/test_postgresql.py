@@ -9,6 +9,7 @@ zone's offset at that instant (the harness detects it as field differences).
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from datetime import datetime
 from operator import attrgetter
@@ -183,3 +184,18 @@ def test_a_missing_column_or_table_is_reported(
         r.name for r in run_app_operations(app_pg_url, toolchain=prisma_toolchain) if not r.ok
     }
     assert {"update a universe row", "create a trade"} <= failed
+
+
+def test_a_client_running_in_new_york_writes_and_reads_utc(
+    prisma_toolchain: Toolchain, app_pg_url: str
+) -> None:
+    """The node process's own TZ changes nothing either (pg's local-time Date handling)."""
+    portfolio = sample_portfolio()
+    tool = dataclasses.replace(prisma_toolchain, extra_env={"TZ": NEW_YORK})
+    write_portfolio(app_pg_url, portfolio, toolchain=tool)
+    assert compare(portfolio, read_all(app_pg_url, toolchain=tool)) == []
+    assert compare(portfolio, read_all(app_pg_url, toolchain=prisma_toolchain)) == []
+    stored = _query(
+        app_pg_url, """SELECT "createdAt"::text FROM accounts WHERE id = 'acc-brokerage'"""
+    )
+    assert stored == [("2025-06-13 19:27:13.001",)]

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import shutil
 import sqlite3
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.prisma.harness import (
+    APP_LATEST_SQLITE,
     HarnessError,
     compare,
     format_differences,
@@ -172,3 +175,42 @@ def test_a_refused_write_leaves_no_file(prisma_toolchain: Toolchain, tmp_path: P
     with pytest.raises(HarnessError, match="Foreign key constraint violated"):
         write_sqlite(path, portfolio, toolchain=prisma_toolchain)
     assert not path.exists()
+
+
+@pytest.mark.parametrize("process_tz", ["UTC", "America/New_York"])
+def test_every_storage_form_reads_as_the_same_instant(
+    prisma_toolchain: Toolchain, tmp_path: Path, process_tz: str
+) -> None:
+    """The forms SCHEMA-HISTORY lists, as the adapter reads them, wherever the app runs.
+
+    Epoch ms (era A), ISO text with ``+00:00`` (era B), both in one row (an era-A row updated
+    later), ``YYYY-MM-DD HH:MM:SS`` (DEFAULT CURRENT_TIMESTAMP) and a bare date: all UTC, also
+    when the node process runs in New York.
+    """
+    path = tmp_path / "forms.db"
+    shutil.copyfile(APP_LATEST_SQLITE, path)
+    rows = [
+        ("epoch", 1735725600123, 1735725600123),
+        ("iso", "2025-01-01T10:00:00.123+00:00", "2025-01-01T10:00:00.123+00:00"),
+        ("mixed", 1735725600123, "2025-01-01T10:00:00.123+00:00"),
+        ("sqlite-default", "2025-01-01 10:00:00", "2025-01-01 10:00:00"),
+        ("date-only", "2024-01-15", "2024-01-15"),
+    ]
+    with sqlite3.connect(path) as conn:
+        conn.executemany(
+            "INSERT INTO risk_group (id, name, createdAt, updatedAt) VALUES (?, ?, ?, ?)",
+            [(i, i, c, u) for i, c, u in rows],
+        )
+    tool = dataclasses.replace(prisma_toolchain, extra_env={"TZ": process_tz})
+    got = {
+        r["id"]: (r["createdAt"], r["updatedAt"])
+        for r in read_all(path, toolchain=tool)["risk_group"]
+    }
+    ten = datetime(2025, 1, 1, 10, 0, 0, 123000, tzinfo=UTC)
+    assert got == {
+        "epoch": (ten, ten),
+        "iso": (ten, ten),
+        "mixed": (ten, ten),
+        "sqlite-default": (ten.replace(microsecond=0),) * 2,
+        "date-only": (datetime(2024, 1, 15, tzinfo=UTC),) * 2,
+    }
