@@ -10,7 +10,7 @@ The order of a run, and why:
 2. :func:`run_migration` takes a consistent backup of the source (online backup API) next to
    the report and reads only from that copy from then on.
 3. In **one** transaction on the target: an advisory lock (one migration at a time), the
-   Alembic upgrade if the database was empty, ``ACCESS EXCLUSIVE`` locks on the nine tables
+   Alembic upgrade if the database was empty, ``ACCESS EXCLUSIVE`` locks on the tables
    (the application cannot write half-way), emptiness checked again under the lock, then
    ``TRUNCATE`` (which also lets ``COPY FREEZE`` skip later vacuum work), keys/indexes/foreign
    keys dropped, binary ``COPY`` of each table in foreign-key order, keys/indexes/foreign keys
