@@ -41,6 +41,7 @@ CREATE TABLE "universe" (
   "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
   "updatedAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
   "deletedAt" DATETIME, "version" INTEGER NOT NULL DEFAULT 1,
+  "volatility_calculated_at" DATETIME, "volatility_long" TEXT, "volatility_short" TEXT,
   FOREIGN KEY ("risk_group_id") REFERENCES "risk_group"("id")
     ON DELETE RESTRICT ON UPDATE CASCADE);
 CREATE TABLE "trades" (
@@ -75,9 +76,7 @@ CREATE TABLE "divDeposits" (
 CREATE TABLE "screener" (
   "id" TEXT NOT NULL PRIMARY KEY, "symbol" TEXT NOT NULL UNIQUE, "distribution" REAL NOT NULL,
   "distributions_per_year" INTEGER NOT NULL, "last_price" REAL NOT NULL, "ex_date" DATETIME,
-  "risk_group_id" TEXT NOT NULL, "has_volitility" BOOLEAN NOT NULL DEFAULT false,
-  "objectives_understood" BOOLEAN NOT NULL DEFAULT false,
-  "graph_higher_before_2008" BOOLEAN NOT NULL DEFAULT false,
+  "risk_group_id" TEXT NOT NULL,
   "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
   "updatedAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
   "deletedAt" DATETIME, "version" INTEGER NOT NULL DEFAULT 1,
@@ -88,6 +87,20 @@ CREATE TABLE "settings" (
   "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
   "updatedAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
   "deletedAt" DATETIME, "version" INTEGER NOT NULL DEFAULT 1);
+CREATE TABLE "cusip_cache" (
+  "id" TEXT NOT NULL PRIMARY KEY, "cusip" TEXT NOT NULL, "symbol" TEXT NOT NULL,
+  "source" TEXT NOT NULL, "resolvedAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  "lastUsedAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP, "updatedAt" DATETIME NOT NULL);
+CREATE TABLE "cusip_cache_archive" (
+  "id" TEXT NOT NULL PRIMARY KEY, "cusip" TEXT NOT NULL, "symbol" TEXT NOT NULL,
+  "source" TEXT NOT NULL, "resolvedAt" DATETIME NOT NULL,
+  "archivedAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP, "reason" TEXT);
+CREATE TABLE "cusip_cache_audit" (
+  "id" TEXT NOT NULL PRIMARY KEY, "cusip" TEXT NOT NULL, "symbol" TEXT NOT NULL,
+  "action" TEXT NOT NULL, "source" TEXT NOT NULL, "userId" TEXT, "reason" TEXT,
+  "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP);
+CREATE UNIQUE INDEX "cusip_cache_cusip_key" ON "cusip_cache"("cusip");
 CREATE INDEX "trades_accountId_idx" ON "trades"("accountId");
 CREATE INDEX "trades_universeId_idx" ON "trades"("universeId");
 CREATE INDEX "divDeposits_accountId_idx" ON "divDeposits"("accountId");
@@ -135,6 +148,15 @@ def _uuid(rng: random.Random) -> str:
 def _price(rng: random.Random) -> float:
     # Full-precision doubles, as JavaScript arithmetic leaves them (e.g. 0.1 + 0.2).
     return rng.uniform(2.0, 120.0) * (1 + rng.random() * 1e-9)
+
+
+def _volatility(rng: random.Random) -> tuple[Any, Any, Any]:
+    """universe.volatility_*: added in 2026 (Prisma 7), so its instant is ISO text."""
+    if rng.random() < 0.5:
+        return None, None, None
+    when = datetime.fromtimestamp((START_MS + rng.randrange(SPAN_MS)) / 1000, UTC)
+    figures = f"{rng.uniform(0.05, 0.6):.4f}", f"{rng.uniform(0.05, 0.6):.4f}"
+    return when.isoformat(timespec="milliseconds"), *figures
 
 
 def generate(
@@ -185,6 +207,7 @@ def generate(
                 *stamp(),
                 None,
                 rng.randrange(1, 4),
+                *_volatility(rng),
             )
         )
     screener = [
@@ -196,9 +219,6 @@ def generate(
             _price(rng),
             date(START_MS + rng.randrange(SPAN_MS)),
             rng.choice(groups)[0],
-            rng.randrange(2),
-            rng.randrange(2),
-            rng.randrange(2),
             *stamp(),
             None,
             1,
@@ -256,8 +276,8 @@ def generate(
         conn.executemany("INSERT INTO accounts VALUES (?,?,?,?,?,?)", accounts)
         conn.executemany("INSERT INTO risk_group VALUES (?,?,?,?,?,?)", groups)
         conn.executemany("INSERT INTO divDepositType VALUES (?,?,?,?,?,?)", dtypes)
-        conn.executemany(f"INSERT INTO universe VALUES ({','.join('?' * 15)})", uni)
-        conn.executemany(f"INSERT INTO screener VALUES ({','.join('?' * 14)})", screener)
+        conn.executemany(f"INSERT INTO universe VALUES ({','.join('?' * 18)})", uni)
+        conn.executemany(f"INSERT INTO screener VALUES ({','.join('?' * 11)})", screener)
         conn.executemany("INSERT INTO holidays VALUES (?,?,?,?,?,?,?)", holidays)
         conn.executemany("INSERT INTO settings VALUES (?,?,?,?,?,?)", settings)
         conn.executemany(f"INSERT INTO trades VALUES ({','.join('?' * 12)})", trade_rows())

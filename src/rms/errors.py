@@ -23,6 +23,7 @@ __all__ = [
     "NotFoundError",
     "ReferenceViolationError",
     "RmsError",
+    "SchemaMigrationError",
     "StaleVersionError",
     "UniqueViolationError",
 ]
@@ -136,3 +137,9 @@ class MigrationError(RmsError):
     """A data migration could not complete; the target was left as it was."""
 
     title = "Migration failed"
+
+
+class SchemaMigrationError(RmsError):
+    """A schema revision (Alembic) refused to run or stopped; the database is unchanged."""
+
+    title = "Schema migration refused"

@@ -276,10 +276,16 @@ def test_screener_and_settings(client: TestClient, api: Api) -> None:
         distributions_per_year=12,
         last_price=24.5,
         risk_group_id=group["id"],
-        has_volitility=True,
     )
-    assert entry["symbol"] == "UTF" and entry["has_volitility"] is True
+    assert entry["symbol"] == "UTF" and "has_volitility" not in entry
     assert client.get("/api/screener", params={"symbol": "UTF"}).json()["total"] == 1
+    # The checkboxes left the application's schema (revision 0002 archived their values).
+    body = {**{k: entry[k] for k in ("distribution", "distributions_per_year", "last_price")}}
+    refused = client.post(
+        "/api/screener",
+        json={**body, "symbol": "X", "risk_group_id": group["id"], "has_volitility": True},
+    )
+    _problem(refused, 422, "has_volitility")
 
     setting = api.create("settings", key="ui.theme", value={"dark": True, "accent": [1, 2]})
     assert setting["key"] == "ui.theme"

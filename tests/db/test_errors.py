@@ -160,3 +160,24 @@ def test_constraint_errors_name_the_column(
         assert translated.field == field
     if backend == "postgresql" and expected is ReferenceViolationError:
         assert translated.field == "universeId"
+
+
+def test_a_value_outside_the_cusip_source_enum_names_the_column(
+    engine: Engine, backend: str
+) -> None:
+    """SQLite's CHECK and PostgreSQL's enum type refuse it; both errors say where."""
+    statement = text(
+        'INSERT INTO cusip_cache (id, cusip, symbol, source, "updatedAt") '
+        "VALUES ('c1', '037833100', 'AAPL', 'OPENFIGI', :now)"
+    )
+    with engine.connect() as conn:
+        outer = conn.begin()
+        with pytest.raises(sa_exc.DBAPIError) as info:
+            conn.execute(statement, {"now": "2024-01-01 00:00:00"})
+        outer.rollback()
+    translated = translate_db_error(info.value)
+    assert isinstance(translated, InvalidInputError)
+    if backend == "sqlite":
+        assert translated.field == "source" and "cusip_cache.source" in str(translated)
+    else:
+        assert "CusipCacheSource" in str(translated) and "OPENFIGI" in str(translated)

@@ -148,6 +148,7 @@ def _random_rows(spec: Any, n: int) -> list[tuple[Any, ...]]:
         "bool": [0, 1],
         "datetime": [INSTANT, INSTANT // 1000, "2024-01-15", "2024-01-15T12:34:56.789+02:00"],
         "json": ['{"a": 1}', "[1, 2.50]", '"s"'],
+        "enum": ["THIRTEENF", "YAHOO_FINANCE"],
     }
     rows = []
     for rowid in range(n):
@@ -184,3 +185,18 @@ def test_fast_path_refuses_what_the_reference_refuses() -> None:
         raw[index] = bad
         with pytest.raises(BadValue):
             fast(tuple(raw))
+
+
+def test_an_enum_column_takes_only_its_values() -> None:
+    spec = _spec("cusip_cache")
+    index = spec.column_names.index("source")
+    fast = row_function(spec)
+    good = ["c-1", "037833100", "AAPL", "THIRTEENF", INSTANT, INSTANT, INSTANT, INSTANT]
+    assert fast((1, *good))[2][index] == "THIRTEENF"
+    for bad in ("OPENFIGI", "thirteenf", 1, None):
+        raw = list(good)
+        raw[index] = bad
+        with pytest.raises(BadValue):
+            fast((1, *raw))
+    with pytest.raises(BadValue, match="'OPENFIGI' is not one of THIRTEENF, YAHOO_FINANCE"):
+        converter(spec.column("source"))("OPENFIGI")

@@ -21,7 +21,7 @@ from bench.gen_sqlite import DDL
 from sqlalchemy.engine import make_url
 
 from rms.devtools.pgcluster import free_port
-from tests.migrate.conftest import base_rows, libpq, target_state, write_source
+from tests.migrate.conftest import T0, base_rows, libpq, target_state, write_source
 
 LOOSE_DDL = DDL.replace("NOT NULL", "").replace("UNIQUE", "")
 
@@ -123,6 +123,15 @@ def _unknown_table(tmp: Path) -> Path:
     return write_source(tmp / "extra.db", extra_sql=["CREATE TABLE audit (id TEXT, what TEXT)"])
 
 
+def _unknown_enum_value(tmp: Path) -> Path:
+    rows = base_rows()
+    rows["cusip_cache"] = [
+        {"id": "c-1", "cusip": "037833100", "symbol": "AAPL", "source": "OPENFIGI",
+         "resolvedAt": T0, "lastUsedAt": T0, "createdAt": T0, "updatedAt": T0}
+    ]  # fmt: skip
+    return write_source(tmp / "enum.db", rows)
+
+
 def _target_with_data(url: str) -> str:
     with psycopg.connect(libpq(url), autocommit=True) as conn:
         conn.execute('CREATE TABLE "accounts" (id text)')
@@ -194,6 +203,9 @@ CASES: dict[str, Case] = {
     ),
     "dangling reference": Case(
         _bad(divDeposits__universeId="u-404"), ["divDeposits row id 'd-1'", "universeId", "u-404"]
+    ),
+    "value outside an enum": Case(
+        _unknown_enum_value, ["cusip_cache row id 'c-1'", "source", "'OPENFIGI'", "THIRTEENF"]
     ),
     "invalid JSON": Case(_bad(settings__value="{mode: dark}"), ["settings", "value", "JSON"]),
     "JSON with NaN": Case(_bad(settings__value='{"x": NaN}'), ["settings", "JSON"]),

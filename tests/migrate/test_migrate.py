@@ -6,6 +6,7 @@ import json
 import sqlite3
 import struct
 from collections.abc import Callable
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,9 @@ def _sqlite_rows(path: Path, table: str, pk: str) -> dict[str, dict[str, Any]]:
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
     try:
+        found = conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone()
+        if found is None:  # a table the file does not have (e.g. our own rms_archive)
+            return {}
         return {r[pk]: dict(r) for r in conn.execute(f'SELECT * FROM "{table}"')}
     finally:
         conn.close()
@@ -111,8 +115,9 @@ def _same(kind: str, source: Any, target: Any) -> bool:
         return source is None and target is None
     if kind == "float":
         return struct.pack(">d", float(source)) == struct.pack(">d", target)
-    if kind == "datetime":
-        return to_epoch_ms(source) == round(target.timestamp() * 1000)
+    if kind == "datetime":  # timestamp(3) holding UTC: a naive datetime
+        assert target.tzinfo is None
+        return to_epoch_ms(source) == round(target.replace(tzinfo=UTC).timestamp() * 1000)
     if kind == "bool":
         return bool(source) is target
     if kind == "json":
@@ -204,6 +209,41 @@ def test_exact_floats_text_and_instants(pg_url: str, tmp_path: Path) -> None:
         round(r["buy_date"].timestamp() * 1000) for r in _pg_rows(pg_url, "trades", "id").values()
     }
     assert instants <= {T0, T0 + 123, T0 + 123_000}
+
+
+def test_cusip_tables_and_volatility_are_carried(pg_url: str, tmp_path: Path) -> None:
+    """The application's latest tables and columns arrive value for value (enum included)."""
+    rows = base_rows()
+    rows["universe"][0] |= {
+        "volatility_calculated_at": "2026-04-26T14:26:17.123+00:00",
+        "volatility_long": "0.1834",
+        "volatility_short": None,
+    }
+    stamp = "2026-03-06T10:00:00.000+00:00"
+    rows["cusip_cache"] = [
+        {"id": f"c-{i}", "cusip": cusip, "symbol": sym, "source": source, "resolvedAt": stamp,
+         "lastUsedAt": "2026-03-29 18:12:57", "createdAt": stamp, "updatedAt": stamp}
+        for i, (cusip, sym, source) in enumerate(
+            [("037833100", "AAPL", "THIRTEENF"), ("594918104", "MSFT", "YAHOO_FINANCE")]
+        )
+    ]  # fmt: skip
+    rows["cusip_cache_archive"] = [
+        {"id": "a-1", "cusip": "037833100", "symbol": "AAPL", "source": "THIRTEENF",
+         "resolvedAt": stamp, "archivedAt": stamp, "reason": None}
+    ]  # fmt: skip
+    rows["cusip_cache_audit"] = [
+        {"id": "x-1", "cusip": "037833100", "symbol": "AAPL", "action": "CREATE",
+         "source": "THIRTEENF", "userId": None, "reason": "13F", "createdAt": stamp}
+    ]  # fmt: skip
+    source = write_source(tmp_path / "latest.db", rows)
+    report = _migrate(source, pg_url, tmp_path)
+    assert report.status == "committed"
+    assert assert_every_value_equal(source, pg_url) > 0
+    with psycopg.connect(libpq(pg_url)) as conn:
+        found = conn.execute(
+            "SELECT source::text, pg_typeof(source)::text FROM cusip_cache ORDER BY id"
+        ).fetchall()
+    assert found == [("THIRTEENF", '"CusipCacheSource"'), ("YAHOO_FINANCE", '"CusipCacheSource"')]
 
 
 def test_dry_run_verifies_then_leaves_target_unchanged(

@@ -22,11 +22,12 @@ from pydantic import (
     create_model,
 )
 
-from rms.schema.types import to_utc_ms
+from rms.schema.types import to_utc_ms, utcnow
 
 __all__ = [
     "FILTERS",
     "MODELS",
+    "ReadOnlyModels",
     "ResourceModels",
 ]
 
@@ -94,6 +95,21 @@ PerYear = Annotated[int, Field(ge=0, le=366)]
 Instant = Annotated[datetime, AfterValidator(_instant)]
 Version = Annotated[int, Field(ge=1, le=INT32_MAX)]
 JsonValue = Annotated[Any, AfterValidator(_json_value)]
+#: Free text the application computes (e.g. the volatility figures); bounded, no NUL.
+Note = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(_no_nul)]
+#: A CUSIP: nine characters, digits, letters and ``*@#`` (stored upper-case).
+Cusip = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        to_upper=True,
+        min_length=9,
+        max_length=9,
+        pattern=r"^[0-9A-Za-z*@#]+$",
+    ),
+]
+#: The application's ``CusipCacheSource`` enum (rms.schema.tables.CUSIP_CACHE_SOURCES).
+CusipSource = Literal["THIRTEENF", "YAHOO_FINANCE"]
 
 
 class _Strict(BaseModel):
@@ -119,6 +135,9 @@ class UniverseFields(BaseModel):
     ex_date: Instant | None = None
     expired: bool = False
     is_closed_end_fund: bool = True
+    volatility_long: Note | None = None
+    volatility_short: Note | None = None
+    volatility_calculated_at: Instant | None = None
 
 
 class TradeFields(BaseModel):
@@ -155,17 +174,56 @@ class ScreenerFields(BaseModel):
     last_price: Price
     risk_group_id: Id
     ex_date: Instant | None = None
-    has_volitility: bool = False
-    objectives_understood: bool = False
-    graph_higher_before_2008: bool = False
 
 
 class SettingFields(BaseModel):
     value: JsonValue
 
 
+class CusipCacheFields(BaseModel):
+    cusip: Cusip
+    symbol: Symbol
+    source: CusipSource
+    resolvedAt: Instant = Field(default_factory=utcnow)
+    lastUsedAt: Instant = Field(default_factory=utcnow)
+
+
 class _Read(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+# Responses of the CUSIP tables, as the application writes them: plain text, not held to
+# the input rules above (the archive and the audit are written by the application only).
+class CusipCacheOut(_Read):
+    id: str
+    cusip: str
+    symbol: str
+    source: str
+    resolvedAt: datetime
+    lastUsedAt: datetime
+    createdAt: datetime
+    updatedAt: datetime
+
+
+class CusipCacheArchiveOut(_Read):
+    id: str
+    cusip: str
+    symbol: str
+    source: str
+    resolvedAt: datetime
+    archivedAt: datetime
+    reason: str | None = None
+
+
+class CusipCacheAuditOut(_Read):
+    id: str
+    cusip: str
+    symbol: str
+    action: str
+    source: str
+    userId: str | None = None
+    reason: str | None = None
+    createdAt: datetime
 
 
 SettingKey = Annotated[
@@ -174,9 +232,22 @@ SettingKey = Annotated[
 
 
 class ResourceModels:
-    """The create, update and response models derived from one resource's fields."""
+    """The create, update and response models derived from one resource's fields.
 
-    def __init__(self, prefix: str, fields: type[BaseModel], key: str = "id") -> None:
+    ``versioned`` resources (soft delete, optimistic version) add ``deletedAt`` and
+    ``version`` to responses and require ``version`` in updates; others (the CUSIP cache)
+    have timestamps only. ``read`` replaces the derived response model when given.
+    """
+
+    def __init__(
+        self,
+        prefix: str,
+        fields: type[BaseModel],
+        key: str = "id",
+        *,
+        versioned: bool = True,
+        read: type[BaseModel] | None = None,
+    ) -> None:
         self.fields = fields
         self.key = key
         key_field: Any = (SettingKey, ...) if key != "id" else (Id | None, None)
@@ -186,26 +257,32 @@ class ResourceModels:
         optional: dict[str, Any] = {
             name: (info.annotation, None) for name, info in fields.model_fields.items()
         }
-        self.update: type[BaseModel] = create_model(
-            f"{prefix}Update",
-            __base__=_Strict,
-            version=(Version, Field(description="the version this change was made against")),
-            **optional,
-        )
-        self.read: type[BaseModel] = create_model(  # type: ignore[call-overload]
-            prefix,
-            __base__=(fields, _Read),
-            **{
-                key: (str, ...),
-                "createdAt": (datetime, ...),
-                "updatedAt": (datetime, ...),
-                "deletedAt": (datetime | None, None),
-                "version": (int, ...),
-            },
+        if versioned:
+            optional["version"] = (
+                Version,
+                Field(description="the version this change was made against"),
+            )
+        self.update: type[BaseModel] = create_model(f"{prefix}Update", __base__=_Strict, **optional)
+        managed: dict[str, Any] = {
+            key: (str, ...),
+            "createdAt": (datetime, ...),
+            "updatedAt": (datetime, ...),
+        }
+        if versioned:
+            managed |= {"deletedAt": (datetime | None, None), "version": (int, ...)}
+        self.read: type[BaseModel] = read or create_model(
+            prefix, __base__=(fields, _Read), **managed
         )
 
 
-MODELS: dict[str, ResourceModels] = {
+class ReadOnlyModels:
+    """A resource served read-only: its response model only."""
+
+    def __init__(self, read: type[BaseModel]) -> None:
+        self.read = read
+
+
+MODELS: dict[str, ResourceModels | ReadOnlyModels] = {
     "accounts": ResourceModels("Account", AccountFields),
     "risk-groups": ResourceModels("RiskGroup", RiskGroupFields),
     "universe": ResourceModels("Universe", UniverseFields),
@@ -214,6 +291,11 @@ MODELS: dict[str, ResourceModels] = {
     "div-deposits": ResourceModels("DivDeposit", DivDepositFields),
     "holidays": ResourceModels("Holiday", HolidayFields),
     "screener": ResourceModels("ScreenerEntry", ScreenerFields),
+    "cusip-cache": ResourceModels(
+        "CusipCacheEntry", CusipCacheFields, versioned=False, read=CusipCacheOut
+    ),
+    "cusip-cache-archive": ReadOnlyModels(CusipCacheArchiveOut),
+    "cusip-cache-audit": ReadOnlyModels(CusipCacheAuditOut),
     "settings": ResourceModels("Setting", SettingFields, key="key"),
 }
 
@@ -221,16 +303,21 @@ MODELS: dict[str, ResourceModels] = {
 # --- list filters (query parameters); names match rms.repo.resources filters -------------
 
 
-class _Filters(_Strict):
-    """Paging and soft-delete switches every list has; subclasses add their filters."""
+class _Paging(_Strict):
+    """Paging every list has; subclasses add their filters."""
 
     limit: int = Field(default=50, ge=1, le=500, description="page size")
     offset: int = Field(default=0, ge=0, le=1_000_000_000, description="rows to skip")
-    include_deleted: bool = Field(default=False, description="include soft-deleted rows")
 
     def conditions(self) -> dict[str, Any]:
         """The filter values (paging switches excluded)."""
         return self.model_dump(exclude={"limit", "offset", "include_deleted"}, exclude_none=True)
+
+
+class _Filters(_Paging):
+    """Paging and the soft-delete switch."""
+
+    include_deleted: bool = Field(default=False, description="include soft-deleted rows")
 
 
 class NameFilters(_Filters):
@@ -275,11 +362,24 @@ class ScreenerFilters(_Filters):
     risk_group_id: Id | None = None
 
 
+class CusipFilters(_Paging):
+    symbol: Symbol | None = None
+    cusip: Cusip | None = None
+
+
+class CusipCacheFilters(CusipFilters):
+    source: CusipSource | None = None
+
+
+class CusipAuditFilters(CusipFilters):
+    action: Name | None = None
+
+
 class SettingFilters(_Filters):
     prefix: Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_nul)] | None = None
 
 
-FILTERS: dict[str, type[_Filters]] = {
+FILTERS: dict[str, type[_Paging]] = {
     "accounts": NameFilters,
     "risk-groups": NameFilters,
     "universe": UniverseFilters,
@@ -288,6 +388,9 @@ FILTERS: dict[str, type[_Filters]] = {
     "div-deposits": DivDepositFilters,
     "holidays": HolidayFilters,
     "screener": ScreenerFilters,
+    "cusip-cache": CusipCacheFilters,
+    "cusip-cache-archive": CusipFilters,
+    "cusip-cache-audit": CusipAuditFilters,
     "settings": SettingFilters,
 }
 

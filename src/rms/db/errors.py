@@ -15,7 +15,7 @@ from functools import cache
 
 import psycopg
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.sql.schema import ColumnCollectionConstraint
+from sqlalchemy.sql.schema import CheckConstraint, ColumnCollectionConstraint, Index
 
 from rms.errors import (
     DatabaseAuthError,
@@ -35,16 +35,32 @@ __all__ = ["DRIVER_ERRORS", "Failure", "classify", "sqlstate_of", "translate_db_
 DRIVER_ERRORS: tuple[type[BaseException], ...] = (sa_exc.DBAPIError, psycopg.Error)
 
 _SQLITE_CONSTRAINT = re.compile(r"(UNIQUE|NOT NULL) constraint failed: ([\w.]+(?:, [\w.]+)*)")
+_SQLITE_CHECK = re.compile(r"CHECK constraint failed: (\w+)")
 
 
 @cache
 def _constraint_columns() -> dict[str, tuple[str, list[str]]]:
-    """Constraint name -> (table, columns), from the models' naming convention."""
+    """Constraint or index name -> (table, columns), from the models (Prisma's names).
+
+    Unique keys are unique *indexes* (as Prisma creates them), and PostgreSQL reports a
+    violation of one under the index's name, so indexes are mapped as well as constraints.
+    A CHECK constraint names no columns; ``<table>_<column>_check`` gives its column.
+    """
     found: dict[str, tuple[str, list[str]]] = {}
     for table in metadata.tables.values():
-        for constraint in table.constraints:
-            if constraint.name and isinstance(constraint, ColumnCollectionConstraint):
-                found[str(constraint.name)] = (table.name, [c.name for c in constraint.columns])
+        items: list[ColumnCollectionConstraint | Index] = [
+            c for c in table.constraints if isinstance(c, ColumnCollectionConstraint)
+        ]
+        for item in [*items, *table.indexes]:
+            if not item.name:
+                continue
+            columns = [c.name for c in item.columns]
+            if columns:
+                found[str(item.name)] = (table.name, columns)
+            elif isinstance(item, CheckConstraint):
+                prefix, suffix = f"{table.name}_", "_check"
+                column = str(item.name).removeprefix(prefix).removesuffix(suffix)
+                found[str(item.name)] = (table.name, [column] if column in table.c else [])
     return found
 
 
@@ -98,6 +114,12 @@ def _integrity(orig: BaseException) -> RmsError:
         if match.group(1) == "UNIQUE":
             return UniqueViolationError(f"{where} must be unique", field=field)
         return InvalidInputError(f"{where} must not be null", field=field)
+    check = _SQLITE_CHECK.search(message)
+    if check:
+        table, columns = _constraint_columns().get(check.group(1), ("", []))
+        field = columns[0] if columns else None
+        where = f"{table}.{field}" if table and field else f"constraint {check.group(1)}"
+        return InvalidInputError(f"{where} holds a value it does not allow", field=field)
     if "FOREIGN KEY" in message:
         return ReferenceViolationError("a reference names a row that does not exist")
     return IntegrityViolationError(f"a constraint refused the change: {message}")

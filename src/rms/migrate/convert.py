@@ -17,7 +17,7 @@ DateTime columns hold, mixed in one column:
   extra digits are zeros, because the target keeps milliseconds.
 
 Instants are carried as integer epoch milliseconds (exact), the loader sends them to
-PostgreSQL as binary ``timestamptz`` and the checksums render them as integers.
+PostgreSQL as binary ``timestamp`` (UTC) and the checksums render them as integers.
 """
 
 from __future__ import annotations
@@ -202,6 +202,18 @@ def _json(value: Any) -> str:
     return text
 
 
+def _enum(choices: tuple[str, ...]) -> Callable[[Any], str]:
+    allowed = frozenset(choices)
+
+    def convert(value: Any) -> str:
+        text = _text(value)
+        if text not in allowed:
+            raise BadValue(f"{text!r} is not one of {', '.join(choices)}")
+        return text
+
+    return convert
+
+
 _CONVERTERS: dict[Kind, Callable[[Any], Any]] = {
     "text": _text,
     "int": _int,
@@ -214,7 +226,7 @@ _CONVERTERS: dict[Kind, Callable[[Any], Any]] = {
 
 def converter(column: ColumnSpec) -> Callable[[Any], Any]:
     """The conversion function of one column (NULL handling included)."""
-    convert = _CONVERTERS[column.kind]
+    convert = _enum(column.choices) if column.kind == "enum" else _CONVERTERS[column.kind]
     if column.nullable:
 
         def nullable(value: Any) -> Any:

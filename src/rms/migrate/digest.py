@@ -6,10 +6,12 @@ A row is rendered as canonical text, column by column, in model order, joined wi
 kind      Python (over the converted source value)    PostgreSQL (in SQL, over the table)
 ========  ==========================================  ======================================
 text      ``len:value`` (length in code points)       ``length(c) || ':' || c``
+enum      as text                                     as text, over ``c::text``
 int       decimal                                     ``c::text``
 float     the 8 bytes, big-endian, hex                ``encode(float8send(c), 'hex')``
 bool      ``true``/``false``                          ``c::text``
 datetime  epoch microseconds                          ``(extract(epoch from c)*1e6)::bigint``
+          (``timestamp`` holding UTC: extract reads it as UTC, whatever the session zone)
 json      :func:`canonical_json`                      ``c::text``, canonicalised in Python
 NULL      ``N``                                       ``coalesce(..., 'N')``
 ========  ==========================================  ======================================
@@ -118,6 +120,7 @@ _PY: dict[Kind, Callable[[Any], str]] = {
     "bool": _r_bool,
     "datetime": _r_datetime,
     "json": _r_json,
+    "enum": _r_text,
 }
 
 _SQL: dict[Kind, str] = {
@@ -127,6 +130,7 @@ _SQL: dict[Kind, str] = {
     "bool": "{c}::text",
     "datetime": "((extract(epoch from {c}) * 1000000)::bigint)::text",
     "json": "{c}::text",
+    "enum": "length({c}::text)::text || ':' || {c}::text",
 }
 
 

@@ -8,7 +8,8 @@ instead writes one straight-line function per table (from the same rules as
 * the exact conversion (inline type checks for the common case, falling back to the
   reference converters for the rare forms such as text dates),
 * the PostgreSQL binary COPY encoding of the row (length-prefixed fields, big-endian
-  doubles copied bit for bit, ``timestamptz`` as microseconds since 2000-01-01),
+  doubles copied bit for bit, ``timestamp`` as UTC microseconds since 2000-01-01, an enum
+  as its label's text),
 * the canonical rendering used by the checksum.
 
 Any value the inline checks do not accept is handed to the reference converter, which either
@@ -57,6 +58,7 @@ def _namespace(spec: TableSpec) -> dict[str, Any]:
     }
     for i, col in enumerate(spec.columns):
         ns[f"_conv{i}"] = converter(col)
+        ns[f"_choices{i}"] = frozenset(col.choices)
     return ns
 
 
@@ -66,9 +68,10 @@ def _column_code(i: int, kind: str, nullable: bool) -> list[str]:
     src = f"raw[{i + 1}]"
     lines = [f"{v} = {src}"]
     null = [f"{p} = _NULL", f"{r} = 'N'"]
-    if kind == "text":
+    if kind in ("text", "enum"):
+        check = f"{v} not in _choices{i}" if kind == "enum" else f"'\\x00' in {v}"
         body = [
-            f"if type({v}) is not str or '\\x00' in {v}: {v} = _conv{i}({v})",
+            f"if type({v}) is not str or {check}: {v} = _conv{i}({v})",
             f"e = {v}.encode()",
             f"{p} = _pi(len(e)) + e",
             f"{r} = f'{{len({v})}}:{{{v}}}'",

@@ -10,7 +10,7 @@ The order of a run, and why:
 2. :func:`run_migration` takes a consistent backup of the source (online backup API) next to
    the report and reads only from that copy from then on.
 3. In **one** transaction on the target: an advisory lock (one migration at a time), the
-   Alembic upgrade if the database was empty, ``ACCESS EXCLUSIVE`` locks on the nine tables
+   Alembic upgrade if the database was empty, ``ACCESS EXCLUSIVE`` locks on the tables
    (the application cannot write half-way), emptiness checked again under the lock, then
    ``TRUNCATE`` (which also lets ``COPY FREEZE`` skip later vacuum work), keys/indexes/foreign
    keys dropped, binary ``COPY`` of each table in foreign-key order, keys/indexes/foreign keys
@@ -87,6 +87,8 @@ __all__ = ["MigrateOptions", "MigrationPlan", "preflight", "run_migration"]
 
 #: Tables written by Prisma itself, not application data: reported, never migrated.
 PRISMA_BOOKKEEPING = {"_prisma_migrations"}
+#: Our own tables that an application file never has (only a file of ours): no warning.
+OWN_TABLES = {"rms_archive"}
 #: Rows per write to the COPY stream (about 0.5 MB for trades): memory stays flat.
 COPY_BATCH_ROWS = 4000
 #: Differences listed when a verification fails.
@@ -222,7 +224,8 @@ def _map_source(
         mapping = map_table(spec, found, run_start_ms)
         mappings.append(mapping)
         if found is None:
-            warnings.append(f"table {spec.name} is absent from the source: nothing to load")
+            if spec.name not in OWN_TABLES:
+                warnings.append(f"table {spec.name} is absent from the source: nothing to load")
             continue
         matched.add(found.name)
         for column, default in mapping.defaulted.items():

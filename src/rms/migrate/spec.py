@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import Boolean, Double, Integer, Table, Text, UniqueConstraint
+from sqlalchemy import Boolean, Double, Enum, Integer, Table, Text, UniqueConstraint
 from sqlalchemy.types import JSON
 
 from rms.schema.tables import metadata
@@ -19,16 +19,18 @@ from rms.schema.types import UTCDateTime
 
 __all__ = ["ColumnSpec", "Kind", "TableSpec", "table_specs"]
 
-Kind = Literal["text", "int", "float", "bool", "datetime", "json"]
+Kind = Literal["text", "int", "float", "bool", "datetime", "json", "enum"]
 
-#: The PostgreSQL type each kind is sent as in binary COPY.
+#: The PostgreSQL type each kind is sent as in binary COPY (an enum's binary form is its
+#: label's text; instants are ``timestamp(3)`` holding UTC, see rms.schema.types).
 PG_TYPES: dict[Kind, str] = {
     "text": "text",
     "int": "int4",
     "float": "float8",
     "bool": "bool",
-    "datetime": "timestamptz",
+    "datetime": "timestamp",
     "json": "jsonb",
+    "enum": "text",
 }
 
 #: Marker default: "the instant the run started" (createdAt/updatedAt missing in old files).
@@ -44,6 +46,8 @@ class ColumnSpec:
     default: Any
     has_default: bool
     unique: bool = False
+    #: The values an ``enum`` column accepts.
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,8 @@ class TableSpec:
 
 def _kind(table: Table, name: str) -> Kind:
     ctype = table.c[name].type
+    if isinstance(ctype, Enum):
+        return "enum"
     if isinstance(ctype, UTCDateTime):
         return "datetime"
     if isinstance(ctype, Boolean):
@@ -100,7 +106,7 @@ def _default(table: Table, name: str) -> tuple[bool, Any]:
 
 @cache
 def table_specs() -> tuple[TableSpec, ...]:
-    """The nine tables in foreign-key order (parents first)."""
+    """Every table of the models in foreign-key order (parents first)."""
     parents = {fk.column.table.name for t in metadata.tables.values() for fk in t.foreign_keys}
     specs = []
     for table in metadata.sorted_tables:
@@ -110,6 +116,10 @@ def table_specs() -> tuple[TableSpec, ...]:
             if isinstance(con, UniqueConstraint) and len(con.columns) == 1
             for c in con.columns
         } | {c.name for c in table.columns if c.unique}
+        # Prisma's unique keys are unique indexes.
+        unique_cols |= {
+            c.name for ix in table.indexes if ix.unique and len(ix.columns) == 1 for c in ix.columns
+        }
         columns = []
         for col in table.columns:
             has_default, default = _default(table, col.name)
@@ -121,6 +131,7 @@ def table_specs() -> tuple[TableSpec, ...]:
                     default=default,
                     has_default=has_default and not col.primary_key,
                     unique=col.name in unique_cols or col.primary_key,
+                    choices=tuple(getattr(col.type, "enums", ())),
                 )
             )
         (pk,) = [c.name for c in table.primary_key.columns]

@@ -9,6 +9,10 @@ Rules every resource shares:
 * idempotent creates: a create that names an id already holding the same content returns
   that row instead of failing or making a second one, so a retried request is harmless;
 * references are checked before writing, so the error names the field on both dialects.
+
+Tables without ``deletedAt``/``version`` (the application's CUSIP tables) follow the rules
+they can: a delete removes the row, an update applies without a version check (last writer
+wins; the same change applied twice is harmless), a create is idempotent as above.
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ from sqlalchemy.orm import Session
 
 from rms.errors import ConflictError, NotFoundError, ReferenceViolationError, StaleVersionError
 from rms.repo.resources import ResourceSpec
-from rms.schema.tables import Row
 from rms.schema.types import utcnow
 
 __all__ = ["Page", "create_row", "delete_row", "get_row", "list_rows", "new_id", "update_row"]
@@ -45,7 +48,7 @@ def _conditions(
     spec: ResourceSpec, filters: Mapping[str, Any], include_deleted: bool
 ) -> list[ColumnElement[bool]]:
     conditions = [spec.filters[name](value) for name, value in filters.items() if value is not None]
-    if not include_deleted:
+    if not include_deleted and spec.soft_delete:
         conditions.append(spec.column("deletedAt").is_(None))
     return conditions
 
@@ -72,9 +75,13 @@ def get_row(
     session: Session, spec: ResourceSpec, key: str, *, include_deleted: bool = False
 ) -> Any:
     row = session.get(spec.model, key, populate_existing=True)
-    if row is None or (row.deletedAt is not None and not include_deleted):
+    if row is None or (_deleted(spec, row) and not include_deleted):
         raise NotFoundError(spec.label, key)
     return row
+
+
+def _deleted(spec: ResourceSpec, row: Any) -> bool:
+    return spec.soft_delete and row.deletedAt is not None
 
 
 def _check_references(session: Session, spec: ResourceSpec, values: Mapping[str, Any]) -> None:
@@ -83,13 +90,13 @@ def _check_references(session: Session, spec: ResourceSpec, values: Mapping[str,
         if ref is None:
             continue
         row = session.get(target, ref)
-        if row is None or row.deletedAt is not None:
+        if row is None or getattr(row, "deletedAt", None) is not None:
             raise ReferenceViolationError(
                 f"{field}: no {target.__tablename__} row with id {ref!r}", field=field, value=ref
             )
 
 
-def _same_content(row: Row, values: Mapping[str, Any]) -> bool:
+def _same_content(row: Any, values: Mapping[str, Any]) -> bool:
     return all(getattr(row, name) == value for name, value in values.items())
 
 
@@ -101,7 +108,7 @@ def create_row(session: Session, spec: ResourceSpec, values: Mapping[str, Any]) 
         data[spec.key] = new_id()
     existing = session.get(spec.model, data[spec.key])
     if existing is not None:
-        if existing.deletedAt is None and _same_content(existing, data):
+        if not _deleted(spec, existing) and _same_content(existing, data):
             return existing
         raise ConflictError(
             f"{spec.label} {data[spec.key]!r} already exists with different content",
@@ -109,13 +116,14 @@ def create_row(session: Session, spec: ResourceSpec, values: Mapping[str, Any]) 
         )
     _check_references(session, spec, data)
     now = utcnow()
-    row = spec.model(**data, createdAt=now, updatedAt=now, version=1)
+    managed: dict[str, Any] = {"createdAt": now, "updatedAt": now, "version": 1}
+    row = spec.model(**data, **{k: v for k, v in managed.items() if spec.has_column(k)})
     session.add(row)
     session.flush()
     return row
 
 
-def _already_applied(row: Row, version: int | None, values: Mapping[str, Any]) -> bool:
+def _already_applied(row: Any, version: int | None, values: Mapping[str, Any]) -> bool:
     """True when ``row`` shows this very change made once already (a replayed request).
 
     A retried transaction whose first COMMIT landed but was not acknowledged finds the row
@@ -132,33 +140,53 @@ def _versioned_update(
     session: Session, spec: ResourceSpec, key: str, version: int | None, values: Mapping[str, Any]
 ) -> Any:
     model = spec.model
-    conditions = [spec.key_column == key, spec.column("deletedAt").is_(None)]
-    if version is not None:
-        conditions.append(spec.column("version") == version)
+    conditions = [spec.key_column == key]
+    managed: dict[str, Any] = {}
+    if spec.soft_delete:
+        conditions.append(spec.column("deletedAt").is_(None))
+    if spec.versioned:
+        managed["version"] = spec.column("version") + 1
+        if version is not None:
+            conditions.append(spec.column("version") == version)
+    if spec.has_column("updatedAt"):
+        managed["updatedAt"] = utcnow()
     stmt = (
         update(model)
         .where(*conditions)
-        .values(**values, version=spec.column("version") + 1, updatedAt=utcnow())
+        .values(**values, **managed)
         .execution_options(synchronize_session=False)
     )
     if session.execute(stmt).rowcount == 0:  # type: ignore[attr-defined]
-        current = get_row(session, spec, key, include_deleted=True)
+        current = get_row(session, spec, key, include_deleted=True)  # raises if absent
         if _already_applied(current, version, values):
             return current
-        if current.deletedAt is not None:
+        if _deleted(spec, current):
             raise NotFoundError(spec.label, key)
         raise StaleVersionError(spec.label, key, given=version or 0, current=current.version)
     return get_row(session, spec, key, include_deleted=True)
 
 
 def update_row(
-    session: Session, spec: ResourceSpec, key: str, version: int, changes: Mapping[str, Any]
+    session: Session,
+    spec: ResourceSpec,
+    key: str,
+    version: int | None,
+    changes: Mapping[str, Any],
 ) -> Any:
-    """Apply ``changes`` if the row is still at ``version``."""
+    """Apply ``changes`` if the row is still at ``version`` (unversioned tables: always)."""
     _check_references(session, spec, changes)
     return _versioned_update(session, spec, key, version, changes)
 
 
 def delete_row(session: Session, spec: ResourceSpec, key: str, version: int | None) -> Any:
-    """Soft-delete: set ``deletedAt`` (checking ``version`` when one is given)."""
-    return _versioned_update(session, spec, key, version, {"deletedAt": utcnow()})
+    """Soft-delete: set ``deletedAt`` (checking ``version`` when one is given).
+
+    A table without ``deletedAt`` loses the row for real; the row is returned as it was
+    (its attributes stay loaded after the flush).
+    """
+    if spec.soft_delete:
+        return _versioned_update(session, spec, key, version, {"deletedAt": utcnow()})
+    row = get_row(session, spec, key)
+    session.delete(row)
+    session.flush()
+    return row

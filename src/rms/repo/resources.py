@@ -2,6 +2,11 @@
 
 A filter is a function from the (already validated) query value to a SQL condition, so
 the HTTP layer only has to name filters, never build SQL.
+
+Most tables have ``deletedAt`` and ``version`` (soft delete, optimistic concurrency). The
+application's CUSIP tables have neither: for ``cusip_cache`` a delete removes the row and
+an update applies without a version check; ``cusip_cache_archive`` and
+``cusip_cache_audit`` are the application's own records and are served read-only.
 """
 
 from __future__ import annotations
@@ -16,11 +21,13 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from rms.schema.tables import (
     Account,
+    CusipCache,
+    CusipCacheArchive,
+    CusipCacheAudit,
     DivDeposit,
     DivDepositType,
     Holiday,
     RiskGroup,
-    Row,
     Screener,
     Setting,
     Trade,
@@ -67,12 +74,27 @@ class ResourceSpec:
 
     name: str
     label: str
-    model: type[Row]
+    model: type[Any]
     key: str = "id"
-    references: Mapping[str, type[Row]] = field(default_factory=dict)
+    references: Mapping[str, type[Any]] = field(default_factory=dict)
     filters: Mapping[str, Filter] = field(default_factory=dict)
     order_by: tuple[str, ...] = ("createdAt",)
     reference_data: bool = False
+    #: False: list and get only (rows another program writes).
+    writable: bool = True
+
+    def has_column(self, name: str) -> bool:
+        return name in self.model.__table__.c
+
+    @property
+    def soft_delete(self) -> bool:
+        """Deleting sets ``deletedAt`` (and lists hide such rows); otherwise it removes."""
+        return self.has_column("deletedAt")
+
+    @property
+    def versioned(self) -> bool:
+        """Updates and deletes name the ``version`` they read (optimistic concurrency)."""
+        return self.has_column("version")
 
     @property
     def key_column(self) -> InstrumentedAttribute[Any]:
@@ -184,6 +206,39 @@ RESOURCES: dict[str, ResourceSpec] = {
                 "risk_group_id": _equals(Screener.risk_group_id),
             },
             order_by=("symbol",),
+        ),
+        ResourceSpec(
+            "cusip-cache",
+            "CUSIP cache entry",
+            CusipCache,
+            filters={
+                "symbol": _equals(CusipCache.symbol),
+                "cusip": _equals(CusipCache.cusip),
+                "source": _equals(CusipCache.source),
+            },
+            order_by=("cusip",),
+        ),
+        ResourceSpec(
+            "cusip-cache-archive",
+            "archived CUSIP cache entry",
+            CusipCacheArchive,
+            filters={
+                "symbol": _equals(CusipCacheArchive.symbol),
+                "cusip": _equals(CusipCacheArchive.cusip),
+            },
+            order_by=("archivedAt",),
+            writable=False,
+        ),
+        ResourceSpec(
+            "cusip-cache-audit",
+            "CUSIP cache audit entry",
+            CusipCacheAudit,
+            filters={
+                "symbol": _equals(CusipCacheAudit.symbol),
+                "cusip": _equals(CusipCacheAudit.cusip),
+                "action": _equals(CusipCacheAudit.action),
+            },
+            writable=False,
         ),
         ResourceSpec(
             "settings",

@@ -26,15 +26,23 @@ class month_of(FunctionElement[int]):  # noqa: N801 - reads like the SQL functio
 
 @compiles(month_of, "postgresql")
 def _month_pg(element: month_of, compiler: SQLCompiler, **kw: Any) -> str:
+    # timestamp(3) without time zone holds UTC (rms.schema.types): no zone conversion, so
+    # the session's TimeZone cannot move an instant into another month.
     arg = compiler.process(next(iter(element.clauses)), **kw)
-    return f"CAST(EXTRACT(MONTH FROM {arg} AT TIME ZONE 'UTC') AS INTEGER)"
+    return f"CAST(EXTRACT(MONTH FROM {arg}) AS INTEGER)"
 
 
 @compiles(month_of, "sqlite")
 def _month_sqlite(element: month_of, compiler: SQLCompiler, **kw: Any) -> str:
-    # SQLite holds naive UTC text (see rms.schema.types.UTCDateTime).
+    # SQLite holds ISO-8601 text in UTC (see rms.schema.types.UTCDateTime), which
+    # strftime reads; epoch milliseconds (a file the application wrote with
+    # timestampFormat 'unixepoch-ms') are read as such.
     arg = compiler.process(next(iter(element.clauses)), **kw)
-    return f"CAST(strftime('%m', {arg}) AS INTEGER)"
+    return (
+        f"CAST(CASE WHEN typeof({arg}) IN ('integer', 'real') "
+        f"THEN strftime('%m', {arg} / 1000, 'unixepoch') ELSE strftime('%m', {arg}) END "
+        "AS INTEGER)"
+    )
 
 
 def _total(expr: Any) -> Any:

@@ -1,11 +1,16 @@
-"""Schema migrations: bring a database to the Alembic head, report where it is.
+"""Schema migrations: bring a database to the Alembic head (or back), report where it is.
 
 Thin wrappers over Alembic's command API that take an engine or connection, so the CLI,
-the service and the data migration all share one path.
+the service and the data migration all share one path. On SQLite they run the revisions
+with ``PRAGMA foreign_keys`` off (it cannot change inside a transaction, and a revision
+that rebuilds a referenced table needs it off, as Alembic's batch mode documents); the
+revisions check ``PRAGMA foreign_key_check`` themselves before the transaction commits.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +26,7 @@ from rms.schema.tables import metadata
 __all__ = [
     "alembic_config",
     "current_revision",
+    "downgrade",
     "head_revision",
     "schema_diff",
     "upgrade",
@@ -38,10 +44,42 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return cfg
 
 
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """A connection in one transaction; on SQLite with foreign keys off while it lasts."""
+    with engine.connect() as conn:
+        dbapi: Any = conn.connection.dbapi_connection if conn.dialect.name == "sqlite" else None
+        enforced = None
+        if dbapi is not None:
+            # On the DBAPI connection, before SQLAlchemy begins: outside any transaction.
+            (enforced,) = dbapi.execute("PRAGMA foreign_keys").fetchone()
+            dbapi.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            if dbapi is not None:
+                dbapi.execute(f"PRAGMA foreign_keys = {'ON' if enforced else 'OFF'}")
+
+
 def upgrade(engine: Engine, revision: str = "head") -> str | None:
     """Upgrade the database behind ``engine`` to ``revision``; returns the new revision."""
-    with engine.begin() as conn:
+    with _migrating(engine) as conn:
         command.upgrade(alembic_config(conn), revision)
+    with engine.connect() as conn:
+        return current_revision(conn)
+
+
+def downgrade(engine: Engine, revision: str, *, discard: bool = False) -> str | None:
+    """Downgrade to ``revision``; returns the new revision.
+
+    A revision whose downgrade would delete data the older schema has no place for refuses
+    (:class:`rms.errors.SchemaMigrationError`, naming what) unless ``discard`` is set.
+    """
+    with _migrating(engine) as conn:
+        cfg = alembic_config(conn)
+        cfg.attributes["discard"] = discard
+        command.downgrade(cfg, revision)
     with engine.connect() as conn:
         return current_revision(conn)
 

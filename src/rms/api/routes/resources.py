@@ -1,12 +1,15 @@
-"""List, get, create, update and soft-delete routes, generated for each resource.
+"""List, get, create, update and (soft-)delete routes, generated for each resource.
 
 (No ``from __future__ import annotations`` here: FastAPI must see the per-resource model
 classes that the annotations below close over, not their names.)
 
 Handlers are thin: validate (pydantic), call :mod:`rms.repo.crud` inside one unit of
-work, and convert rows to response models before the session closes.
+work, and convert rows to response models before the session closes. Read-only resources
+get the two read routes; resources without soft delete and version (the CUSIP cache) get
+no ``include_deleted`` or ``version`` parameters, and their delete removes the row.
 """
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, status
@@ -15,8 +18,16 @@ from sqlalchemy.orm import Session
 
 from rms.api.cache import TTLCache
 from rms.api.deps import database, reference_cache
-from rms.api.schemas import FILTERS, MODELS, PageOut, ResourceModels, problem_responses
+from rms.api.schemas import (
+    FILTERS,
+    MODELS,
+    PageOut,
+    ReadOnlyModels,
+    ResourceModels,
+    problem_responses,
+)
 from rms.db.database import Database
+from rms.errors import NotFoundError
 from rms.repo import crud
 from rms.repo.resources import RESOURCES, ResourceSpec
 
@@ -26,15 +37,15 @@ CacheDep = Annotated[TTLCache, Depends(reference_cache)]
 KeyPath = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^\x00]+$")]
 
 
-def _router(spec: ResourceSpec, models: ResourceModels, filters_model: Any) -> APIRouter:
+def _router(
+    spec: ResourceSpec, models: ResourceModels | ReadOnlyModels, filters_model: Any
+) -> APIRouter:
     router = APIRouter(
         prefix=f"/api/{spec.name}",
         tags=[spec.name],
         responses=problem_responses(400, 404, 409, 422, 503),
     )
     read_model: Any = models.read
-    create_model: Any = models.create
-    update_model: Any = models.update
 
     def out(row: Any) -> BaseModel:
         return read_model.model_validate(row)  # type: ignore[no-any-return]
@@ -54,7 +65,7 @@ def _router(spec: ResourceSpec, models: ResourceModels, filters_model: Any) -> A
                 session,
                 spec,
                 filters=query.conditions(),
-                include_deleted=query.include_deleted,
+                include_deleted=getattr(query, "include_deleted", False),
                 limit=query.limit,
                 offset=query.offset,
             )
@@ -67,13 +78,7 @@ def _router(spec: ResourceSpec, models: ResourceModels, filters_model: Any) -> A
 
         return cached(cache, ("list", query.model_dump_json()), lambda: db.run(work))  # type: ignore[no-any-return]
 
-    @router.get("/{key}", response_model=read_model, summary=f"Get one {spec.label}")
-    def get_row(
-        key: KeyPath,
-        db: Annotated[Database, Depends(database)],
-        cache: CacheDep,
-        include_deleted: bool = False,
-    ) -> BaseModel:
+    def get_one(db: Database, cache: TTLCache, key: str, include_deleted: bool) -> BaseModel:
         return cached(  # type: ignore[no-any-return]
             cache,
             ("get", key, include_deleted),
@@ -81,6 +86,35 @@ def _router(spec: ResourceSpec, models: ResourceModels, filters_model: Any) -> A
                 lambda s: out(crud.get_row(s, spec, key, include_deleted=include_deleted))
             ),
         )
+
+    if spec.soft_delete:
+
+        @router.get("/{key}", response_model=read_model, summary=f"Get one {spec.label}")
+        def get_row(
+            key: KeyPath,
+            db: Annotated[Database, Depends(database)],
+            cache: CacheDep,
+            include_deleted: bool = False,
+        ) -> BaseModel:
+            return get_one(db, cache, key, include_deleted)
+
+    else:
+
+        @router.get("/{key}", response_model=read_model, summary=f"Get one {spec.label}")
+        def get_plain_row(
+            key: KeyPath, db: Annotated[Database, Depends(database)], cache: CacheDep
+        ) -> BaseModel:
+            return get_one(db, cache, key, False)
+
+    if isinstance(models, ResourceModels) and spec.writable:
+        _write_routes(router, spec, models, out)
+    return router
+
+
+def _write_routes(router: APIRouter, spec: ResourceSpec, models: ResourceModels, out: Any) -> None:
+    read_model: Any = models.read
+    create_model: Any = models.create
+    update_model: Any = models.update
 
     @router.post(
         "",
@@ -95,7 +129,8 @@ def _router(spec: ResourceSpec, models: ResourceModels, filters_model: Any) -> A
         values = body.model_dump()
         if values.get(spec.key) is None:
             values[spec.key] = crud.new_id()  # before the first attempt: retries reuse it
-        return db.run(lambda s: out(crud.create_row(s, spec, values)))
+        created: BaseModel = db.run(lambda s: out(crud.create_row(s, spec, values)))
+        return created
 
     @router.patch("/{key}", response_model=read_model, summary=f"Update a {spec.label}")
     def update_row(
@@ -106,8 +141,20 @@ def _router(spec: ResourceSpec, models: ResourceModels, filters_model: Any) -> A
     ) -> BaseModel:
         cache.invalidate(spec.name)
         changes = body.model_dump(exclude_unset=True)
-        version = changes.pop("version")
-        return db.run(lambda s: out(crud.update_row(s, spec, key, version, changes)))
+        version = changes.pop("version", None)
+        updated: BaseModel = db.run(lambda s: out(crud.update_row(s, spec, key, version, changes)))
+        return updated
+
+    if not spec.soft_delete:
+
+        @router.delete("/{key}", response_model=read_model, summary=f"Delete a {spec.label}")
+        def hard_delete_row(
+            key: KeyPath, db: Annotated[Database, Depends(database)], cache: CacheDep
+        ) -> BaseModel:
+            cache.invalidate(spec.name)
+            return _delete_once(db, lambda s: out(crud.delete_row(s, spec, key, None)))
+
+        return
 
     @router.delete("/{key}", response_model=read_model, summary=f"Soft-delete a {spec.label}")
     def delete_row(
@@ -117,10 +164,29 @@ def _router(spec: ResourceSpec, models: ResourceModels, filters_model: Any) -> A
         version: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
     ) -> BaseModel:
         cache.invalidate(spec.name)
-        return db.run(lambda s: out(crud.delete_row(s, spec, key, version)))
+        deleted: BaseModel = db.run(lambda s: out(crud.delete_row(s, spec, key, version)))
+        return deleted
 
-    return router
+
+def _delete_once(db: Database, delete: Callable[[Session], BaseModel]) -> BaseModel:
+    """A hard delete, safe to replay: when an attempt removed the row but its COMMIT was
+    not acknowledged, the retry finds no row; the row the first attempt saw is the answer.
+    """
+    seen: list[BaseModel] = []
+
+    def work(session: Session) -> BaseModel:
+        try:
+            result: BaseModel = delete(session)
+        except NotFoundError:
+            if seen:
+                return seen[0]
+            raise
+        seen[:] = [result]
+        return result
+
+    return db.run(work)
 
 
 def resource_routers() -> list[APIRouter]:
+    """One router per resource of :data:`rms.repo.resources.RESOURCES`."""
     return [_router(spec, MODELS[name], FILTERS[name]) for name, spec in RESOURCES.items()]
