@@ -84,13 +84,15 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
     z.writestr("rms/lambda_handler.py", "def handler(event, context):\n    return {'statusCode': 503}\n")
 PYEOF
 
-# What the local apply turns off (moto cannot emulate it); each is documented in infra/README.md.
-LOCAL_APPLY_VARS=(
-  -var "service_package_path=$SCRATCH/rms-lambda.zip"
-  -var "create_budget=false"
-  -var "dual_stack=false"
-  -var "master_password_rotation_days=null"
-)
+# What the local apply turns off because moto cannot emulate it; each is listed in
+# infra/README.md ("Local apply against moto").
+cat >"$SCRATCH/local.tfvars" <<TFVARS
+service_package_path          = "$SCRATCH/rms-lambda.zip"
+create_budget                 = ${LOCAL_CREATE_BUDGET:-false}
+dual_stack                    = false
+master_password_rotation_days = null
+TFVARS
+LOCAL_APPLY_VARS=(-var-file="$SCRATCH/local.tfvars")
 
 export TF_DATA_DIR="$SCRATCH/tfdata"
 tf() { terraform -chdir="$ENV_DIR" "$@"; }

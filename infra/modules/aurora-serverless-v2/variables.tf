@@ -73,11 +73,7 @@ variable "engine_version" {
   validation {
     # First minor of each major that supports min_capacity = 0 (AWS documentation). A major
     # alone means AWS's current default minor, which is past these for 14 to 17.
-    condition = (
-      var.min_capacity > 0 || !can(regex("^[0-9]+\\.[0-9]+$", var.engine_version))
-      ? true
-      : tonumber(split(".", var.engine_version)[1]) >= lookup({ "14" = 12, "15" = 7, "16" = 3, "17" = 0 }, split(".", var.engine_version)[0], 0)
-    )
+    condition     = var.min_capacity > 0 || !can(regex("^[0-9]+\\.[0-9]+$", var.engine_version)) || try(tonumber(split(".", var.engine_version)[1]) >= lookup({ "14" = 12, "15" = 7, "16" = 3, "17" = 0 }, split(".", var.engine_version)[0], 0), false)
     error_message = "engine_version ${var.engine_version} cannot scale to zero: min_capacity = 0 needs Aurora PostgreSQL 16.3+, 15.7+ or 14.12+ (or a major version alone)."
   }
 }
@@ -292,8 +288,8 @@ variable "master_password_rotation_days" {
   nullable    = true
 
   validation {
-    condition     = var.master_password_rotation_days == null ? true : (var.master_password_rotation_days >= 1 && var.master_password_rotation_days <= 365 && floor(var.master_password_rotation_days) == var.master_password_rotation_days)
-    error_message = "master_password_rotation_days must be a whole number of days from 1 to 365, or null."
+    condition     = var.master_password_rotation_days == null ? true : (var.master_password_rotation_days >= 1 && var.master_password_rotation_days <= 90 && floor(var.master_password_rotation_days) == var.master_password_rotation_days)
+    error_message = "master_password_rotation_days must be a whole number of days from 1 to 90 (at most a quarter between rotations), or null."
   }
 }
 

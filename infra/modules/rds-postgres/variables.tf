@@ -248,8 +248,8 @@ variable "master_password_rotation_days" {
   nullable    = true
 
   validation {
-    condition     = var.master_password_rotation_days == null ? true : (var.master_password_rotation_days >= 1 && var.master_password_rotation_days <= 365 && floor(var.master_password_rotation_days) == var.master_password_rotation_days)
-    error_message = "master_password_rotation_days must be a whole number of days from 1 to 365, or null."
+    condition     = var.master_password_rotation_days == null ? true : (var.master_password_rotation_days >= 1 && var.master_password_rotation_days <= 90 && floor(var.master_password_rotation_days) == var.master_password_rotation_days)
+    error_message = "master_password_rotation_days must be a whole number of days from 1 to 90 (at most a quarter between rotations), or null."
   }
 }
 

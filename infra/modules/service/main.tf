@@ -83,18 +83,19 @@ resource "aws_iam_role_policy_attachment" "vpc_access" {
   policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
 }
 
-data "aws_iam_policy_document" "function" {
-  statement {
-    sid       = "ConnectAsTheApplicationUser"
-    actions   = ["rds-db:connect"]
-    resources = ["arn:${local.partition}:rds-db:${local.region}:${local.account_id}:dbuser:${var.db_resource_id}/${var.db_user}"]
-  }
-}
-
+# jsonencode rather than a policy document data source: the tests then read the real policy.
 resource "aws_iam_role_policy" "function" {
-  name   = "rds-db-connect"
-  role   = aws_iam_role.function.id
-  policy = data.aws_iam_policy_document.function.json
+  name = "rds-db-connect"
+  role = aws_iam_role.function.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid      = "ConnectAsTheApplicationUser"
+      Effect   = "Allow"
+      Action   = "rds-db:connect"
+      Resource = "arn:${local.partition}:rds-db:${local.region}:${local.account_id}:dbuser:${var.db_resource_id}/${var.db_user}"
+    }]
+  })
 }
 
 ################################################################################
