@@ -12,7 +12,9 @@ import sys
 
 EXPECTED = {
     "service_url": re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]+)?$"),
-    "issuer": re.compile(r"^https://cognito-idp\.[a-z0-9-]+\.amazonaws\.com/[a-z0-9-]+_[A-Za-z0-9]+$"),
+    "issuer": re.compile(
+        r"^https://cognito-idp\.[a-z0-9-]+\.amazonaws\.com/[a-z0-9-]+_[A-Za-z0-9]+$"
+    ),
     "client_id": re.compile(r"^[A-Za-z0-9]{10,128}$"),
     "writer_endpoint": re.compile(r"^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$"),
     "function_name": re.compile(r"^rms-dev-service$"),
