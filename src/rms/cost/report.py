@@ -237,6 +237,11 @@ class StackReport:
         )
 
 
+def _plain(value: float) -> str:
+    """A price in plain decimals (0.0000133334, not 1.33334e-05)."""
+    return f"{value:.10f}".rstrip("0").rstrip(".") or "0"
+
+
 def _fmt_gb(value: float) -> str:
     return f"{round(value, 2):g}"
 
@@ -343,7 +348,7 @@ def stack_to_tables(report: StackReport) -> tuple[Table, Table]:
     for i_idle, i_active in zip(idle.items, active.items, strict=True):
         items.add_row(
             i_active.name,
-            f"{i_active.unit_usd:g}/{i_active.unit}",
+            f"{_plain(i_active.unit_usd)}/{i_active.unit}",
             i_active.price_key,
             f"{i_idle.usd:.2f}",
             f"{i_active.usd:.2f}",
