@@ -21,7 +21,7 @@ export UV_PYTHON_DOWNLOADS    := never
 export UV_PYTHON              := $(PYTHON)
 
 .PHONY: run test install install-dev lock lock-upgrade lock-check lint format format-check \
-        typecheck dupcheck unit infra-check build bench bench-service bench-migrate clean
+        typecheck dupcheck unit infra-check infra-apply-local build bench bench-service bench-migrate clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -90,6 +90,10 @@ unit: install-dev
 
 infra-check:
 	bash infra/check.sh
+
+## infra-apply-local: apply environments/dev against moto's server on loopback, check, destroy
+infra-apply-local: install-dev
+	bash infra/apply-local.sh
 
 build: install-dev
 	rm -rf dist

@@ -3,7 +3,7 @@
 # folder exists) for every module and environment; checkov with zero failed checks.
 # Prints one summary line and exits non-zero on any failure.
 #
-# Needs terraform >= 1.7, the AWS provider in a filesystem mirror (TF_PLUGIN_DIR, default
+# Needs terraform >= 1.10, the AWS provider in a filesystem mirror (TF_PLUGIN_DIR, default
 # /opt/tf-plugins) and python3 with venv. checkov is installed once, pinned, into its own venv
 # because its dependencies conflict with the application's: $RMS_TOOLS_DIR/.venv-checkov, where
 # RMS_TOOLS_DIR defaults to the repository root (.venv-*/ is gitignored there).
@@ -139,6 +139,12 @@ else
   fmt_failed=1
 fi
 
+# Consistency rules terraform test cannot see (one required_version >= 1.10, one provider
+# constraint admitting the mirrored 5.100.0, prod's S3 backend with use_lockfile).
+echo "==> consistency of versions and backends"
+consistency_failed=0
+python3 testing/consistency.py . || consistency_failed=1
+
 mapfile -t roots < <(find modules environments -mindepth 1 -maxdepth 1 -type d | sort)
 echo "==> init, validate and test: ${#roots[@]} roots, $CHECK_JOBS at a time"
 for dir in "${roots[@]}"; do
@@ -154,6 +160,7 @@ done
 
 failures=()
 ((fmt_failed)) && failures+=("fmt")
+((consistency_failed)) && failures+=("consistency")
 tests_passed=0
 tests_failed=0
 for dir in "${roots[@]}"; do

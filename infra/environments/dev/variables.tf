@@ -4,19 +4,22 @@ variable "aws_region" {
   default     = "us-east-1"
 }
 
-variable "vpc_id" {
-  description = "Existing VPC."
+variable "vpc_cidr_block" {
+  description = "IPv4 range of the environment's VPC (private only)."
   type        = string
+  default     = "10.40.0.0/16"
 }
 
-variable "private_subnet_ids" {
-  description = "Existing private subnets for the database (at least two Availability Zones; an RDS subnet group rule, even for one instance)."
-  type        = list(string)
+variable "dual_stack" {
+  description = "Dual-stack subnets and IPv6 egress for the function (how it reaches the sign-in issuer without NAT). false only for the local apply against moto, which cannot associate a subnet's IPv6 range; sign-in cannot work without it."
+  type        = bool
+  default     = true
 }
 
-variable "app_security_group_ids" {
-  description = "Security groups of the service (ECS task, Lambda, EC2...). Only they may reach PostgreSQL."
+variable "extra_app_security_group_ids" {
+  description = "Further security groups the database admits besides the service function's (e.g. an operator's bastion)."
   type        = list(string)
+  default     = []
 }
 
 variable "max_capacity" {
@@ -31,16 +34,88 @@ variable "seconds_until_auto_pause" {
   default     = 300
 }
 
+variable "master_password_rotation_days" {
+  description = "Days between rotations of the master password (null: as RDS set it)."
+  type        = number
+  default     = 30
+  nullable    = true
+}
+
+variable "service_package_path" {
+  description = "Deployment zip of the service (null: dist/rms-lambda.zip at the repository root, as make package writes it)."
+  type        = string
+  default     = null
+}
+
+variable "service_package_sha256" {
+  description = "Base64 SHA-256 of the zip (null: computed from the file)."
+  type        = string
+  default     = null
+}
+
+variable "service_handler" {
+  description = "Python handler of the function."
+  type        = string
+  default     = "rms.lambda_handler.handler"
+}
+
+variable "service_reserved_concurrency" {
+  description = "Reserved concurrency of the function (-1: none, for an account whose Lambda concurrency quota is still 10)."
+  type        = number
+  default     = 5
+}
+
+variable "app_db_user" {
+  description = "Database role the service logs in as with an IAM token (created by the bootstrap command)."
+  type        = string
+  default     = "rms_app"
+}
+
+variable "db_sslrootcert" {
+  description = "Path of the RDS CA bundle inside the function (make package ships it)."
+  type        = string
+  default     = "/var/task/rds-global-bundle.pem"
+}
+
+variable "idle_release_seconds" {
+  description = "DB_IDLE_RELEASE_SECONDS: the service closes pooled connections idle this long."
+  type        = number
+  default     = 60
+}
+
+variable "cold_start_budget_seconds" {
+  description = "DB_COLD_START_BUDGET_SECONDS: how long a request waits for the database to resume before the service answers 503 with Retry-After. The HTTP API gives up at 30 s, and the function's own cold start comes first."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.cold_start_budget_seconds >= 10 && var.cold_start_budget_seconds <= 25
+    error_message = "cold_start_budget_seconds must be 10 to 25: the HTTP API stops waiting at 30 s, and the function's cold start (a few seconds) comes before the database wait; the service must answer its 503 with Retry-After first."
+  }
+}
+
+variable "owner_email" {
+  description = "The owner's email: invited to the user pool with a temporary password (null: create the user by hand)."
+  type        = string
+  default     = null
+}
+
 variable "alarm_email_addresses" {
   description = "Who receives alarms (each address must confirm the SNS subscription)."
   type        = list(string)
   default     = []
 }
 
+variable "create_budget" {
+  description = "Create the monthly AWS Budgets budget (false only where Budgets is not available, e.g. the local apply against moto)."
+  type        = bool
+  default     = true
+}
+
 variable "monthly_budget_usd" {
   description = "Monthly cost budget for the account (or for the tag filter below)."
   type        = number
-  default     = 20
+  default     = 10
 }
 
 variable "budget_cost_filter_tag" {

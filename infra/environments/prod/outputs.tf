@@ -1,3 +1,28 @@
+output "service_url" {
+  description = "Where the owner opens RMS (the HTTP API's HTTPS endpoint)."
+  value       = module.service.service_url
+}
+
+output "issuer" {
+  description = "OIDC issuer of the user pool (AUTH_OIDC_ISSUER)."
+  value       = module.sign_in.issuer
+}
+
+output "client_id" {
+  description = "The browser app client (AUTH_OIDC_AUDIENCE)."
+  value       = module.sign_in.client_id
+}
+
+output "deletion_protection" {
+  description = "Deletion protection of the database (true)."
+  value       = local.db.deletion_protection
+}
+
+output "delete_automated_backups" {
+  description = "Whether the database's automated backups go with it (false)."
+  value       = local.db.delete_automated_backups
+}
+
 output "database_engine" {
   description = "Which database this environment runs."
   value       = var.database_engine

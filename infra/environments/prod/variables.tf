@@ -15,19 +15,29 @@ variable "database_engine" {
   }
 }
 
-variable "vpc_id" {
-  description = "Existing VPC."
+variable "vpc_cidr_block" {
+  description = "IPv4 range of the environment's VPC (private only)."
   type        = string
+  default     = "10.50.0.0/16"
 }
 
-variable "private_subnet_ids" {
-  description = "Existing private subnets in at least two Availability Zones."
-  type        = list(string)
+variable "dual_stack" {
+  description = "Dual-stack subnets and IPv6 egress for the function (how it reaches the sign-in issuer without NAT). false only for the local apply against moto, which cannot associate a subnet's IPv6 range; sign-in cannot work without it."
+  type        = bool
+  default     = true
 }
 
-variable "app_security_group_ids" {
-  description = "Security groups of the service. Only they may reach PostgreSQL."
+variable "extra_app_security_group_ids" {
+  description = "Further security groups the database admits besides the service function's."
   type        = list(string)
+  default     = []
+}
+
+variable "master_password_rotation_days" {
+  description = "Days between rotations of the master password (null: as RDS set it)."
+  type        = number
+  default     = 30
+  nullable    = true
 }
 
 # RDS settings
@@ -81,6 +91,67 @@ variable "aurora_reader_count" {
   description = "Aurora readers (failover targets in another AZ). Tier-1 readers pause with the writer but scale with it while active, roughly doubling the ACU bill."
   type        = number
   default     = 0
+}
+
+# Service and sign-in
+
+variable "service_package_path" {
+  description = "Deployment zip of the service (null: dist/rms-lambda.zip at the repository root, as make package writes it)."
+  type        = string
+  default     = null
+}
+
+variable "service_package_sha256" {
+  description = "Base64 SHA-256 of the zip (null: computed from the file)."
+  type        = string
+  default     = null
+}
+
+variable "service_handler" {
+  description = "Python handler of the function."
+  type        = string
+  default     = "rms.lambda_handler.handler"
+}
+
+variable "service_reserved_concurrency" {
+  description = "Reserved concurrency of the function (-1: none, for an account whose Lambda concurrency quota is still 10)."
+  type        = number
+  default     = 5
+}
+
+variable "app_db_user" {
+  description = "Database role the service logs in as with an IAM token (created by the bootstrap command)."
+  type        = string
+  default     = "rms_app"
+}
+
+variable "db_sslrootcert" {
+  description = "Path of the RDS CA bundle inside the function (make package ships it)."
+  type        = string
+  default     = "/var/task/rds-global-bundle.pem"
+}
+
+variable "idle_release_seconds" {
+  description = "DB_IDLE_RELEASE_SECONDS: the service closes pooled connections idle this long."
+  type        = number
+  default     = 60
+}
+
+variable "cold_start_budget_seconds" {
+  description = "DB_COLD_START_BUDGET_SECONDS: how long a request waits for the database to resume before the service answers 503 with Retry-After. The HTTP API gives up at 30 s, and the function's own cold start comes first."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.cold_start_budget_seconds >= 10 && var.cold_start_budget_seconds <= 25
+    error_message = "cold_start_budget_seconds must be 10 to 25: the HTTP API stops waiting at 30 s, and the function's cold start (a few seconds) comes before the database wait; the service must answer its 503 with Retry-After first."
+  }
+}
+
+variable "owner_email" {
+  description = "The owner's email: invited to the user pool with a temporary password (null: create the user by hand)."
+  type        = string
+  default     = null
 }
 
 # Notifications and cost

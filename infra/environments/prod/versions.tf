@@ -1,22 +1,18 @@
 terraform {
-  required_version = ">= 1.7"
+  required_version = ">= 1.10" # use_lockfile (S3 backend) needs 1.10
 
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = "~> 5.81" # 5.81+ for seconds_until_auto_pause (Aurora scale to zero)
+      version = "~> 5.100" # the mirrored provider is 5.100.0; 5.81+ has seconds_until_auto_pause
     }
   }
 
-  # State: use a remote backend for anything shared, for example
-  #   backend "s3" {
-  #     bucket       = "<state-bucket>"
-  #     key          = "rms/prod/terraform.tfstate"
-  #     region       = "us-east-1"
-  #     encrypt      = true
-  #     use_lockfile = true
-  #   }
-  # and run `terraform init -backend-config=...`. Without one, state is local (gitignored).
+  # Remote state in S3 with S3-native locking (use_lockfile, Terraform 1.10+). Partial
+  # configuration: the bucket (which names the account) is never committed. Copy
+  # backend.hcl.example to backend.hcl (gitignored) and run
+  #   terraform init -backend-config=backend.hcl
+  backend "s3" {}
 }
 
 provider "aws" {

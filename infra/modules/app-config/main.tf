@@ -35,11 +35,4 @@ resource "aws_ssm_parameter" "this" {
   tier        = "Standard"
   value       = each.value
   tags        = local.tags
-
-  lifecycle {
-    precondition {
-      condition     = var.seconds_until_auto_pause == null ? true : var.idle_release_seconds * 2 <= var.seconds_until_auto_pause
-      error_message = "DB_IDLE_RELEASE_SECONDS (${var.idle_release_seconds}) must be at most half of the database's seconds_until_auto_pause (${coalesce(var.seconds_until_auto_pause, 0)}): an idle pooled connection keeps Aurora awake, so the pool must drain well before the pause delay."
-    }
-  }
 }

@@ -65,16 +65,21 @@ variable "idle_release_seconds" {
     condition     = var.idle_release_seconds >= 1 && var.idle_release_seconds <= 3600
     error_message = "idle_release_seconds must be between 1 and 3600."
   }
+
+  validation {
+    condition     = var.seconds_until_auto_pause == null ? true : var.idle_release_seconds * 2 <= var.seconds_until_auto_pause
+    error_message = "DB_IDLE_RELEASE_SECONDS (${var.idle_release_seconds}) must be at most half of the database's seconds_until_auto_pause (${coalesce(var.seconds_until_auto_pause, 0)}): an idle pooled connection keeps Aurora awake, so the pool must drain well before the pause delay."
+  }
 }
 
 variable "cold_start_budget_seconds" {
-  description = "How long a request may wait for a paused database to resume before the service answers 503 with Retry-After. AWS advises more than 15 s, and 30 s or more after long pauses."
+  description = "How long a request may wait for a paused database to resume before the service answers 503 with Retry-After. A resume takes about 15 s, 30 s or more after a long pause; behind the HTTP API (30 s limit) the environments use 20 s and the client retries after the 503."
   type        = number
   default     = 45
 
   validation {
-    condition     = var.cold_start_budget_seconds >= 30 && var.cold_start_budget_seconds <= 300
-    error_message = "cold_start_budget_seconds must be 30 to 300: a resume after a long pause takes 30 s or more."
+    condition     = var.cold_start_budget_seconds >= 10 && var.cold_start_budget_seconds <= 300
+    error_message = "cold_start_budget_seconds must be 10 to 300: below 10 s even a quick resume (about 15 s) would fail every first request twice."
   }
 }
 

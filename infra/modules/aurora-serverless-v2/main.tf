@@ -7,12 +7,7 @@
 
 locals {
   engine_major     = tonumber(split(".", var.engine_version)[0])
-  engine_minor     = tonumber(split(".", var.engine_version)[1])
   parameter_family = "aurora-postgresql${local.engine_major}"
-
-  # First minor version of each major that supports min_capacity = 0 (AWS documentation).
-  scale_to_zero_min_minor = { 13 = 15, 14 = 12, 15 = 7, 16 = 3, 17 = 0 }
-  engine_supports_zero    = local.engine_minor >= lookup(local.scale_to_zero_min_minor, local.engine_major, 0)
 
   scales_to_zero = var.min_capacity == 0
   # With min_capacity = 0 AWS would default the pause delay to 300 s; say so explicitly so the
@@ -45,11 +40,13 @@ module "foundation" {
   egress_cidr_blocks     = var.egress_cidr_blocks
   port                   = var.port
 
-  kms_key_description             = "${var.name}: Aurora storage, master user secret, Performance Insights and logs"
-  kms_key_deletion_window_in_days = var.kms_key_deletion_window_in_days
-  kms_logs_statement_sid          = "AllowCloudWatchLogsForThisClusterLogGroup"
-  log_group_name_prefix           = "/aws/rds/cluster/${var.name}/"
-  security_group_description      = "Aurora PostgreSQL ${var.name}: port ${var.port} from the application security groups only"
+  kms_key_description              = "${var.name}: Aurora storage, master user secret, Performance Insights and logs"
+  kms_key_deletion_window_in_days  = var.kms_key_deletion_window_in_days
+  kms_logs_statement_sid           = "AllowCloudWatchLogsForThisClusterLogGroup"
+  log_group_name_prefix            = "/aws/rds/cluster/${var.name}/"
+  kms_extra_log_group_prefixes     = var.kms_extra_log_group_prefixes
+  kms_publisher_service_principals = var.kms_publisher_service_principals
+  security_group_description       = "Aurora PostgreSQL ${var.name}: port ${var.port} from the application security groups only"
 }
 
 ################################################################################
@@ -57,7 +54,9 @@ module "foundation" {
 ################################################################################
 
 resource "aws_rds_cluster_parameter_group" "this" {
-  name        = "${var.name}-${local.parameter_family}"
+  # A prefix, not a fixed name: create_before_destroy makes the replacement (a new family after
+  # a major upgrade) before the old group is gone, and two groups cannot share a name.
+  name_prefix = "${var.name}-${local.parameter_family}-"
   family      = local.parameter_family
   description = "${var.name}: TLS required, slow-query and connection logging, idle timeouts"
 
@@ -173,6 +172,9 @@ resource "aws_rds_cluster" "this" {
   deletion_protection       = var.is_production
   skip_final_snapshot       = !var.is_production
   final_snapshot_identifier = var.is_production ? "${var.name}-final" : null
+  # Automated backups outlive a deleted production cluster (point-in-time recovery after a
+  # mistaken destroy); a disposable environment takes them with it.
+  delete_automated_backups = !var.is_production
 
   apply_immediately = var.apply_immediately
 
@@ -180,22 +182,8 @@ resource "aws_rds_cluster" "this" {
 
   depends_on = [aws_cloudwatch_log_group.postgresql]
 
-  lifecycle {
-    precondition {
-      condition     = !(var.min_capacity > 0 && var.seconds_until_auto_pause != null)
-      error_message = "seconds_until_auto_pause is set (${coalesce(var.seconds_until_auto_pause, 0)}) but min_capacity is ${var.min_capacity}: an Aurora Serverless v2 instance only pauses when min_capacity = 0, and any minimum of 0.5 ACU or more never pauses. Either set min_capacity = 0 to scale to zero, or set seconds_until_auto_pause = null to run without auto-pause."
-    }
-
-    precondition {
-      condition     = var.max_capacity >= var.min_capacity
-      error_message = "max_capacity (${var.max_capacity}) must be greater than or equal to min_capacity (${var.min_capacity})."
-    }
-
-    precondition {
-      condition     = !local.scales_to_zero || local.engine_supports_zero
-      error_message = "engine_version ${var.engine_version} cannot scale to zero: min_capacity = 0 needs Aurora PostgreSQL 16.3+, 15.7+, 14.12+ or 13.15+."
-    }
-  }
+  # The cross-input rules (pause delay only with a zero minimum, max >= min, an engine that can
+  # pause) are variable validations, so a failing run names the variable at fault.
 }
 
 ################################################################################
@@ -210,6 +198,10 @@ resource "aws_rds_cluster_instance" "this" {
   instance_class     = "db.serverless"
   engine             = aws_rds_cluster.this.engine
   engine_version     = aws_rds_cluster.this.engine_version
+
+  # Instances have their own weekly window (AWS picks a random one otherwise); the cluster's
+  # keeps instance maintenance inside the same, backup-free slot.
+  preferred_maintenance_window = var.preferred_maintenance_window
 
   # The writer is the first instance created; readers fail over to it in tier order.
   promotion_tier = count.index == 0 ? 0 : var.reader_promotion_tier
@@ -233,4 +225,19 @@ resource "aws_rds_cluster_instance" "this" {
 
   # No depends_on for the monitoring role: module.foundation.monitoring_role_arn is only
   # known once the Enhanced Monitoring policy is attached to the role.
+}
+
+################################################################################
+# Master password rotation (the secret is RDS-managed; rotation needs no Lambda)
+################################################################################
+
+resource "aws_secretsmanager_secret_rotation" "master" {
+  #checkov:skip=CKV_AWS_304:The period is master_password_rotation_days, validated to 1-90 days (default 30); checkov cannot resolve the variable through the environments' module calls.
+  count = var.master_password_rotation_days == null ? 0 : 1
+
+  secret_id = aws_rds_cluster.this.master_user_secret[0].secret_arn
+
+  rotation_rules {
+    automatically_after_days = var.master_password_rotation_days
+  }
 }

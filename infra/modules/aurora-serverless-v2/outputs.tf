@@ -77,3 +77,18 @@ output "seconds_until_auto_pause" {
   description = "Effective idle seconds before pausing, or null when the cluster never pauses (min_capacity > 0)."
   value       = local.auto_pause_seconds
 }
+
+output "deletion_protection" {
+  description = "Whether deletion protection is on (true in production)."
+  value       = aws_rds_cluster.this.deletion_protection
+}
+
+output "delete_automated_backups" {
+  description = "Whether automated backups are deleted with the database (false in production)."
+  value       = aws_rds_cluster.this.delete_automated_backups
+}
+
+output "master_password_rotation_days" {
+  description = "Days between master password rotations set by this module, or null."
+  value       = one(aws_secretsmanager_secret_rotation.master[*].rotation_rules[0].automatically_after_days)
+}

@@ -61,13 +61,20 @@ variable "egress_cidr_blocks" {
 }
 
 variable "engine_version" {
-  description = "Aurora PostgreSQL engine version. Scale to zero (min_capacity = 0) needs 16.3+, 15.7+, 14.12+ or 13.15+."
+  description = "Aurora PostgreSQL engine version: a major version (\"16\", the default) or a major.minor. With a major alone AWS picks its default minor and automatic minor upgrades cause no plan drift (the provider compares the major with engine_version_actual); a pinned minor fails the next plan once AWS has upgraded the cluster. Major 13 is refused: it has no idle_session_timeout, which keeps a forgotten session from holding a scale-to-zero cluster awake."
   type        = string
-  default     = "16.6"
+  default     = "16"
 
   validation {
-    condition     = can(regex("^(1[3-7])\\.[0-9]+$", var.engine_version))
-    error_message = "engine_version must be a full Aurora PostgreSQL version such as \"16.6\" (major 13 to 17)."
+    condition     = can(regex("^(1[4-7])(\\.[0-9]+)?$", var.engine_version))
+    error_message = "engine_version must be an Aurora PostgreSQL major version from 14 to 17, optionally with a minor (\"16\" or \"16.6\"). 13 is refused: idle_session_timeout exists only from PostgreSQL 14."
+  }
+
+  validation {
+    # First minor of each major that supports min_capacity = 0 (AWS documentation). A major
+    # alone means AWS's current default minor, which is past these for 14 to 17.
+    condition     = var.min_capacity > 0 || !can(regex("^[0-9]+\\.[0-9]+$", var.engine_version)) || try(tonumber(split(".", var.engine_version)[1]) >= lookup({ "14" = 12, "15" = 7, "16" = 3, "17" = 0 }, split(".", var.engine_version)[0], 0), false)
+    error_message = "engine_version ${var.engine_version} cannot scale to zero: min_capacity = 0 needs Aurora PostgreSQL 16.3+, 15.7+ or 14.12+ (or a major version alone)."
   }
 }
 
@@ -80,6 +87,11 @@ variable "min_capacity" {
     condition     = var.min_capacity >= 0 && var.min_capacity <= 256 && floor(var.min_capacity * 2) == var.min_capacity * 2
     error_message = "min_capacity must be between 0 and 256 in steps of 0.5."
   }
+
+  validation {
+    condition     = !(var.min_capacity > 0 && var.seconds_until_auto_pause != null)
+    error_message = "seconds_until_auto_pause is set (${coalesce(var.seconds_until_auto_pause, 0)}) but min_capacity is ${var.min_capacity}: an Aurora Serverless v2 instance only pauses when min_capacity = 0, and any minimum of 0.5 ACU or more never pauses. Either set min_capacity = 0 to scale to zero, or set seconds_until_auto_pause = null to run without auto-pause."
+  }
 }
 
 variable "max_capacity" {
@@ -90,6 +102,11 @@ variable "max_capacity" {
   validation {
     condition     = var.max_capacity >= 1 && var.max_capacity <= 256 && floor(var.max_capacity * 2) == var.max_capacity * 2
     error_message = "max_capacity must be between 1 and 256 in steps of 0.5."
+  }
+
+  validation {
+    condition     = var.max_capacity >= var.min_capacity
+    error_message = "max_capacity (${var.max_capacity}) must be greater than or equal to min_capacity (${var.min_capacity})."
   }
 }
 
@@ -262,4 +279,28 @@ variable "tags" {
   description = "Tags added to every resource (on top of the provider's default_tags)."
   type        = map(string)
   default     = {}
+}
+
+variable "master_password_rotation_days" {
+  description = "Rotate the RDS-managed master password every this many days (Secrets Manager managed rotation, no Lambda). null leaves the secret's rotation as RDS set it (RDS turns on a 7-day rotation when it creates the secret)."
+  type        = number
+  default     = 30
+  nullable    = true
+
+  validation {
+    condition     = var.master_password_rotation_days == null ? true : (var.master_password_rotation_days >= 1 && var.master_password_rotation_days <= 90 && floor(var.master_password_rotation_days) == var.master_password_rotation_days)
+    error_message = "master_password_rotation_days must be a whole number of days from 1 to 90 (at most a quarter between rotations), or null."
+  }
+}
+
+variable "kms_extra_log_group_prefixes" {
+  description = "Further log group name prefixes that may use the database KMS key (a stack sharing one key: the function's and the API's log groups). Passed to db-foundation."
+  type        = list(string)
+  default     = []
+}
+
+variable "kms_publisher_service_principals" {
+  description = "Services that may publish to SNS topics encrypted with the database KMS key (when the alarm topic shares it). Passed to db-foundation."
+  type        = list(string)
+  default     = []
 }

@@ -14,6 +14,26 @@ locals {
   partition  = data.aws_partition.current.partition
 
   tags = merge(var.tags, { Environment = var.environment })
+
+  log_group_arn_patterns = [
+    for prefix in concat([var.log_group_name_prefix], var.kms_extra_log_group_prefixes) :
+    "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${prefix}*"
+  ]
+
+  # Services that publish to an SNS topic encrypted with this key (alarms, budgets, the
+  # EventBridge rule that forwards recoveries). Only when the caller shares the key.
+  publisher_statements = length(var.kms_publisher_service_principals) == 0 ? [] : [
+    {
+      Sid       = "AllowNotificationPublishers"
+      Effect    = "Allow"
+      Principal = { Service = var.kms_publisher_service_principals }
+      Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
+      Resource  = "*"
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = local.account_id }
+      }
+    },
+  ]
 }
 
 ################################################################################
@@ -30,7 +50,7 @@ resource "aws_kms_key" "this" {
   # means "this key", which IAM policy scanners would otherwise misread as a wildcard grant.
   policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [
+    Statement = concat([
       {
         # Delegate to IAM: RDS, Secrets Manager and Performance Insights use the key through
         # grants created with the permissions of the principal that manages the database.
@@ -56,11 +76,11 @@ resource "aws_kms_key" "this" {
         Resource = "*"
         Condition = {
           ArnLike = {
-            "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${var.log_group_name_prefix}*"
+            "kms:EncryptionContext:aws:logs:arn" = local.log_group_arn_patterns
           }
         }
       },
-    ]
+    ], local.publisher_statements)
   })
 
   tags = local.tags
@@ -84,7 +104,9 @@ resource "aws_db_subnet_group" "this" {
 
 resource "aws_security_group" "this" {
   #checkov:skip=CKV2_AWS_5:The group is attached to the RDS instance or Aurora cluster by the calling module (rds-postgres, aurora-serverless-v2) through the security_group_id output; checkov does not always follow that across the module boundary (it misses it for prod's count-based module.aurora).
-  name        = "${var.name}-db"
+  # A prefix, not a fixed name: with create_before_destroy the replacement (a new description
+  # or VPC) exists next to the old group for a moment, and two groups cannot share a name.
+  name_prefix = "${var.name}-db-"
   description = var.security_group_description
   vpc_id      = var.vpc_id
   tags        = merge(local.tags, { Name = "${var.name}-db" })
@@ -98,7 +120,9 @@ resource "aws_security_group" "this" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "app" {
-  for_each = toset(var.app_security_group_ids)
+  # Keyed by position, not by id: an environment passes the id of a group it creates in the
+  # same apply, unknown at plan time, and for_each keys must be known.
+  for_each = { for i, id in var.app_security_group_ids : "app-${i}" => id }
 
   security_group_id            = aws_security_group.this.id
   description                  = "PostgreSQL from application security group ${each.value}"

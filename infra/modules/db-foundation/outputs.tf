@@ -28,13 +28,8 @@ output "security_group_id" {
   value       = aws_security_group.this.id
 }
 
-output "security_group_ingress" {
-  description = "Inline ingress of the security group as AWS reports it (expected empty: rules are separate resources)."
-  value       = aws_security_group.this.ingress
-}
-
 output "ingress_rules" {
-  description = "Ingress rules of the security group, keyed by application security group id."
+  description = "Ingress rules of the security group, keyed app-<position in app_security_group_ids>."
   value       = aws_vpc_security_group_ingress_rule.app
 }
 

@@ -111,3 +111,25 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "kms_extra_log_group_prefixes" {
+  description = "Further CloudWatch Logs group name prefixes (e.g. \"/aws/lambda/rms-dev-\") whose groups may be encrypted with the key, for a stack that shares one key to keep its idle cost down."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for p in var.kms_extra_log_group_prefixes : startswith(p, "/") && (endswith(p, "/") || endswith(p, "-"))])
+    error_message = "kms_extra_log_group_prefixes entries must start with \"/\" and end with \"/\" or \"-\" (a prefix, never a bare \"*\")."
+  }
+}
+
+variable "kms_publisher_service_principals" {
+  description = "AWS service principals that may publish to SNS topics encrypted with the key (cloudwatch.amazonaws.com, budgets.amazonaws.com, events.amazonaws.com), limited to this account. Empty: none."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for p in var.kms_publisher_service_principals : contains(["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "events.amazonaws.com"], p)])
+    error_message = "kms_publisher_service_principals may only name cloudwatch.amazonaws.com, budgets.amazonaws.com and events.amazonaws.com."
+  }
+}

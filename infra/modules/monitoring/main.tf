@@ -81,6 +81,22 @@ locals {
     }
   }
 
+  # The costliest failure of a scale-to-zero cluster: it never pauses (a leaked connection, a
+  # health check that connects, a pause delay longer than the gaps). The minimum capacity of
+  # every hour of a day above 0 means it was awake all day: about 0.5 ACU x 24 h x 0.12 $ =
+  # 1.44 $ a day, 44 $ a month.
+  never_pauses_alarm = {
+    never_pauses = {
+      metric_name = "ServerlessDatabaseCapacity"
+      statistic   = "Minimum"
+      comparison  = "GreaterThanThreshold"
+      threshold   = 0
+      period      = 3600
+      evaluations = 24
+      description = "The cluster's capacity stayed above 0 ACU for 24 hours: it never paused. Look for open sessions (pg_stat_activity) and health checks that connect."
+    }
+  }
+
   rds_db_alarms = {
     free_storage = {
       metric_name = "FreeStorageSpace"
@@ -93,7 +109,44 @@ locals {
     }
   }
 
-  db_alarms = merge(local.common_db_alarms, local.is_aurora ? local.aurora_db_alarms : local.rds_db_alarms)
+  db_alarms = merge(
+    local.common_db_alarms,
+    local.is_aurora ? local.aurora_db_alarms : local.rds_db_alarms,
+    local.is_aurora && var.aurora_expect_pause ? local.never_pauses_alarm : {},
+  )
+
+  # AWS/Lambda alarms for the service function (when one is given).
+  lambda_alarms = var.lambda_function_name == null ? {} : {
+    errors = {
+      metric_name = "Errors"
+      statistic   = "Sum"
+      comparison  = "GreaterThanOrEqualToThreshold"
+      threshold   = var.lambda_errors_threshold
+      period      = 300
+      evaluations = 1
+      description = "The service function failed (an unhandled error, a crash or a timeout) at least ${var.lambda_errors_threshold} time(s) in 5 minutes."
+    }
+    throttles = {
+      metric_name = "Throttles"
+      statistic   = "Sum"
+      comparison  = "GreaterThanOrEqualToThreshold"
+      threshold   = 1
+      period      = 300
+      evaluations = 1
+      description = "Requests were refused at the function's reserved concurrency: a flood, or a limit set too low."
+    }
+    duration_near_timeout = {
+      metric_name = "Duration"
+      statistic   = "Maximum"
+      comparison  = "GreaterThanThreshold"
+      threshold   = var.lambda_timeout_seconds * 1000 * var.lambda_duration_alarm_ratio
+      period      = 300
+      evaluations = 1
+      description = "A request ran longer than ${var.lambda_duration_alarm_ratio * 100}% of the ${var.lambda_timeout_seconds} s timeout (a slow resume of the database, or a slow query)."
+    }
+  }
+
+  alarm_topic_kms_key_arn = var.create_kms_key ? aws_kms_key.alarms[0].arn : var.kms_key_arn
 
   service_alarms = {
     connect_failures = {
@@ -154,6 +207,10 @@ locals {
 ################################################################################
 
 resource "aws_kms_key" "alarms" {
+  # One customer-managed key costs 1 $ a month; a stack that shares the database key passes
+  # it in (create_kms_key = false) to keep its idle cost down.
+  count = var.create_kms_key ? 1 : 0
+
   description             = "${var.name}: alarm and budget notifications (SNS)"
   enable_key_rotation     = true
   rotation_period_in_days = 365
@@ -173,7 +230,7 @@ resource "aws_kms_key" "alarms" {
         # Publishing to an encrypted topic needs the publisher to use the key.
         Sid       = "AllowAlarmAndBudgetPublishers"
         Effect    = "Allow"
-        Principal = { Service = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"] }
+        Principal = { Service = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "events.amazonaws.com"] }
         Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
         Resource  = "*"
         Condition = {
@@ -187,13 +244,15 @@ resource "aws_kms_key" "alarms" {
 }
 
 resource "aws_kms_alias" "alarms" {
+  count = var.create_kms_key ? 1 : 0
+
   name          = "alias/${var.name}-alarms"
-  target_key_id = aws_kms_key.alarms.key_id
+  target_key_id = aws_kms_key.alarms[0].key_id
 }
 
 resource "aws_sns_topic" "alarms" {
   name              = "${var.name}-alarms"
-  kms_master_key_id = aws_kms_key.alarms.arn
+  kms_master_key_id = local.alarm_topic_kms_key_arn
   tags              = local.tags
 }
 
@@ -212,6 +271,23 @@ data "aws_iam_policy_document" "topic" {
       test     = "StringEquals"
       variable = "aws:SourceAccount"
       values   = [local.account_id]
+    }
+  }
+
+  statement {
+    sid       = "AllowRecoveryEvents"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.alarms.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_cloudwatch_event_rule.recovered.arn]
     }
   }
 
@@ -265,8 +341,10 @@ resource "aws_cloudwatch_metric_alarm" "db" {
   evaluation_periods  = each.value.evaluations
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
-  tags                = local.tags
+  # No ok_actions: CloudWatch would also notify the first INSUFFICIENT_DATA -> OK transition of
+  # every new alarm. Recoveries (ALARM -> OK only) reach the topic through the EventBridge rule
+  # below.
+  tags = local.tags
 }
 
 resource "aws_cloudwatch_metric_alarm" "service" {
@@ -284,8 +362,53 @@ resource "aws_cloudwatch_metric_alarm" "service" {
   evaluation_periods  = each.value.evaluations
   treat_missing_data  = "notBreaching" # no traffic, no metric: that is fine
   alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
+  # No ok_actions: CloudWatch would also notify the first INSUFFICIENT_DATA -> OK transition of
+  # every new alarm. Recoveries (ALARM -> OK only) reach the topic through the EventBridge rule
+  # below.
+  tags = local.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "lambda" {
+  for_each = local.lambda_alarms
+
+  alarm_name          = "${var.name}-function-${replace(each.key, "_", "-")}"
+  alarm_description   = each.value.description
+  namespace           = "AWS/Lambda"
+  metric_name         = each.value.metric_name
+  dimensions          = { FunctionName = var.lambda_function_name }
+  statistic           = each.value.statistic
+  comparison_operator = each.value.comparison
+  threshold           = each.value.threshold
+  period              = each.value.period
+  evaluation_periods  = each.value.evaluations
+  treat_missing_data  = "notBreaching" # an idle function publishes nothing
+  alarm_actions       = [aws_sns_topic.alarms.arn]
   tags                = local.tags
+}
+
+################################################################################
+# Recoveries: ALARM -> OK only (never the first INSUFFICIENT_DATA -> OK of a new alarm)
+################################################################################
+
+resource "aws_cloudwatch_event_rule" "recovered" {
+  name        = "${var.name}-alarm-recovered"
+  description = "${var.name}: an alarm went from ALARM back to OK"
+  event_pattern = jsonencode({
+    source        = ["aws.cloudwatch"]
+    "detail-type" = ["CloudWatch Alarm State Change"]
+    detail = {
+      alarmName     = [{ prefix = "${var.name}-" }]
+      previousState = { value = ["ALARM"] }
+      state         = { value = ["OK"] }
+    }
+  })
+  tags = local.tags
+}
+
+resource "aws_cloudwatch_event_target" "recovered" {
+  rule      = aws_cloudwatch_event_rule.recovered.name
+  target_id = "alarm-topic"
+  arn       = aws_sns_topic.alarms.arn
 }
 
 ################################################################################
@@ -398,6 +521,8 @@ resource "aws_cloudwatch_dashboard" "this" {
 ################################################################################
 
 resource "aws_budgets_budget" "monthly" {
+  count = var.create_budget ? 1 : 0
+
   name         = "${var.name}-monthly-cost"
   budget_type  = "COST"
   limit_amount = format("%.2f", var.monthly_budget_usd)

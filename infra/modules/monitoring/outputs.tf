@@ -4,8 +4,23 @@ output "sns_topic_arn" {
 }
 
 output "kms_key_arn" {
-  description = "KMS key encrypting the topic."
-  value       = aws_kms_key.alarms.arn
+  description = "KMS key encrypting the topic (the module's own, or the one passed in)."
+  value       = local.alarm_topic_kms_key_arn
+}
+
+output "lambda_alarm_names" {
+  description = "Service function alarm names by key (empty without lambda_function_name)."
+  value       = { for k, a in aws_cloudwatch_metric_alarm.lambda : k => a.alarm_name }
+}
+
+output "alarm_count" {
+  description = "How many CloudWatch alarms the module creates (the cost model prices them)."
+  value       = length(aws_cloudwatch_metric_alarm.db) + length(aws_cloudwatch_metric_alarm.service) + length(aws_cloudwatch_metric_alarm.lambda)
+}
+
+output "recovery_rule_pattern" {
+  description = "Event pattern of the rule that forwards ALARM -> OK transitions to the topic."
+  value       = aws_cloudwatch_event_rule.recovered.event_pattern
 }
 
 output "db_alarm_names" {
@@ -25,5 +40,5 @@ output "dashboard_name" {
 
 output "budget_name" {
   description = "AWS Budgets budget name."
-  value       = aws_budgets_budget.monthly.name
+  value       = one(aws_budgets_budget.monthly[*].name)
 }

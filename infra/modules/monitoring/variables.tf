@@ -175,3 +175,66 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "aurora_expect_pause" {
+  description = "Aurora only: the cluster is meant to scale to zero (min_capacity = 0), so a day without a pause alarms (never_pauses). false for a cluster with a non-zero minimum."
+  type        = bool
+  default     = true
+}
+
+variable "create_kms_key" {
+  description = "Create a customer-managed key for the alarm topic. false: use kms_key_arn (for instance the database key, whose policy then admits cloudwatch, budgets and events), one key less at 1 $ a month."
+  type        = bool
+  default     = true
+}
+
+variable "kms_key_arn" {
+  description = "Key for the alarm topic when create_kms_key = false."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.create_kms_key || var.kms_key_arn != null
+    error_message = "kms_key_arn is required when create_kms_key = false."
+  }
+}
+
+variable "lambda_function_name" {
+  description = "Name of the service's Lambda function; null: no AWS/Lambda alarms."
+  type        = string
+  default     = null
+}
+
+variable "lambda_timeout_seconds" {
+  description = "The function's timeout; the duration alarm fires near it."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.lambda_timeout_seconds >= 1 && var.lambda_timeout_seconds <= 900
+    error_message = "lambda_timeout_seconds must be 1 to 900 (the Lambda limit)."
+  }
+}
+
+variable "lambda_duration_alarm_ratio" {
+  description = "Fraction of the timeout above which a request's duration alarms."
+  type        = number
+  default     = 0.8
+
+  validation {
+    condition     = var.lambda_duration_alarm_ratio > 0 && var.lambda_duration_alarm_ratio < 1
+    error_message = "lambda_duration_alarm_ratio must be in (0, 1)."
+  }
+}
+
+variable "lambda_errors_threshold" {
+  description = "Function errors in 5 minutes that alarm."
+  type        = number
+  default     = 1
+}
+
+variable "create_budget" {
+  description = "Create the monthly cost budget. false only where AWS Budgets is not available (the local apply against moto, whose Budgets API Terraform cannot use)."
+  type        = bool
+  default     = true
+}

@@ -33,11 +33,13 @@ module "foundation" {
   egress_cidr_blocks     = var.egress_cidr_blocks
   port                   = var.port
 
-  kms_key_description             = "${var.name}: RDS storage, master user secret, Performance Insights and logs"
-  kms_key_deletion_window_in_days = var.kms_key_deletion_window_in_days
-  kms_logs_statement_sid          = "AllowCloudWatchLogsForThisInstanceLogGroups"
-  log_group_name_prefix           = "/aws/rds/instance/${var.name}/"
-  security_group_description      = "RDS PostgreSQL ${var.name}: port ${var.port} from the application security groups only"
+  kms_key_description              = "${var.name}: RDS storage, master user secret, Performance Insights and logs"
+  kms_key_deletion_window_in_days  = var.kms_key_deletion_window_in_days
+  kms_logs_statement_sid           = "AllowCloudWatchLogsForThisInstanceLogGroups"
+  log_group_name_prefix            = "/aws/rds/instance/${var.name}/"
+  kms_extra_log_group_prefixes     = var.kms_extra_log_group_prefixes
+  kms_publisher_service_principals = var.kms_publisher_service_principals
+  security_group_description       = "RDS PostgreSQL ${var.name}: port ${var.port} from the application security groups only"
 }
 
 ################################################################################
@@ -45,7 +47,8 @@ module "foundation" {
 ################################################################################
 
 resource "aws_db_parameter_group" "this" {
-  name        = "${var.name}-${local.parameter_family}"
+  # A prefix, not a fixed name: create_before_destroy creates the replacement first.
+  name_prefix = "${var.name}-${local.parameter_family}-"
   family      = local.parameter_family
   description = "${var.name}: TLS required, slow-query and connection logging, idle timeouts"
 
@@ -174,11 +177,19 @@ resource "aws_db_instance" "this" {
   # The monitoring role needs no depends_on: module.foundation.monitoring_role_arn is only
   # known once the Enhanced Monitoring policy is attached to the role.
   depends_on = [aws_cloudwatch_log_group.this]
+}
 
-  lifecycle {
-    precondition {
-      condition     = var.max_allocated_storage > var.allocated_storage
-      error_message = "max_allocated_storage (${var.max_allocated_storage}) must be greater than allocated_storage (${var.allocated_storage}) for storage autoscaling."
-    }
+################################################################################
+# Master password rotation (RDS-managed secret; managed rotation needs no Lambda)
+################################################################################
+
+resource "aws_secretsmanager_secret_rotation" "master" {
+  #checkov:skip=CKV_AWS_304:The period is master_password_rotation_days, validated to 1-90 days (default 30); checkov cannot resolve the variable through the environments' module calls.
+  count = var.master_password_rotation_days == null ? 0 : 1
+
+  secret_id = aws_db_instance.this.master_user_secret[0].secret_arn
+
+  rotation_rules {
+    automatically_after_days = var.master_password_rotation_days
   }
 }

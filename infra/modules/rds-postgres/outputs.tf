@@ -57,3 +57,18 @@ output "allocated_storage" {
   description = "Initial storage in GiB (for free-storage alarms)."
   value       = var.allocated_storage
 }
+
+output "deletion_protection" {
+  description = "Whether deletion protection is on (true in production)."
+  value       = aws_db_instance.this.deletion_protection
+}
+
+output "delete_automated_backups" {
+  description = "Whether automated backups are deleted with the database (false in production)."
+  value       = aws_db_instance.this.delete_automated_backups
+}
+
+output "master_password_rotation_days" {
+  description = "Days between master password rotations set by this module, or null."
+  value       = one(aws_secretsmanager_secret_rotation.master[*].rotation_rules[0].automatically_after_days)
+}

@@ -192,13 +192,13 @@ variable "tags" {
 }
 
 variable "engine_version" {
-  description = "RDS PostgreSQL version. A major version alone (\"16\") lets automatic minor upgrades proceed without plan drift."
+  description = "RDS PostgreSQL version. A major version alone (\"16\") lets automatic minor upgrades proceed without plan drift. 13 is refused: the parameter group sets idle_session_timeout, which exists only from PostgreSQL 14."
   type        = string
   default     = "16"
 
   validation {
-    condition     = can(regex("^(1[3-7])(\\.[0-9]+)?$", var.engine_version))
-    error_message = "engine_version must be a PostgreSQL major version (13 to 17), optionally with a minor version, e.g. \"16\" or \"16.6\"."
+    condition     = can(regex("^(1[4-7])(\\.[0-9]+)?$", var.engine_version))
+    error_message = "engine_version must be a PostgreSQL major version from 14 to 17, optionally with a minor version, e.g. \"16\" or \"16.6\". 13 is refused: idle_session_timeout exists only from PostgreSQL 14."
   }
 }
 
@@ -234,4 +234,33 @@ variable "max_allocated_storage" {
   description = "Upper limit for storage autoscaling in GiB (must exceed allocated_storage)."
   type        = number
   default     = 100
+
+  validation {
+    condition     = var.max_allocated_storage > var.allocated_storage
+    error_message = "max_allocated_storage (${var.max_allocated_storage}) must be greater than allocated_storage (${var.allocated_storage}) for storage autoscaling."
+  }
+}
+
+variable "master_password_rotation_days" {
+  description = "Rotate the RDS-managed master password every this many days (Secrets Manager managed rotation). null leaves the rotation as RDS set it (7 days)."
+  type        = number
+  default     = 30
+  nullable    = true
+
+  validation {
+    condition     = var.master_password_rotation_days == null ? true : (var.master_password_rotation_days >= 1 && var.master_password_rotation_days <= 90 && floor(var.master_password_rotation_days) == var.master_password_rotation_days)
+    error_message = "master_password_rotation_days must be a whole number of days from 1 to 90 (at most a quarter between rotations), or null."
+  }
+}
+
+variable "kms_extra_log_group_prefixes" {
+  description = "Further log group name prefixes that may use the database KMS key (a stack sharing one key: the function's and the API's log groups). Passed to db-foundation."
+  type        = list(string)
+  default     = []
+}
+
+variable "kms_publisher_service_principals" {
+  description = "Services that may publish to SNS topics encrypted with the database KMS key (when the alarm topic shares it). Passed to db-foundation."
+  type        = list(string)
+  default     = []
 }

@@ -1,8 +1,10 @@
-"""Cost model: what each database option costs the owner, estimated and measured.
+"""Cost model: what each database option (and the whole stack) costs, estimated and measured.
 
-The arithmetic is in :mod:`rms.cost.model`, the prices in :mod:`rms.cost.pricing` (package data
-``data/aws-2026.json``), CloudWatch reading in :mod:`rms.cost.measured`, the chart in
-:mod:`rms.cost.plot` and the Typer commands in :mod:`rms.cost.cli`. Importing this package
+The arithmetic is in :mod:`rms.cost.model` (the database options) and :mod:`rms.cost.stack`
+(the whole stack: app tier, sign-in, keys, secrets, monitoring, network), the prices in
+:mod:`rms.cost.pricing` (package data ``data/aws-2026.json``), CloudWatch reading in
+:mod:`rms.cost.measured`, the chart in :mod:`rms.cost.plot` and the Typer commands in
+:mod:`rms.cost.cli`. Importing this package
 loads no settings, opens no client and does not import matplotlib or boto3.
 """
 

@@ -19,7 +19,17 @@ from rich.table import Table
 
 from rms.cost.model import AuroraConfig, Profile
 from rms.cost.pricing import PricingTable, RegionPricing, load_builtin_pricing, load_pricing
-from rms.cost.report import build_report, to_csv, to_json, to_table
+from rms.cost.report import (
+    build_report,
+    build_stack_report,
+    stack_to_records,
+    stack_to_tables,
+    to_csv,
+    to_json,
+    to_records,
+    to_table,
+)
+from rms.cost.stack import APP_TIERS, StackProfile
 from rms.errors import InvalidInputError, RmsError
 
 if TYPE_CHECKING:
@@ -142,11 +152,39 @@ def estimate(
         OutputFormat, typer.Option("--format", help="Output format.", case_sensitive=False)
     ] = OutputFormat.TABLE,
     pricing: PricingFile = None,
+    stack: Annotated[
+        bool,
+        typer.Option(
+            "--stack",
+            help="Also price the whole stack (app tier, sign-in, keys, secrets, alarms, logs, "
+            "network) for each app tier with Aurora and RDS, idle and active.",
+        ),
+    ] = False,
+    app_tier: Annotated[
+        str,
+        typer.Option(
+            "--app-tier",
+            help=f"With --stack: the app tier whose line items are shown ({', '.join(APP_TIERS)}).",
+        ),
+    ] = APP_TIERS[0],
+    requests_per_active_hour: Annotated[
+        float,
+        typer.Option(
+            "--requests-per-active-hour", help="With --stack: requests in an active hour."
+        ),
+    ] = 300.0,
 ) -> None:
-    """Monthly cost of RDS single-AZ, RDS Multi-AZ and Aurora Serverless v2 (floor or zero)."""
+    """Monthly cost of RDS single-AZ, RDS Multi-AZ and Aurora Serverless v2 (floor or zero).
+
+    With --stack, also the whole stack's idle and active cost for each app tier.
+    """
 
     def work() -> None:
         table, prices = _region(pricing, region)
+        if stack and output_format is OutputFormat.CSV:
+            raise InvalidInputError(
+                "--stack: not available with --format csv (use table or json)", field="--stack"
+            )
         profile = Profile(
             active_hours_per_day=active_hours_per_day,
             acu_when_active=acu_when_active,
@@ -162,7 +200,19 @@ def estimate(
         )
         prices.instance(instance_class)  # fail early, naming the option
         report = build_report(profile, prices, table.origin)
-        if output_format is OutputFormat.JSON:
+        stack_report = None
+        if stack:
+            stack_report = build_stack_report(
+                profile,
+                prices,
+                table.origin,
+                StackProfile(requests_per_active_hour=requests_per_active_hour),
+                detail_tier=app_tier,
+            )
+        if output_format is OutputFormat.JSON and stack_report is not None:
+            document = {"databases": to_records(report), "stack": stack_to_records(stack_report)}
+            typer.echo(json.dumps(document, indent=2))
+        elif output_format is OutputFormat.JSON:
             typer.echo(to_json(report), nl=False)
         elif output_format is OutputFormat.CSV:
             typer.echo(to_csv(report), nl=False)
@@ -174,6 +224,11 @@ def estimate(
             console.print(f"Cheapest: {best.option} (${best.monthly_usd:.2f}/month)")
             console.print(bes)
             console.print(f"Prices: {table.origin}; formulas: docs/cost-model.md")
+            if stack_report is not None:
+                totals, items = stack_to_tables(stack_report)
+                console.print(totals)
+                console.print(items)
+                console.print(stack_report.idle_verdict())
 
     with handle_errors():
         work()

@@ -26,10 +26,14 @@ __all__ = [
     "BUILTIN_TABLE",
     "FORMAT",
     "REGION_PRICE_KEYS",
+    "STACK_FREE_KEYS",
+    "STACK_PRICE_KEYS",
+    "Allowance",
     "InstancePrice",
     "Price",
     "PricingTable",
     "RegionPricing",
+    "StackPricing",
     "load_builtin_pricing",
     "load_pricing",
     "parse_pricing",
@@ -51,6 +55,44 @@ REGION_PRICE_KEYS: tuple[str, ...] = (
     "rds_backup_gb_month",
 )
 
+#: Prices of the rest of the stack (``regions.<r>.stack.prices``), used by ``--stack``.
+STACK_PRICE_KEYS: tuple[str, ...] = (
+    "lambda_request_per_million",
+    "lambda_gb_second_arm64",
+    "lambda_gb_second_x86_64",
+    "http_api_request_per_million",
+    "secrets_manager_secret_month",
+    "kms_key_month",
+    "cloudwatch_alarm_month",
+    "cloudwatch_dashboard_month",
+    "cloudwatch_custom_metric_month",
+    "logs_ingest_gb",
+    "logs_storage_gb_month",
+    "cognito_mau_lite",
+    "nat_gateway_hour",
+    "nat_gateway_gb",
+    "public_ipv4_hour",
+    "interface_endpoint_az_hour",
+    "interface_endpoint_gb",
+    "alb_hour",
+    "alb_lcu_hour",
+    "fargate_vcpu_hour_arm64",
+    "fargate_gb_hour_arm64",
+    "data_transfer_out_gb",
+)
+
+#: Always-free monthly allowances (``regions.<r>.stack.free``): quantities, not prices.
+STACK_FREE_KEYS: tuple[str, ...] = (
+    "lambda_requests",
+    "lambda_gb_seconds",
+    "cloudwatch_alarms",
+    "cloudwatch_dashboards",
+    "cloudwatch_custom_metrics",
+    "logs_gb",
+    "cognito_mau",
+    "data_transfer_out_gb",
+)
+
 _AS_OF = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
 
@@ -61,6 +103,30 @@ class Price:
     usd: float
     source: str
     as_of: str
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """A monthly quantity AWS does not bill (an always-free allowance), with its provenance."""
+
+    quantity: float
+    unit: str
+    source: str
+    as_of: str
+
+
+@dataclass(frozen=True)
+class StackPricing:
+    """Prices and free allowances of everything around the database (``--stack``)."""
+
+    prices: dict[str, Price]
+    free: dict[str, Allowance]
+
+    def price(self, key: str) -> Price:
+        return self.prices[key]
+
+    def allowance(self, key: str) -> float:
+        return self.free[key].quantity
 
 
 @dataclass(frozen=True)
@@ -86,6 +152,17 @@ class RegionPricing:
     rds_gp3_gb_month_multi_az: Price
     rds_backup_gb_month: Price
     rds_instances: dict[str, InstancePrice]
+    stack: StackPricing | None = None
+
+    def stack_pricing(self) -> StackPricing:
+        """The stack prices; a table without them is the user's input error (``--stack``)."""
+        if self.stack is None:
+            raise InvalidInputError(
+                f"--stack: the pricing table has no stack prices for {self.region} "
+                "(regions.<region>.stack, as in the built-in table)",
+                field="--stack",
+            )
+        return self.stack
 
     def instance(self, instance_class: str) -> InstancePrice:
         """The hourly prices of ``instance_class``; an unknown class is the user's input error."""
@@ -155,6 +232,46 @@ def _price(value: Any, origin: str, path: str) -> Price:
     return Price(usd=float(usd), source=source, as_of=as_of)
 
 
+def _allowance(value: Any, origin: str, path: str) -> Allowance:
+    obj = _mapping(value, origin, path)
+    for key in ("quantity", "unit", "source", "as_of"):
+        if key not in obj:
+            raise _bad(origin, f"{path}.{key}", "missing")
+    quantity = obj["quantity"]
+    if isinstance(quantity, bool) or not isinstance(quantity, int | float) or not quantity >= 0:
+        raise _bad(origin, f"{path}.quantity", f"must be a number >= 0, got {quantity!r}")
+    if not math.isfinite(quantity):
+        raise _bad(origin, f"{path}.quantity", "must be finite")
+    # The price carries the source checks; reuse them with a dummy figure.
+    checked = _price({"usd": 0, "source": obj["source"], "as_of": obj["as_of"]}, origin, path)
+    unit = obj["unit"]
+    if not isinstance(unit, str) or not unit.strip():
+        raise _bad(origin, f"{path}.unit", "must be a non-empty string")
+    return Allowance(float(quantity), unit, checked.source, checked.as_of)
+
+
+def _keyed(obj: dict[str, Any], keys: tuple[str, ...], origin: str, path: str) -> None:
+    for key in keys:
+        if key not in obj:
+            raise _bad(origin, f"{path}.{key}", "missing")
+    unknown = sorted(set(obj) - set(keys))
+    if unknown:
+        raise _bad(origin, f"{path}.{unknown[0]}", "unknown key (a typo?)")
+
+
+def _stack(value: Any, origin: str, path: str) -> StackPricing:
+    obj = _mapping(value, origin, path)
+    _keyed(obj, ("prices", "free"), origin, path)
+    prices_obj = _mapping(obj["prices"], origin, f"{path}.prices")
+    _keyed(prices_obj, STACK_PRICE_KEYS, origin, f"{path}.prices")
+    free_obj = _mapping(obj["free"], origin, f"{path}.free")
+    _keyed(free_obj, STACK_FREE_KEYS, origin, f"{path}.free")
+    return StackPricing(
+        prices={k: _price(prices_obj[k], origin, f"{path}.prices.{k}") for k in STACK_PRICE_KEYS},
+        free={k: _allowance(free_obj[k], origin, f"{path}.free.{k}") for k in STACK_FREE_KEYS},
+    )
+
+
 def _region(name: str, value: Any, origin: str) -> RegionPricing:
     base = f"regions.{name}"
     obj = _mapping(value, origin, base)
@@ -179,12 +296,13 @@ def _region(name: str, value: Any, origin: str) -> RegionPricing:
             single_az_hour=_price(iobj["single_az_hour"], origin, f"{ipath}.single_az_hour"),
             multi_az_hour=_price(iobj["multi_az_hour"], origin, f"{ipath}.multi_az_hour"),
         )
-    unknown = sorted(set(obj) - set(REGION_PRICE_KEYS) - {"rds_instances"})
+    unknown = sorted(set(obj) - set(REGION_PRICE_KEYS) - {"rds_instances", "stack"})
     if unknown:
         # A misspelt key would otherwise be ignored while the right one is reported missing;
         # being strict here catches it by name.
         raise _bad(origin, f"{base}.{unknown[0]}", "unknown key (a typo?)")
-    return RegionPricing(region=name, rds_instances=instances, **prices)
+    stack = _stack(obj["stack"], origin, f"{base}.stack") if "stack" in obj else None
+    return RegionPricing(region=name, rds_instances=instances, stack=stack, **prices)
 
 
 def parse_pricing(document: Any, origin: str = "<data>") -> PricingTable:

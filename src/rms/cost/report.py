@@ -14,8 +14,31 @@ from rich.table import Table
 from rms.cost.model import OPTIONS, BreakEven, Estimate, Profile, break_evens, cheapest
 from rms.cost.model import estimate_all as _estimate_all
 from rms.cost.pricing import RegionPricing
+from rms.cost.stack import (
+    APP_TIER_LABELS,
+    APP_TIERS,
+    CHOSEN,
+    IDLE_TARGET_USD,
+    SCENARIOS,
+    STACK_DATABASES,
+    StackEstimate,
+    StackProfile,
+    estimate_stack_all,
+)
+from rms.errors import InvalidInputError
 
-__all__ = ["EstimateReport", "build_report", "to_csv", "to_json", "to_records", "to_table"]
+__all__ = [
+    "EstimateReport",
+    "StackReport",
+    "build_report",
+    "build_stack_report",
+    "stack_to_records",
+    "stack_to_tables",
+    "to_csv",
+    "to_json",
+    "to_records",
+    "to_table",
+]
 
 LABELS: dict[str, str] = {
     "rds-single-az": "RDS PostgreSQL, single-AZ",
@@ -173,3 +196,165 @@ def to_table(report: EstimateReport) -> tuple[Table, Table]:
 
 def _ordered(items: Sequence[BreakEven]) -> list[BreakEven]:
     return sorted(items, key=lambda be: (not be.crossings, OPTIONS.index(be.option_a)))
+
+
+# Whole stack (``rms cost estimate --stack``) ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class StackReport:
+    """Every app tier with every database, idle and active, and the line items of one."""
+
+    profile: Profile
+    region: str
+    pricing_origin: str
+    estimates: list[StackEstimate]
+    detail_tier: str
+
+    def get(self, app_tier: str, database: str, scenario: str) -> StackEstimate:
+        return next(
+            e
+            for e in self.estimates
+            if (e.app_tier, e.database, e.scenario) == (app_tier, database, scenario)
+        )
+
+    @property
+    def chosen_idle(self) -> StackEstimate:
+        return self.get(*CHOSEN, "idle")
+
+    def idle_verdict(self) -> str:
+        """One sentence: the chosen design's idle cost against the 4 $ target, plainly."""
+        idle = self.chosen_idle
+        under = idle.monthly_usd < IDLE_TARGET_USD
+        return (
+            f"Whole stack idle ({idle.app_tier} + {idle.database}, "
+            f"{_fmt_gb(self.profile.storage_gb)} GB): ${idle.monthly_usd:.2f}/month, "
+            + (
+                f"under the ${IDLE_TARGET_USD:.0f} target"
+                if under
+                else f"NOT under the ${IDLE_TARGET_USD:.0f} target"
+            )
+        )
+
+
+def _plain(value: float) -> str:
+    """A price in plain decimals (0.0000133334, not 1.33334e-05)."""
+    return f"{value:.10f}".rstrip("0").rstrip(".") or "0"
+
+
+def _fmt_gb(value: float) -> str:
+    return f"{round(value, 2):g}"
+
+
+def build_stack_report(
+    profile: Profile,
+    region: RegionPricing,
+    pricing_origin: str,
+    stack_profile: StackProfile | None = None,
+    detail_tier: str = CHOSEN[0],
+) -> StackReport:
+    if detail_tier not in APP_TIERS:
+        raise InvalidInputError(
+            f"--app-tier: unknown app tier {detail_tier!r}; expected one of {', '.join(APP_TIERS)}",
+            field="--app-tier",
+        )
+    return StackReport(
+        profile=profile,
+        region=region.region,
+        pricing_origin=pricing_origin,
+        estimates=estimate_stack_all(profile, region, stack_profile),
+        detail_tier=detail_tier,
+    )
+
+
+def stack_to_records(report: StackReport) -> dict[str, Any]:
+    """The ``--stack --format json`` part: totals, line items and the idle verdict."""
+    combos = []
+    for tier in APP_TIERS:
+        for db in STACK_DATABASES:
+            entry: dict[str, Any] = {
+                "app_tier": tier,
+                "app_tier_label": APP_TIER_LABELS[tier],
+                "database": db,
+                "chosen": (tier, db) == CHOSEN,
+            }
+            for scenario in SCENARIOS:
+                est = report.get(tier, db, scenario)
+                entry[f"{scenario}_monthly_usd"] = _money(est.monthly_usd)
+                entry[f"{scenario}_items"] = [
+                    {
+                        "category": i.category,
+                        "name": i.name,
+                        "quantity": round(i.quantity, 6),
+                        "unit": i.unit,
+                        "unit_usd": i.unit_usd,
+                        "usd": _money(i.usd),
+                        "price_key": i.price_key,
+                        "note": i.note,
+                    }
+                    for i in est.items
+                ]
+            combos.append(entry)
+    idle = report.chosen_idle
+    return {
+        "region": report.region,
+        "pricing": report.pricing_origin,
+        "storage_gb": report.profile.storage_gb,
+        "combinations": combos,
+        "chosen": {"app_tier": CHOSEN[0], "database": CHOSEN[1]},
+        "chosen_idle_monthly_usd": _money(idle.monthly_usd),
+        "idle_target_usd": IDLE_TARGET_USD,
+        "chosen_idle_under_target": idle.monthly_usd < IDLE_TARGET_USD,
+    }
+
+
+def stack_to_tables(report: StackReport) -> tuple[Table, Table]:
+    """The totals table (every combination) and the line items of ``detail_tier``."""
+    totals = Table(
+        title=f"Whole stack, monthly cost, {report.region} (USD)",
+        caption=(
+            "idle: no request all month; active: the profile above. "
+            f"* the design infra/ deploys. Prices: {report.pricing_origin}"
+        ),
+        caption_justify="left",
+    )
+    totals.add_column("app tier", no_wrap=True)
+    totals.add_column("database", no_wrap=True)
+    totals.add_column("idle", justify="right", no_wrap=True)
+    totals.add_column("active", justify="right", no_wrap=True)
+    for tier in APP_TIERS:
+        for db in STACK_DATABASES:
+            chosen = (tier, db) == CHOSEN
+            totals.add_row(
+                tier + (" *" if chosen else ""),
+                db,
+                f"{report.get(tier, db, 'idle').monthly_usd:.2f}",
+                f"{report.get(tier, db, 'active').monthly_usd:.2f}",
+                style="bold green" if chosen else None,
+            )
+    tier = report.detail_tier
+    db = CHOSEN[1]
+    idle, active = report.get(tier, db, "idle"), report.get(tier, db, "active")
+    items = Table(title=f"Line items: {tier} + {db} (USD per month)")
+    for name, justify in (
+        ("item", "left"),
+        ("unit price", "right"),
+        ("price key", "left"),
+        ("idle", "right"),
+        ("active", "right"),
+        ("note (active)", "left"),
+    ):
+        items.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for i_idle, i_active in zip(idle.items, active.items, strict=True):
+        items.add_row(
+            i_active.name,
+            f"{_plain(i_active.unit_usd)}/{i_active.unit}",
+            i_active.price_key,
+            f"{i_idle.usd:.2f}",
+            f"{i_active.usd:.2f}",
+            i_active.note,
+        )
+    items.add_row(
+        "total", "", "", f"{idle.monthly_usd:.2f}", f"{active.monthly_usd:.2f}", "", style="bold"
+    )
+    return totals, items

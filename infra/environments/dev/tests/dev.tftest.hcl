@@ -1,14 +1,13 @@
-# Wiring test for environments/dev: Aurora that scales to zero, disposable, with alarms and
-# settings for the same environment name.
+# Wiring test for environments/dev: the whole stack (network, Aurora that scales to zero,
+# the service on Lambda behind the HTTP API, Cognito sign-in, settings, monitoring), with one
+# KMS key and the service's configuration in its environment.
 
 mock_provider "aws" {
   source = "../../testing/aws-db"
 }
 
 variables {
-  vpc_id                 = "vpc-0123456789abcdef0"
-  private_subnet_ids     = ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]
-  app_security_group_ids = ["sg-0aaaaaaaaaaaaaaaa"]
+  service_package_sha256 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
   alarm_email_addresses  = ["owner@example.com"]
 }
 
@@ -16,8 +15,8 @@ run "dev_scales_to_zero_and_is_disposable" {
   command = plan
 
   assert {
-    condition     = module.database.scales_to_zero && module.database.seconds_until_auto_pause == 300
-    error_message = "dev must scale to zero after 300 idle seconds."
+    condition     = module.database.scales_to_zero && module.database.seconds_until_auto_pause == 300 && module.database.deletion_protection == false
+    error_message = "dev must scale to zero after 300 idle seconds, and be disposable."
   }
 
   assert {
@@ -28,11 +27,6 @@ run "dev_scales_to_zero_and_is_disposable" {
   assert {
     condition     = module.app_config.path == "/rms/dev"
     error_message = "dev settings live under /rms/dev."
-  }
-
-  assert {
-    condition     = alltrue([for n in values(module.monitoring.service_alarm_names) : startswith(n, "rms-dev-service-")]) && length(module.monitoring.db_alarm_names) == 5
-    error_message = "dev gets the Aurora alarm set and the service alarms."
   }
 }
 
@@ -48,4 +42,77 @@ run "dev_capacity_and_pause_are_tunable" {
     condition     = module.database.max_capacity == 4 && module.database.seconds_until_auto_pause == 900
     error_message = "dev's max_capacity and pause delay must reach the cluster."
   }
+}
+
+run "service_configuration_reaches_the_function" {
+  command = apply
+
+  assert {
+    condition     = output.service_url == "https://abc123defg.execute-api.us-east-1.amazonaws.com" && output.issuer == "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEfGhI" && output.client_id == "1example23456789abcdefghij"
+    error_message = "The service URL, the issuer and the client id must be outputs."
+  }
+
+  assert {
+    condition     = module.sign_in.callback_url == "${output.service_url}/auth/callback" && module.sign_in.sign_out_url == "${output.service_url}/"
+    error_message = "The Cognito client's callback and sign-out URLs must come from the service URL (the API is created before the function: no cycle)."
+  }
+
+  assert {
+    condition     = local.service_settings.AUTH_OIDC_ISSUER == output.issuer && local.service_settings.AUTH_OIDC_AUDIENCE == output.client_id && local.service_settings.RMS_PUBLIC_URL == output.service_url
+    error_message = "The function's environment must carry the issuer, the audience (client id) and the public URL."
+  }
+
+  assert {
+    condition     = local.service_settings.DB_IAM_AUTH == "true" && local.service_settings.DB_USER == "rms_app" && local.service_settings.DB_HOST == output.writer_endpoint && !contains(keys(local.service_settings), "DB_SECRET_ARN")
+    error_message = "The service logs in with an IAM token as rms_app, never with the master secret."
+  }
+
+  assert {
+    condition     = module.app_config.parameter_names["AUTH_OIDC_ISSUER"] == "/rms/dev/AUTH_OIDC_ISSUER" && module.app_config.parameter_names["AUTH_OIDC_AUDIENCE"] == "/rms/dev/AUTH_OIDC_AUDIENCE"
+    error_message = "The issuer and client id must also be in app-config (SSM) for operators."
+  }
+
+  assert {
+    condition     = tonumber(local.service_settings.DB_COLD_START_BUDGET_SECONDS) + 5 <= module.service.timeout_seconds
+    error_message = "The cold-start budget must leave the function time to answer its 503 before the HTTP API's 30 s."
+  }
+}
+
+run "one_key_and_the_alarm_set" {
+  command = apply
+
+  assert {
+    condition     = module.monitoring.kms_key_arn == module.database.kms_key_arn
+    error_message = "The alarm topic must share the database key (one key: 1 $ a month, not 2)."
+  }
+
+  assert {
+    condition     = module.monitoring.alarm_count == 14 && output.alarm_count == 14 && length(module.monitoring.lambda_alarm_names) == 3
+    error_message = "dev has 14 alarms: Aurora (6 with never-pauses), service metrics (5), function (3)."
+  }
+}
+
+run "local_apply_switches" {
+  command = plan
+
+  variables {
+    dual_stack                    = false
+    create_budget                 = false
+    master_password_rotation_days = null
+  }
+
+  assert {
+    condition     = module.network.dual_stack == false && module.monitoring.budget_name == null && module.database.master_password_rotation_days == null
+    error_message = "The switches the local apply uses must turn off IPv6 subnets, the budget and the rotation."
+  }
+}
+
+run "rejects_a_budget_beyond_the_http_api_limit" {
+  command = plan
+
+  variables {
+    cold_start_budget_seconds = 45
+  }
+
+  expect_failures = [var.cold_start_budget_seconds]
 }

@@ -1,13 +1,12 @@
-# Wiring test for environments/prod: either engine, always protected.
+# Wiring test for environments/prod: either engine, always protected, the same service and
+# sign-in as dev.
 
 mock_provider "aws" {
   source = "../../testing/aws-db"
 }
 
 variables {
-  vpc_id                 = "vpc-0123456789abcdef0"
-  private_subnet_ids     = ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]
-  app_security_group_ids = ["sg-0aaaaaaaaaaaaaaaa"]
+  service_package_sha256 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
   alarm_email_addresses  = ["owner@example.com"]
 }
 
@@ -15,13 +14,19 @@ run "prod_rds_by_default" {
   command = plan
 
   assert {
-    condition     = length(module.rds) == 1 && length(module.aurora) == 0
-    error_message = "prod defaults to RDS PostgreSQL."
+    condition     = length(module.rds) == 1 && length(module.aurora) == 0 && output.db_identifier == "rms-prod" && output.database_engine == "rds"
+    error_message = "prod defaults to RDS PostgreSQL, instance rms-prod."
   }
 
   assert {
-    condition     = output.db_identifier == "rms-prod" && output.database_engine == "rds"
-    error_message = "prod RDS instance must be rms-prod."
+    # Review: the production test never asserted the RDS deletion protection.
+    condition     = module.rds[0].deletion_protection == true && output.deletion_protection == true
+    error_message = "prod RDS must have deletion protection."
+  }
+
+  assert {
+    condition     = module.rds[0].delete_automated_backups == false && output.delete_automated_backups == false
+    error_message = "prod RDS must keep its automated backups after a delete."
   }
 
   assert {
@@ -32,6 +37,20 @@ run "prod_rds_by_default" {
   assert {
     condition     = module.app_config.path == "/rms/prod"
     error_message = "prod settings live under /rms/prod."
+  }
+}
+
+run "prod_rds_service_connects_as_the_app_user" {
+  command = apply
+
+  assert {
+    condition     = jsondecode(module.service.role_policy).Statement[0].Resource == "arn:aws:rds-db:us-east-1:123456789012:dbuser:db-ABCDEFGHIJKLMNOPQRSTUVWXYZ/rms_app"
+    error_message = "On RDS the function may connect as rms_app to the instance's resource id only."
+  }
+
+  assert {
+    condition     = module.sign_in.callback_url == "${output.service_url}/auth/callback" && output.client_id != null && output.issuer != null
+    error_message = "prod has the same sign-in wiring as dev."
   }
 }
 
@@ -54,8 +73,13 @@ run "prod_aurora_selectable" {
   }
 
   assert {
-    condition     = contains(keys(module.monitoring.db_alarm_names), "serverless_capacity")
-    error_message = "Aurora gets the capacity alarm."
+    condition     = module.aurora[0].deletion_protection == true && module.aurora[0].delete_automated_backups == false && output.deletion_protection == true
+    error_message = "prod Aurora must have deletion protection and keep its automated backups."
+  }
+
+  assert {
+    condition     = contains(keys(module.monitoring.db_alarm_names), "serverless_capacity") && contains(keys(module.monitoring.db_alarm_names), "never_pauses")
+    error_message = "Aurora that scales to zero gets the capacity and never-pauses alarms."
   }
 }
 
@@ -70,6 +94,11 @@ run "prod_aurora_without_pause" {
   assert {
     condition     = module.aurora[0].scales_to_zero == false && module.aurora[0].seconds_until_auto_pause == null
     error_message = "A non-zero minimum must drop the pause delay instead of failing."
+  }
+
+  assert {
+    condition     = !contains(keys(module.monitoring.db_alarm_names), "never_pauses")
+    error_message = "A cluster with a floor never pauses by design: no never-pauses alarm."
   }
 }
 

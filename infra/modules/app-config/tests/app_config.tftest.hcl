@@ -72,7 +72,23 @@ run "rejects_pool_that_outlives_auto_pause" {
     seconds_until_auto_pause = 300
   }
 
-  expect_failures = [aws_ssm_parameter.this]
+  expect_failures = [var.idle_release_seconds]
+}
+
+run "pool_that_drains_in_time_is_accepted" {
+  # The same rule as above with the pool draining in half the pause delay: it plans.
+  command = plan
+
+  variables {
+    idle_release_seconds      = 150
+    seconds_until_auto_pause  = 300
+    cold_start_budget_seconds = 20
+  }
+
+  assert {
+    condition     = aws_ssm_parameter.this["DB_IDLE_RELEASE_SECONDS"].value == "150" && aws_ssm_parameter.this["DB_COLD_START_BUDGET_SECONDS"].value == "20"
+    error_message = "150 s idle release (half of 300 s) and a 20 s budget (behind the HTTP API) must be accepted."
+  }
 }
 
 run "rejects_plaintext_sslmode" {
@@ -89,7 +105,7 @@ run "rejects_short_cold_start_budget" {
   command = plan
 
   variables {
-    cold_start_budget_seconds = 10
+    cold_start_budget_seconds = 5
   }
 
   expect_failures = [var.cold_start_budget_seconds]

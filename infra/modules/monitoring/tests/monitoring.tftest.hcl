@@ -59,8 +59,8 @@ run "aurora_alarms" {
   }
 
   assert {
-    condition     = toset(keys(aws_cloudwatch_metric_alarm.db)) == toset(["cpu", "freeable_memory", "connections", "serverless_capacity", "acu_utilization"])
-    error_message = "Aurora gets CPU, memory, connections, capacity and ACU utilization alarms (no free-storage alarm)."
+    condition     = toset(keys(aws_cloudwatch_metric_alarm.db)) == toset(["cpu", "freeable_memory", "connections", "serverless_capacity", "acu_utilization", "never_pauses"])
+    error_message = "Aurora gets CPU, memory, connections, capacity, ACU utilization and never-pauses alarms (no free-storage alarm)."
   }
 
   assert {
@@ -84,9 +84,129 @@ run "aurora_alarms" {
   }
 
   assert {
-    condition     = alltrue([for a in concat(values(aws_cloudwatch_metric_alarm.db), values(aws_cloudwatch_metric_alarm.service)) : a.alarm_actions == toset([aws_sns_topic.alarms.arn])])
+    condition     = length(aws_cloudwatch_metric_alarm.db) == 6 && length(aws_cloudwatch_metric_alarm.service) == 5 && alltrue([for a in concat(values(aws_cloudwatch_metric_alarm.db), values(aws_cloudwatch_metric_alarm.service)) : a.alarm_actions == toset([aws_sns_topic.alarms.arn])])
     error_message = "Every alarm must notify the module's SNS topic."
   }
+
+  assert {
+    # Review: with ok_actions every new alarm notified its first INSUFFICIENT_DATA -> OK.
+    condition     = length(aws_cloudwatch_metric_alarm.db) == 6 && alltrue([for a in concat(values(aws_cloudwatch_metric_alarm.db), values(aws_cloudwatch_metric_alarm.service)) : length(coalesce(a.ok_actions, [])) == 0 && length(coalesce(a.insufficient_data_actions, [])) == 0])
+    error_message = "No alarm may have OK (or INSUFFICIENT_DATA) actions: recoveries go through the EventBridge rule."
+  }
+}
+
+run "never_pauses_alarm" {
+  # Review: no alarm caught the costliest failure, a cluster that never pauses.
+  command = plan
+
+  variables {
+    database_type = "aurora"
+    db_identifier = "rms-test"
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.db["never_pauses"].metric_name == "ServerlessDatabaseCapacity" && aws_cloudwatch_metric_alarm.db["never_pauses"].statistic == "Minimum" && aws_cloudwatch_metric_alarm.db["never_pauses"].comparison_operator == "GreaterThanThreshold" && aws_cloudwatch_metric_alarm.db["never_pauses"].threshold == 0
+    error_message = "never_pauses must alarm when the minimum capacity stays above 0."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.db["never_pauses"].period * aws_cloudwatch_metric_alarm.db["never_pauses"].evaluation_periods == 86400
+    error_message = "never_pauses must look at a whole day."
+  }
+}
+
+run "no_never_pauses_alarm_for_a_cluster_with_a_floor" {
+  command = plan
+
+  variables {
+    database_type       = "aurora"
+    db_identifier       = "rms-test"
+    aurora_expect_pause = false
+  }
+
+  assert {
+    condition     = !contains(keys(aws_cloudwatch_metric_alarm.db), "never_pauses") && contains(keys(aws_cloudwatch_metric_alarm.db), "serverless_capacity")
+    error_message = "A cluster with a non-zero minimum never pauses by design: no never_pauses alarm."
+  }
+}
+
+run "recoveries_only_from_alarm" {
+  command = plan
+
+  variables {
+    database_type = "aurora"
+    db_identifier = "rms-test"
+  }
+
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_rule.recovered.event_pattern).detail.previousState.value == ["ALARM"] && jsondecode(aws_cloudwatch_event_rule.recovered.event_pattern).detail.state.value == ["OK"]
+    error_message = "Only ALARM -> OK transitions may be forwarded (never INSUFFICIENT_DATA -> OK)."
+  }
+
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_rule.recovered.event_pattern).detail.alarmName == [{ prefix = "rms-test-" }] && aws_cloudwatch_event_target.recovered.arn == aws_sns_topic.alarms.arn
+    error_message = "The rule must match this module's alarms and target its topic."
+  }
+}
+
+run "lambda_alarms" {
+  command = plan
+
+  variables {
+    database_type          = "aurora"
+    db_identifier          = "rms-test"
+    lambda_function_name   = "rms-test-service"
+    lambda_timeout_seconds = 30
+  }
+
+  assert {
+    condition     = toset(keys(aws_cloudwatch_metric_alarm.lambda)) == toset(["errors", "throttles", "duration_near_timeout"]) && alltrue([for a in aws_cloudwatch_metric_alarm.lambda : a.namespace == "AWS/Lambda" && a.dimensions == tomap({ FunctionName = "rms-test-service" })])
+    error_message = "The function gets errors, throttles and duration alarms on AWS/Lambda."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.lambda["duration_near_timeout"].threshold == 24000 && aws_cloudwatch_metric_alarm.lambda["duration_near_timeout"].statistic == "Maximum"
+    error_message = "Duration must alarm at 80% of the 30 s timeout (24,000 ms)."
+  }
+
+  assert {
+    condition     = output.alarm_count == 14
+    error_message = "Aurora (6) + service metrics (5) + function (3) = 14 alarms."
+  }
+}
+
+run "shared_kms_key_and_no_budget" {
+  command = plan
+
+  variables {
+    database_type  = "rds"
+    db_identifier  = "rms-prod"
+    create_kms_key = false
+    kms_key_arn    = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    create_budget  = false
+  }
+
+  assert {
+    condition     = length(aws_kms_key.alarms) == 0 && aws_sns_topic.alarms.kms_master_key_id == var.kms_key_arn && output.kms_key_arn == var.kms_key_arn
+    error_message = "With create_kms_key = false the topic uses the given key and no key is created."
+  }
+
+  assert {
+    condition     = length(aws_budgets_budget.monthly) == 0 && output.budget_name == null
+    error_message = "create_budget = false must create no budget."
+  }
+}
+
+run "rejects_shared_key_without_arn" {
+  command = plan
+
+  variables {
+    database_type  = "rds"
+    db_identifier  = "rms-prod"
+    create_kms_key = false
+  }
+
+  expect_failures = [var.kms_key_arn]
 }
 
 run "rds_alarms" {
@@ -154,13 +274,13 @@ run "topic_dashboard_budget" {
   }
 
   assert {
-    condition     = aws_sns_topic.alarms.kms_master_key_id == aws_kms_key.alarms.arn && aws_kms_key.alarms.enable_key_rotation
-    error_message = "The alarm topic must be encrypted with the module's rotating KMS key."
+    condition     = aws_sns_topic.alarms.kms_master_key_id == aws_kms_key.alarms[0].arn
+    error_message = "The alarm topic must be encrypted with the module's KMS key."
   }
 
   assert {
-    condition     = strcontains(aws_kms_key.alarms.policy, "cloudwatch.amazonaws.com") && strcontains(aws_kms_key.alarms.policy, "budgets.amazonaws.com")
-    error_message = "CloudWatch and Budgets must be able to use the topic's key."
+    condition     = strcontains(aws_kms_key.alarms[0].policy, "cloudwatch.amazonaws.com") && strcontains(aws_kms_key.alarms[0].policy, "budgets.amazonaws.com") && strcontains(aws_kms_key.alarms[0].policy, "events.amazonaws.com")
+    error_message = "CloudWatch, Budgets and EventBridge must be able to use the topic's key."
   }
 
   assert {
@@ -169,17 +289,17 @@ run "topic_dashboard_budget" {
   }
 
   assert {
-    condition     = aws_budgets_budget.monthly.budget_type == "COST" && aws_budgets_budget.monthly.time_unit == "MONTHLY" && aws_budgets_budget.monthly.limit_amount == "25.00" && aws_budgets_budget.monthly.limit_unit == "USD"
+    condition     = aws_budgets_budget.monthly[0].budget_type == "COST" && aws_budgets_budget.monthly[0].time_unit == "MONTHLY" && aws_budgets_budget.monthly[0].limit_amount == "25.00" && aws_budgets_budget.monthly[0].limit_unit == "USD"
     error_message = "A monthly USD cost budget is expected."
   }
 
   assert {
-    condition     = length(aws_budgets_budget.monthly.notification) == 2 && alltrue([for n in aws_budgets_budget.monthly.notification : contains(n.subscriber_sns_topic_arns, aws_sns_topic.alarms.arn) && contains(n.subscriber_email_addresses, "owner@example.com")])
+    condition     = length(aws_budgets_budget.monthly[0].notification) == 2 && alltrue([for n in aws_budgets_budget.monthly[0].notification : contains(n.subscriber_sns_topic_arns, aws_sns_topic.alarms.arn) && contains(n.subscriber_email_addresses, "owner@example.com")])
     error_message = "Budget notifications must go to the topic and the email addresses."
   }
 
   assert {
-    condition     = one(one(aws_budgets_budget.monthly.cost_filter).values) == "user:Project$rms"
+    condition     = one(one(aws_budgets_budget.monthly[0].cost_filter).values) == "user:Project$rms"
     error_message = "The optional tag filter must use the user:Key$Value form."
   }
 

@@ -1,8 +1,8 @@
-# Unit tests for the RDS PostgreSQL module. Offline: the AWS provider is mocked with the
-# database tests' shared mock data (infra/testing/aws-db): data sources return fixed, valid
-# values, and the KMS key gets a known ARN so that "encrypted with the module's own key" can be
-# asserted by equality. The key, subnet group, security group and monitoring role live in
-# module.foundation (modules/db-foundation) and are asserted through its outputs.
+# Unit tests for the RDS PostgreSQL module. Offline: the AWS provider is mocked with the shared
+# mock data (infra/testing/aws-db). As in aurora.tftest.hcl, settings that are literals in
+# main.tf are left to checkov (CKV_AWS_16 encryption, CKV_AWS_161 IAM auth, CKV_AWS_17 not
+# public, CKV_AWS_118 monitoring, ...); these tests assert what follows from the inputs, and
+# each rejected input breaks exactly one rule on its own variable.
 
 mock_provider "aws" {
   source = "../../testing/aws-db"
@@ -20,33 +20,18 @@ run "defaults" {
   command = plan
 
   assert {
-    condition     = aws_db_instance.this.engine == "postgres" && aws_db_instance.this.instance_class == "db.t4g.micro"
-    error_message = "Default is RDS PostgreSQL on db.t4g.micro."
+    condition     = aws_db_instance.this.instance_class == "db.t4g.micro" && aws_db_instance.this.multi_az == true
+    error_message = "Default is db.t4g.micro, Multi-AZ."
   }
 
   assert {
-    condition     = aws_db_instance.this.multi_az == true
-    error_message = "Multi-AZ is on by default."
+    condition     = aws_db_instance.this.allocated_storage == 20 && aws_db_instance.this.max_allocated_storage == 100
+    error_message = "20 GiB with autoscaling to 100 GiB by default."
   }
 
   assert {
-    condition     = aws_db_instance.this.storage_type == "gp3" && aws_db_instance.this.allocated_storage == 20 && aws_db_instance.this.max_allocated_storage == 100
-    error_message = "gp3 storage with autoscaling (20 -> 100 GiB) by default."
-  }
-
-  assert {
-    condition     = aws_db_instance.this.publicly_accessible == false
-    error_message = "The instance must not be publicly accessible."
-  }
-
-  assert {
-    condition     = aws_db_instance.this.manage_master_user_password == true && aws_db_instance.this.password == null
-    error_message = "The master password must be managed by Secrets Manager, never in state."
-  }
-
-  assert {
-    condition     = aws_db_instance.this.iam_database_authentication_enabled == true
-    error_message = "IAM database authentication must be on."
+    condition     = aws_db_instance.this.engine_version == "16" && aws_db_parameter_group.this.family == "postgres16"
+    error_message = "The default engine is the major 16 (no minor to drift from), with the postgres16 family."
   }
 }
 
@@ -54,33 +39,18 @@ run "encryption_uses_module_kms_key" {
   command = apply
 
   assert {
-    condition     = aws_db_instance.this.storage_encrypted == true && aws_db_instance.this.kms_key_id == module.foundation.kms_key_arn
-    error_message = "Storage must be encrypted with the module's KMS key."
+    condition     = aws_db_instance.this.kms_key_id == module.foundation.kms_key_arn && aws_db_instance.this.master_user_secret_kms_key_id == module.foundation.kms_key_id && aws_db_instance.this.performance_insights_kms_key_id == module.foundation.kms_key_arn
+    error_message = "Storage, the master secret and Performance Insights must use the module's KMS key."
   }
 
   assert {
-    condition     = aws_db_instance.this.master_user_secret_kms_key_id == module.foundation.kms_key_id
-    error_message = "The master user secret must use the module's KMS key."
+    condition     = length(aws_cloudwatch_log_group.this) == 2 && alltrue([for g in aws_cloudwatch_log_group.this : g.kms_key_id == module.foundation.kms_key_arn && g.retention_in_days == 365])
+    error_message = "Both exported log groups must be KMS-encrypted with the default retention."
   }
 
   assert {
-    condition     = aws_db_instance.this.performance_insights_enabled == true && aws_db_instance.this.performance_insights_kms_key_id == module.foundation.kms_key_arn
-    error_message = "Performance Insights must be on with the module's KMS key."
-  }
-
-  assert {
-    condition     = alltrue([for g in aws_cloudwatch_log_group.this : g.kms_key_id == module.foundation.kms_key_arn && g.retention_in_days == 365])
-    error_message = "Exported log groups must be KMS-encrypted with a retention."
-  }
-
-  assert {
-    condition     = module.foundation.kms_key_rotation_enabled == true
-    error_message = "KMS key rotation must be on."
-  }
-
-  assert {
-    condition     = aws_db_instance.this.monitoring_interval == 60 && aws_db_instance.this.monitoring_role_arn == module.foundation.monitoring_role_arn
-    error_message = "Enhanced Monitoring must be on with the module's role."
+    condition     = aws_db_instance.this.monitoring_role_arn == module.foundation.monitoring_role_arn
+    error_message = "Enhanced Monitoring must use the module's role."
   }
 }
 
@@ -88,22 +58,18 @@ run "network_admits_only_app_security_groups" {
   command = apply
 
   assert {
-    condition     = alltrue([for r in module.foundation.ingress_rules : r.cidr_ipv4 == null && r.cidr_ipv6 == null && r.referenced_security_group_id == "sg-0aaaaaaaaaaaaaaaa" && r.from_port == 5432 && r.to_port == 5432])
-    error_message = "Ingress must be 5432 from the application security group only (no 0.0.0.0/0)."
+    # length first: an empty set would make the loop below true whatever it says.
+    condition     = length(module.foundation.ingress_rules) == 1 && alltrue([for r in module.foundation.ingress_rules : r.cidr_ipv4 == null && r.cidr_ipv6 == null && r.referenced_security_group_id == "sg-0aaaaaaaaaaaaaaaa" && r.from_port == 5432 && r.to_port == 5432])
+    error_message = "Exactly one ingress rule: 5432 from the application security group, never from a CIDR."
   }
 
   assert {
-    condition     = alltrue([for r in module.foundation.security_group_ingress : !contains(r.cidr_blocks, "0.0.0.0/0")])
-    error_message = "The security group must have no ingress from 0.0.0.0/0."
-  }
-
-  assert {
-    condition     = length(module.foundation.egress_rules) == 0
-    error_message = "No egress by default."
+    condition     = length(module.foundation.egress_rules) == 0 && aws_db_instance.this.vpc_security_group_ids == toset([module.foundation.security_group_id])
+    error_message = "No egress by default; the instance uses only the module's security group."
   }
 }
 
-run "backups_logs_and_parameters" {
+run "backups_and_parameters" {
   command = plan
 
   assert {
@@ -112,28 +78,13 @@ run "backups_logs_and_parameters" {
   }
 
   assert {
-    condition     = aws_db_instance.this.copy_tags_to_snapshot == true
-    error_message = "Tags must be copied to snapshots."
+    condition     = aws_db_instance.this.parameter_group_name == aws_db_parameter_group.this.name && aws_db_parameter_group.this.name_prefix == "rms-rds-test-postgres16-"
+    error_message = "The instance must use the module's parameter group, named by prefix (create_before_destroy needs a free name for the replacement)."
   }
 
   assert {
-    condition     = contains(tolist(aws_db_instance.this.enabled_cloudwatch_logs_exports), "postgresql")
-    error_message = "The postgresql log must be exported."
-  }
-
-  assert {
-    condition     = one([for p in aws_db_parameter_group.this.parameter : p.value if p.name == "rds.force_ssl"]) == "1"
-    error_message = "rds.force_ssl must be present and set to 1."
-  }
-
-  assert {
-    condition     = aws_db_parameter_group.this.family == "postgres16" && aws_db_instance.this.parameter_group_name == aws_db_parameter_group.this.name
-    error_message = "The instance must use the module's postgres16 parameter group."
-  }
-
-  assert {
-    condition     = aws_db_instance.this.auto_minor_version_upgrade == true
-    error_message = "Minor version upgrades must be automatic."
+    condition     = one([for p in aws_db_parameter_group.this.parameter : p.value if p.name == "idle_session_timeout"]) == "900000"
+    error_message = "idle_session_timeout comes from its variable (15 min)."
   }
 }
 
@@ -141,8 +92,13 @@ run "prod_is_protected_by_default" {
   command = plan
 
   assert {
-    condition     = aws_db_instance.this.deletion_protection == true && aws_db_instance.this.skip_final_snapshot == false && aws_db_instance.this.final_snapshot_identifier == "rms-rds-test-final"
+    condition     = aws_db_instance.this.deletion_protection == true && output.deletion_protection == true && aws_db_instance.this.skip_final_snapshot == false && aws_db_instance.this.final_snapshot_identifier == "rms-rds-test-final"
     error_message = "By default (is_production = true): deletion protection and a stably named final snapshot."
+  }
+
+  assert {
+    condition     = aws_db_instance.this.delete_automated_backups == false && output.delete_automated_backups == false
+    error_message = "Production keeps its automated backups after a delete."
   }
 }
 
@@ -156,8 +112,21 @@ run "dev_is_disposable" {
   }
 
   assert {
-    condition     = aws_db_instance.this.deletion_protection == false && aws_db_instance.this.skip_final_snapshot == true && aws_db_instance.this.multi_az == false
-    error_message = "A dev instance can be Single-AZ and disposable."
+    condition     = aws_db_instance.this.deletion_protection == false && aws_db_instance.this.skip_final_snapshot == true && aws_db_instance.this.multi_az == false && aws_db_instance.this.delete_automated_backups == true
+    error_message = "A dev instance can be Single-AZ and disposable, backups included."
+  }
+}
+
+run "master_password_rotation_is_configurable" {
+  command = apply
+
+  variables {
+    master_password_rotation_days = 7
+  }
+
+  assert {
+    condition     = aws_secretsmanager_secret_rotation.master[0].rotation_rules[0].automatically_after_days == 7 && aws_secretsmanager_secret_rotation.master[0].secret_id == aws_db_instance.this.master_user_secret[0].secret_arn
+    error_message = "The master secret must rotate every master_password_rotation_days days."
   }
 }
 
@@ -189,7 +158,7 @@ run "rejects_storage_autoscaling_ceiling_below_size" {
     max_allocated_storage = 50
   }
 
-  expect_failures = [aws_db_instance.this]
+  expect_failures = [var.max_allocated_storage]
 }
 
 run "rejects_serverless_class" {
@@ -200,4 +169,14 @@ run "rejects_serverless_class" {
   }
 
   expect_failures = [var.instance_class]
+}
+
+run "rejects_postgresql_13" {
+  command = plan
+
+  variables {
+    engine_version = "13.15"
+  }
+
+  expect_failures = [var.engine_version]
 }

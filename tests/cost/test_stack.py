@@ -1,0 +1,216 @@
+"""The whole-stack cost model (``rms cost estimate --stack``), checked against hand arithmetic.
+
+Every expected figure below is worked out from the built-in us-east-1 prices in the comment
+next to it; none is read back from the code under test.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from rms.cost.cli import app
+from rms.cost.model import Profile
+from rms.cost.pricing import RegionPricing, load_pricing, parse_pricing
+from rms.cost.stack import (
+    APP_TIERS,
+    CHOSEN,
+    STACK_DATABASES,
+    StackProfile,
+    estimate_stack,
+    estimate_stack_all,
+)
+from rms.errors import ConfigError, InvalidInputError
+
+PROFILE = Profile(active_hours_per_day=2, acu_when_active=1, storage_gb=20)
+CLI_PROFILE = ["--active-hours-per-day", "2", "--acu-when-active", "1", "--storage-gb", "20"]
+# 1 secret x 0.40 + 1 KMS key x 1.00 + (14 alarms - 10 free) x 0.10
+FIXED = 0.40 + 1.00 + 0.40
+# Enhanced Monitoring of an always-on instance: 730 h x 90 KB, kept 12 months at 0.03 $/GB-month
+RDS_EM_STORAGE = 730 * 90 / 1024**2 * 12 * 0.03
+
+
+def items_by_name(est: Any) -> dict[str, float]:
+    return {i.name: i.usd for i in est.items}
+
+
+def test_chosen_design_idle_with_20_gb_is_under_4_dollars(prices: RegionPricing) -> None:
+    idle = estimate_stack(*CHOSEN, "idle", PROFILE, prices)
+    # Aurora paused all month: no compute; 20 GB x 0.10 storage; secret, key, 4 billed alarms.
+    assert idle.monthly_usd == pytest.approx(20 * 0.10 + FIXED)  # 3.80
+    assert idle.monthly_usd < 4.0
+    nonzero = {name for name, usd in items_by_name(idle).items() if usd > 0}
+    assert nonzero == {
+        "Aurora storage",
+        "Secrets Manager secret (master password)",
+        "KMS customer-managed key (one for the stack)",
+        "CloudWatch alarms",
+    }
+    assert idle.chosen
+
+
+def test_chosen_design_active(prices: RegionPricing) -> None:
+    active = estimate_stack(*CHOSEN, "active", PROFILE, prices)
+    by = items_by_name(active)
+    # 2 h/day x 730/24 days x 300 requests = 18,250 requests at 1 $/million on the HTTP API
+    assert by["API Gateway HTTP API requests"] == pytest.approx(18_250 / 1e6 * 1.00)
+    # Lambda: 18,250 requests and 18,250 x 0.15 s x 0.5 GB = 1,369 GB-s, inside the free tier
+    assert by["Lambda requests"] == 0
+    assert by["Lambda compute (arm64, 512 MB)"] == 0
+    # Aurora: (2 x 1 + 300/3600 x 0.5) x 730/24 = 62.1007 ACU-h x 0.12
+    assert by["Aurora Serverless v2 compute"] == pytest.approx(62.100694 * 0.12, abs=1e-5)
+    # Logs: 18,250 x 1 KB + (2 + 1/12) h x 730/24 x 90 KB, kept 12 months at 0.03
+    awake_h = (2 + 300 / 3600) * 730 / 24
+    log_gb = (18_250 * 1 + awake_h * 90) / 1024**2
+    assert by["CloudWatch Logs storage (12 months kept)"] == pytest.approx(log_gb * 12 * 0.03)
+    assert by["CloudWatch Logs ingestion (service, API, Enhanced Monitoring)"] == 0  # < 5 GB
+    expected = 2.00 + FIXED + 62.100694 * 0.12 + 0.01825 + log_gb * 12 * 0.03
+    assert active.monthly_usd == pytest.approx(expected, abs=1e-5)  # 11.28
+
+
+def test_rds_costs_the_same_idle_or_not(prices: RegionPricing) -> None:
+    idle = estimate_stack("lambda-http-api", "rds-single-az", "idle", PROFILE, prices)
+    # 730 h x 0.016 + 20 GB x 0.115 + fixed + a year of Enhanced Monitoring logs
+    assert idle.monthly_usd == pytest.approx(11.68 + 2.30 + FIXED + RDS_EM_STORAGE)  # 15.80
+
+
+@pytest.mark.parametrize(
+    ("tier", "extra_idle"),
+    [
+        ("lambda-http-api", 0.0),
+        ("lambda-function-url", 0.0),
+        # NAT gateway 730 h x 0.045 + its public IPv4 730 h x 0.005
+        ("lambda-http-api-nat", 730 * 0.045 + 730 * 0.005),
+        # SSM interface endpoint in 2 zones: 2 x 730 h x 0.01
+        ("lambda-http-api-ssm-endpoints", 2 * 730 * 0.01),
+        # Fargate 0.25 vCPU x 0.03238 + 0.5 GB x 0.00356 per hour, ALB 0.0225/h, 3 public IPv4
+        ("fargate-alb", 730 * (0.25 * 0.03238 + 0.5 * 0.00356) + 730 * 0.0225 + 3 * 730 * 0.005),
+    ],
+)
+def test_idle_cost_of_each_app_tier(prices: RegionPricing, tier: str, extra_idle: float) -> None:
+    idle = estimate_stack(tier, "aurora-sv2-scale-to-zero", "idle", PROFILE, prices)
+    assert idle.monthly_usd == pytest.approx(2.00 + FIXED + extra_idle)
+
+
+def test_function_url_saves_only_the_http_api_requests(prices: RegionPricing) -> None:
+    api = estimate_stack("lambda-http-api", CHOSEN[1], "active", PROFILE, prices)
+    url = estimate_stack("lambda-function-url", CHOSEN[1], "active", PROFILE, prices)
+    assert api.monthly_usd - url.monthly_usd == pytest.approx(18_250 / 1e6)
+
+
+def test_free_allowances_are_subtracted_before_pricing(prices: RegionPricing) -> None:
+    heavy = Profile(active_hours_per_day=24, acu_when_active=1, storage_gb=20)
+    sp = StackProfile(requests_per_active_hour=100_000)
+    by = items_by_name(estimate_stack(*CHOSEN, "active", heavy, prices, sp))
+    # 730 h x 100,000 = 73 M requests: (73 M - 1 M free) x 0.20 $/M
+    assert by["Lambda requests"] == pytest.approx(72 * 0.20)
+    # 73 M x 0.15 s x 0.5 GB = 5.475 M GB-s, minus 400,000 free, x 0.0000133334
+    assert by["Lambda compute (arm64, 512 MB)"] == pytest.approx(5_075_000 * 0.0000133334)
+    # 73 M x 20 KB = 1,392 GB out, 100 GB free, at 0.09
+    out_gb = 73_000_000 * 20 / 1024**2
+    assert by["Data transfer out to the internet"] == pytest.approx((out_gb - 100) * 0.09)
+
+
+def test_x86_is_dearer_per_gb_second(prices: RegionPricing) -> None:
+    heavy = Profile(active_hours_per_day=24, acu_when_active=1, storage_gb=20)
+    arm = StackProfile(requests_per_active_hour=100_000)
+    x86 = StackProfile(requests_per_active_hour=100_000, lambda_architecture="x86_64")
+    a = items_by_name(estimate_stack(*CHOSEN, "active", heavy, prices, arm))
+    x = items_by_name(estimate_stack(*CHOSEN, "active", heavy, prices, x86))
+    assert x["Lambda compute (x86_64, 512 MB)"] == pytest.approx(5_075_000 * 0.0000166667)
+    assert a["Lambda compute (arm64, 512 MB)"] < x["Lambda compute (x86_64, 512 MB)"]
+
+
+def test_all_combinations(prices: RegionPricing) -> None:
+    estimates = estimate_stack_all(PROFILE, prices)
+    assert len(estimates) == len(APP_TIERS) * len(STACK_DATABASES) * 2
+    idle = [e for e in estimates if e.scenario == "idle"]
+    cheapest = min(idle, key=lambda e: (round(e.monthly_usd, 2), APP_TIERS.index(e.app_tier)))
+    assert (cheapest.app_tier, cheapest.database) == CHOSEN
+
+
+def test_bad_inputs_name_the_field(prices: RegionPricing) -> None:
+    with pytest.raises(InvalidInputError, match="--requests-per-active-hour: must be a finite"):
+        StackProfile(requests_per_active_hour=-1)
+    with pytest.raises(InvalidInputError, match="--lambda-architecture"):
+        StackProfile(lambda_architecture="sparc")
+    with pytest.raises(InvalidInputError, match="--lambda-memory-mb"):
+        StackProfile(lambda_memory_mb=64)
+    with pytest.raises(InvalidInputError, match="--app-tier: unknown app tier 'ec2'"):
+        estimate_stack("ec2", CHOSEN[1], "idle", PROFILE, prices)
+    with pytest.raises(InvalidInputError, match="database: unknown database"):
+        estimate_stack(CHOSEN[0], "dynamodb", "idle", PROFILE, prices)
+
+
+def test_stack_prices_have_sources_and_are_validated(pricing_document: dict[str, Any]) -> None:
+    stack = parse_pricing(pricing_document).region("us-east-1").stack_pricing()
+    assert all(p.source.strip() and p.as_of for p in stack.prices.values())
+    assert stack.allowance("cloudwatch_alarms") == 10
+    del pricing_document["regions"]["us-east-1"]["stack"]["prices"]["kms_key_month"]
+    with pytest.raises(ConfigError, match=r"regions\.us-east-1\.stack\.prices\.kms_key_month"):
+        parse_pricing(pricing_document)
+
+
+def test_stack_allowance_validation(pricing_document: dict[str, Any]) -> None:
+    free = pricing_document["regions"]["us-east-1"]["stack"]["free"]
+    free["logs_gb"]["quantity"] = -5
+    with pytest.raises(ConfigError, match=r"stack\.free\.logs_gb\.quantity: must be a number"):
+        parse_pricing(pricing_document)
+    free["logs_gb"]["quantity"] = 5
+    free["typo_gb"] = free["logs_gb"]
+    with pytest.raises(ConfigError, match=r"stack\.free\.typo_gb: unknown key"):
+        parse_pricing(pricing_document)
+
+
+def run(*args: str) -> Any:
+    return CliRunner().invoke(app, list(args))
+
+
+def test_cli_stack_table_prints_the_idle_verdict() -> None:
+    result = run("estimate", *CLI_PROFILE, "--stack")
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.stdout.split())
+    verdict = "Whole stack idle (lambda-http-api + aurora-sv2-scale-to-zero, 20 GB): $3.80/month"
+    assert f"{verdict}, under the $4 target" in out
+    assert "fargate-alb" in out and "38.38" in out
+
+
+def test_cli_stack_json() -> None:
+    result = run("estimate", *CLI_PROFILE, "--stack", "--format", "json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["databases"][0]["option"] == "rds-single-az"
+    stack = doc["stack"]
+    assert stack["chosen_idle_monthly_usd"] == 3.8 and stack["chosen_idle_under_target"] is True
+    chosen = next(c for c in stack["combinations"] if c["chosen"])
+    assert chosen["active_monthly_usd"] == pytest.approx(11.2786, abs=1e-4)
+    keys = {i["price_key"] for i in chosen["idle_items"]}
+    assert {"kms_key_month", "secrets_manager_secret_month", "cloudwatch_alarm_month"} <= keys
+
+
+def test_cli_stack_errors_are_one_line() -> None:
+    result = run("estimate", *CLI_PROFILE, "--stack", "--format", "csv")
+    assert (
+        result.exit_code == 2 and "error: --stack: not available with --format csv" in result.stderr
+    )
+    result = run("estimate", *CLI_PROFILE, "--stack", "--app-tier", "ec2")
+    assert result.exit_code == 2 and "error: --app-tier: unknown app tier 'ec2'" in result.stderr
+    result = run("estimate", *CLI_PROFILE, "--stack", "--requests-per-active-hour", "-3")
+    assert result.exit_code == 2 and "--requests-per-active-hour" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_cli_stack_needs_stack_prices(tmp_path: Path, pricing_document: dict[str, Any]) -> None:
+    del pricing_document["regions"]["us-east-1"]["stack"]
+    path = tmp_path / "db-only.json"
+    path.write_text(json.dumps(pricing_document))
+    assert load_pricing(path).region("us-east-1").stack is None
+    result = run("estimate", *CLI_PROFILE, "--pricing", str(path), "--stack")
+    assert result.exit_code == 2
+    assert "error: --stack: the pricing table has no stack prices for us-east-1" in result.stderr
+    # without --stack the same table still works
+    assert run("estimate", *CLI_PROFILE, "--pricing", str(path)).exit_code == 0
