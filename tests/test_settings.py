@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from rms.errors import ConfigError
-from rms.settings import MASK, RedactingFilter, Settings, load_settings, redact
+from rms.secrets import MASK, RedactingFilter, redact
+from rms.settings import Settings, load_settings
 
 ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rms-AbCdEf"
 DB = {"db_host": "db.example.com", "db_name": "rms", "db_user": "rms"}

@@ -22,7 +22,6 @@ from typing import Any
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
-from typer.testing import CliRunner
 
 from rms.devtools.aurora_sim import (
     AuroraSim,
@@ -32,9 +31,9 @@ from rms.devtools.aurora_sim import (
     parse_host_port,
     parse_upstream_url,
 )
-from rms.devtools.cli import app
 from rms.devtools.pgcluster import free_port
 from rms.errors import InvalidInputError
+from tests.rms_cli import run_rms
 from tests.signals import default_sigint
 
 PAUSE = 1.0
@@ -307,8 +306,7 @@ def test_parse_host_port() -> None:
 
 
 def _invoke(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, ["aurora-sim", *args])
-    assert result.exception is None or isinstance(result.exception, SystemExit)
+    result = run_rms("dev", "aurora-sim", *args)
     assert "Traceback" not in result.output
     return result.exit_code, result.stderr
 
