@@ -38,7 +38,7 @@ from rms.config_cli import app as config_app
 from rms.cost.cli import app as cost_app
 from rms.db.errors import DRIVER_ERRORS, translate_db_error
 from rms.devtools.cli import app as dev_app
-from rms.errors import InvalidInputError, RmsError
+from rms.errors import ConfigError, InvalidInputError, RmsError
 from rms.logs import configure_logging, stderr_logging
 from rms.migrate.cli import register as register_migrate
 from rms.secrets import default_secret_registry
@@ -73,7 +73,14 @@ UrlOption = Annotated[
 def _settings(ctx: typer.Context, url: str | None = None) -> Settings:
     """The settings for a command (``--url`` wins), with logging set to their level."""
     overrides = {"database_url": url} if url else {}
-    settings = load_settings(session_factory=hooks_of(ctx).session_factory, **overrides)
+    try:
+        settings = load_settings(session_factory=hooks_of(ctx).session_factory, **overrides)
+    except ConfigError as exc:
+        if url and exc.field == "DATABASE_URL":  # the user typed --url, not DATABASE_URL
+            raise InvalidInputError(
+                exc.message.replace("DATABASE_URL", "--url"), field="--url"
+            ) from None
+        raise
     configure_logging(settings.log_level)
     return settings
 

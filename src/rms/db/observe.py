@@ -58,7 +58,7 @@ class ConnectWait:
     def describe(self) -> str:
         return (
             f"waiting for the database at {self.target}: attempt {self.attempt} failed after "
-            f"{self.elapsed_seconds:.1f} s of {self.budget_seconds:.0f} s ({self.reason}); "
+            f"{self.elapsed_seconds:.1f} s of {self.budget_seconds:g} s ({self.reason}); "
             f"retrying in {self.next_attempt_in_seconds:.1f} s"
         )
 

@@ -43,7 +43,7 @@ def load_settings(*, session_factory: SessionFactory | None = None, **overrides:
             settings = Settings(**overrides)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{_loc_name(err['loc'], origins)}: {err['msg']}"
+            f"{_loc_name(err['loc'], origins)}: {_reason(err['msg'])}"
             for err in exc.errors(include_input=False)
         )
         # ``from None``: the ValidationError's own text would repeat the input values.
@@ -58,6 +58,11 @@ def load_settings(*, session_factory: SessionFactory | None = None, **overrides:
     if settings.database_url:
         default_secret_registry().add(url_password(settings.database_url))
     return settings
+
+
+def _reason(message: str) -> str:
+    """pydantic's message without its ``Value error, `` prefix (our validators' own words)."""
+    return message.removeprefix("Value error, ")
 
 
 def _with_ssm_origins(exc: ConfigError, origins: Mapping[str, str]) -> ConfigError:
