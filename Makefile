@@ -53,10 +53,12 @@ lock-check: | $(UV)
 
 ## run: serve the API on the embedded SQLite database, with reference and demo data.
 ## Its state (the embedded database, the sign-in token) lives in this clone's var/.
+## With DATABASE_URL (or DB_*) set it serves that database and adds only the reference
+## data: the demo portfolio goes into the embedded database alone.
 run: export RMS_STATE_DIR ?= $(CURDIR)/var
 run: install
 	$(BIN)/rms db upgrade
-	$(BIN)/rms db seed --demo
+	$(BIN)/rms db seed --demo-if-embedded
 	$(BIN)/rms serve --host $(HOST) --port $(PORT)
 
 ## test: every check CI runs: lock, format, lint, types, duplicates, infra, tests with coverage

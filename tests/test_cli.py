@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -250,3 +251,62 @@ def test_ctrl_c_is_one_line_and_status_130(tmp_path: Path) -> None:
                 proc.kill()
     assert proc.returncode == 130
     assert err == "interrupted\n"
+
+
+# -- the embedded database and demo data ------------------------------------------------------
+
+
+def _count(url: str, table: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def test_the_embedded_database_lives_in_the_state_directory_whatever_the_cwd(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, state_dir: Path
+) -> None:
+    for cwd in (tmp_path / "one", tmp_path / "two"):
+        cwd.mkdir()
+        monkeypatch.chdir(cwd)
+        assert run_rms("db", "upgrade").exit_code == 0
+        assert list(cwd.iterdir()) == []  # no var/rms.db where the command ran
+    assert (state_dir / "rms.db").is_file()
+    assert state_dir.stat().st_mode & 0o777 == 0o700
+    result = run_rms("db", "seed", "--demo")
+    assert result.exit_code == 0, result.stderr
+    assert _count(f"sqlite:///{state_dir / 'rms.db'}", "trades") > 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_configured_database_gets_no_demo_data_unless_asked(
+    backend: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    create_pg_database: Callable[[], str],
+) -> None:
+    """What `DATABASE_URL=... make run` does: reference data yes, invented trades never."""
+    url = f"sqlite:///{tmp_path / 'mine.db'}" if backend == "sqlite" else create_pg_database()
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert run_rms("db", "upgrade").exit_code == 0
+
+    result = run_rms("db", "seed", "--demo-if-embedded")
+    assert result.exit_code == 0, result.stderr
+    assert "demo portfolio not added" in result.stdout
+    assert _count(url, "risk_group") > 0
+    assert _count(url, "trades") == 0
+
+    refused = run_rms("db", "seed", "--demo")
+    assert refused.exit_code == 2
+    assert refused.error_lines == [refused.stderr.strip()]
+    assert "refusing to add the demo portfolio" in refused.stderr
+    assert "DATABASE_URL from env" in refused.stderr and "--allow-non-embedded" in refused.stderr
+    assert _count(url, "trades") == 0
+
+    allowed = run_rms("db", "seed", "--demo", "--allow-non-embedded")
+    assert allowed.exit_code == 0, allowed.stderr
+    assert _count(url, "trades") > 0

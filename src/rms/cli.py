@@ -33,16 +33,16 @@ import typer
 from typer._click import core as click_core
 from typer._click import exceptions as click_errors
 
-from rms.clikit import Hooks, command_group, hooks_of, stdout_console
+from rms.clikit import Hooks, command_group, command_settings, hooks_of, stdout_console
 from rms.config_cli import app as config_app
 from rms.cost.cli import app as cost_app
 from rms.db.errors import DRIVER_ERRORS, translate_db_error
 from rms.devtools.cli import app as dev_app
-from rms.errors import ConfigError, InvalidInputError, RmsError
+from rms.errors import InvalidInputError, RmsError
 from rms.logs import configure_logging, stderr_logging
 from rms.migrate.cli import register as register_migrate
 from rms.secrets import default_secret_registry
-from rms.settings import Settings, load_settings
+from rms.settings import Settings
 
 __all__ = ["app", "main", "run"]
 
@@ -70,21 +70,6 @@ UrlOption = Annotated[
 ]
 
 
-def _settings(ctx: typer.Context, url: str | None = None) -> Settings:
-    """The settings for a command (``--url`` wins), with logging set to their level."""
-    overrides = {"database_url": url} if url else {}
-    try:
-        settings = load_settings(session_factory=hooks_of(ctx).session_factory, **overrides)
-    except ConfigError as exc:
-        if url and exc.field == "DATABASE_URL":  # the user typed --url, not DATABASE_URL
-            raise InvalidInputError(
-                exc.message.replace("DATABASE_URL", "--url"), field="--url"
-            ) from None
-        raise
-    configure_logging(settings.log_level)
-    return settings
-
-
 def _describe(settings: Settings) -> str:
     from sqlalchemy.engine import make_url
 
@@ -107,7 +92,7 @@ def serve(
     from rms.api import create_app
     from rms.db import build_database
 
-    settings = _settings(ctx)
+    settings = command_settings(ctx)
     configure_logging(settings.log_level, timestamps=True)
     db = build_database(settings, session_factory=hooks_of(ctx).session_factory)
     stdout_console().print(
@@ -127,7 +112,7 @@ def db_upgrade(ctx: typer.Context, url: UrlOption = None) -> None:
     from rms.db import build_database
     from rms.schema.migrations import upgrade
 
-    settings = _settings(ctx, url)
+    settings = command_settings(ctx, url)
     db = build_database(settings, session_factory=hooks_of(ctx).session_factory)
     try:
         revision = upgrade(db.engine)
@@ -191,7 +176,7 @@ def db_seed(
         )
     if allow_non_embedded and not demo:
         raise InvalidInputError("--allow-non-embedded only goes with --demo", field="--demo")
-    settings = _settings(ctx, url)
+    settings = command_settings(ctx, url)
     out = stdout_console()
     add_demo = demo or (demo_if_embedded and settings.is_embedded)
     if demo and not settings.is_embedded and not allow_non_embedded:
@@ -236,7 +221,7 @@ def db_health(ctx: typer.Context, url: UrlOption = None) -> None:
     from rms.db import build_database
     from rms.db.health import deep_check
 
-    db = build_database(_settings(ctx, url), session_factory=hooks_of(ctx).session_factory)
+    db = build_database(command_settings(ctx, url), session_factory=hooks_of(ctx).session_factory)
     try:
         report = deep_check(db)
     finally:

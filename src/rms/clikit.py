@@ -6,6 +6,8 @@
 - :func:`stdout_console` and :func:`stderr_console` make rich consoles per command (never
   at import): on a terminal they use its width; piped to a file or a program they do not
   wrap at all, so every line arrives whole.
+- :func:`command_settings` reads the settings for a command (``--url`` wins, and errors
+  about it name ``--url``, not ``DATABASE_URL``) and sets the log level from them.
 - :class:`Hooks` is what a caller may inject into a command instead of environment
   variables read by product code: :func:`rms.cli.main` takes one (tests pass an observer of
   the migration's named points, or an AWS session factory bound to moto) and commands read
@@ -16,14 +18,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
 from rms.aws import SessionFactory
+from rms.errors import ConfigError, InvalidInputError
+from rms.logs import configure_logging
 
-__all__ = ["PIPE_WIDTH", "Hooks", "command_group", "hooks_of", "stderr_console", "stdout_console"]
+if TYPE_CHECKING:
+    from rms.settings import Settings
+
+__all__ = [
+    "PIPE_WIDTH",
+    "Hooks",
+    "command_group",
+    "command_settings",
+    "hooks_of",
+    "stderr_console",
+    "stdout_console",
+]
 
 #: Width of rich output that goes to a file or a pipe: wide enough that no table or line of
 #: ours is ever wrapped (text is printed with soft wrapping off in any case).
@@ -82,3 +97,24 @@ def hooks_of(ctx: typer.Context) -> Hooks:
     """The :class:`Hooks` :func:`rms.cli.main` was given (defaults when run another way)."""
     found = ctx.find_object(Hooks)
     return found if found is not None else Hooks()
+
+
+def command_settings(ctx: typer.Context, url: str | None = None) -> Settings:
+    """The settings for a command (``url``, from ``--url``, wins), logging set to their level.
+
+    Imported here, not at the top: commands that need no settings (``rms cost estimate``)
+    then start without loading pydantic-settings and SQLAlchemy.
+    """
+    from rms.settings import load_settings
+
+    overrides = {"database_url": url} if url else {}
+    try:
+        settings = load_settings(session_factory=hooks_of(ctx).session_factory, **overrides)
+    except ConfigError as exc:
+        if url and exc.field == "DATABASE_URL":  # the user typed --url, not DATABASE_URL
+            raise InvalidInputError(
+                exc.message.replace("DATABASE_URL", "--url"), field="--url"
+            ) from None
+        raise
+    configure_logging(settings.log_level)
+    return settings

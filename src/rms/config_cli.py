@@ -22,9 +22,9 @@ from rich.table import Table
 from rich.text import Text
 
 from rms.aws import SessionFactory
-from rms.clikit import command_group, hooks_of, stdout_console
+from rms.clikit import command_group, command_settings, hooks_of, stdout_console
 from rms.secrets import MASK, default_secret_registry, redact
-from rms.settings import DEFAULT_PG_PORT, Settings, env_name, is_local_host, load_settings
+from rms.settings import DEFAULT_PG_PORT, Settings, env_name, is_local_host
 
 __all__ = ["SettingRow", "app", "settings_rows", "show"]
 
@@ -167,9 +167,8 @@ def show(
     ] = False,
 ) -> None:
     """Print every effective setting, its value (secrets as ********) and its source."""
-    session_factory = hooks_of(ctx).session_factory
-    settings = load_settings(session_factory=session_factory)
-    rows = settings_rows(settings, resolve=resolve, session_factory=session_factory)
+    settings = command_settings(ctx)
+    rows = settings_rows(settings, resolve=resolve, session_factory=hooks_of(ctx).session_factory)
     registry = default_secret_registry()
     console = stdout_console()
     if output is OutputFormat.json:

@@ -151,8 +151,10 @@ class _AwsPayloadFilter(RedactingFilter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if any(marker in message for marker in self._MARKERS):
-            head = message.split("\n", 1)[0][:80]
+        found = [message.index(marker) for marker in self._MARKERS if marker in message]
+        if found:
+            # Keep only what comes before the payload (e.g. "Response body:"), on its line.
+            head = message[: min(found)].split("\n", 1)[0][:80].rstrip()
             record.msg, record.args = f"{head} {MASK} (secret payload redacted by rms)", None
         return super().filter(record)
 

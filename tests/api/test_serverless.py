@@ -163,7 +163,7 @@ def test_connections_dropped_mid_load(sim: AuroraSim, service: str, pg_migrated:
             before = len(created)
             dropped.append(sim.drop_all())
             _wait_until(
-                lambda mark=before: len(created) >= mark + 5,  # type: ignore[misc]
+                lambda mark=before: len(created) >= mark + 5,
                 "writes did not resume after a drop",
             )
         stop.set()

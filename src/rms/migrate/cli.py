@@ -29,7 +29,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from rms.clikit import hooks_of, stderr_console, stdout_console
+from rms.clikit import command_settings, hooks_of, stderr_console, stdout_console
 from rms.migrate.errors import VerificationError
 from rms.migrate.load import MigrateOptions, preflight, run_migration
 from rms.migrate.observe import MigrationObserver
@@ -172,13 +172,10 @@ def register(db_app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Copy a SQLite file into PostgreSQL: exact, atomic, verified before COMMIT."""
-        from rms.settings import load_settings
-
         out, err = stdout_console(), stderr_console()
-        hooks = hooks_of(ctx)
-        settings = load_settings(session_factory=hooks.session_factory)
+        settings = command_settings(ctx)
         show = out.is_terminal
-        observer = _RichObserver(out, show, hooks.migration_events)
+        observer = _RichObserver(out, show, hooks_of(ctx).migration_events)
         options = MigrateOptions(
             work_root=settings.state_path("migrate"),
             dry_run=dry_run,
