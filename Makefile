@@ -21,7 +21,7 @@ export UV_PYTHON_DOWNLOADS    := never
 export UV_PYTHON              := $(PYTHON)
 
 .PHONY: run test install install-dev lock lock-upgrade lock-check lint format format-check \
-        typecheck dupcheck unit infra-check build bench bench-service bench-migrate clean
+        typecheck dupcheck unit infra-check build bench bench-service bench-migrate bench-sim clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -98,13 +98,16 @@ build: install-dev
 	$(UV) build --out-dir dist
 
 ## bench: the benchmarks (each starts its own PostgreSQL; see docs/benchmarks.md)
-bench: bench-service bench-migrate
+bench: bench-service bench-migrate bench-sim
 
 bench-service: install-dev
 	$(BIN)/python bench/bench_service.py
 
 bench-migrate: install-dev
 	$(BIN)/python bench/bench_migrate.py --trades 1000000
+
+bench-sim: install-dev
+	$(BIN)/python bench/bench_aurora_sim.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) dist build .pytest_cache .mypy_cache .ruff_cache .coverage coverage.json var

@@ -177,7 +177,7 @@ def register(db_app: typer.Typer) -> None:
         show = out.is_terminal
         observer = _RichObserver(out, show, hooks_of(ctx).migration_events)
         options = MigrateOptions(
-            work_root=settings.state_path("migrate"),
+            work_root=None if report_path else settings.state_path("migrate"),
             dry_run=dry_run,
             on_error="quarantine" if on_error is OnError.quarantine else "abort",
             quarantine_file=quarantine_file,
