@@ -50,7 +50,6 @@ __all__ = [
     "IamTokenSource",
     "ResolvedSecret",
     "SecretsManagerSource",
-    "SessionFactory",
     "SsmParameterSource",
     "StaticPasswordSource",
     "UrlTlsSource",
