@@ -21,7 +21,8 @@ export UV_PYTHON_DOWNLOADS    := never
 export UV_PYTHON              := $(PYTHON)
 
 .PHONY: run test install install-dev lock lock-upgrade lock-check lint format format-check \
-        typecheck dupcheck unit infra-check infra-apply-local build bench bench-service bench-migrate clean
+        typecheck dupcheck unit infra-check infra-apply-local build bench bench-service \
+        bench-migrate bench-sim clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -53,10 +54,12 @@ lock-check: | $(UV)
 
 ## run: serve the API on the embedded SQLite database, with reference and demo data.
 ## Its state (the embedded database, the sign-in token) lives in this clone's var/.
+## With DATABASE_URL (or DB_*) set it serves that database and adds only the reference
+## data: the demo portfolio goes into the embedded database alone.
 run: export RMS_STATE_DIR ?= $(CURDIR)/var
 run: install
 	$(BIN)/rms db upgrade
-	$(BIN)/rms db seed --demo
+	$(BIN)/rms db seed --demo-if-embedded
 	$(BIN)/rms serve --host $(HOST) --port $(PORT)
 
 ## test: every check CI runs: lock, format, lint, types, duplicates, infra, tests with coverage
@@ -100,13 +103,16 @@ build: install-dev
 	$(UV) build --out-dir dist
 
 ## bench: the benchmarks (each starts its own PostgreSQL; see docs/benchmarks.md)
-bench: bench-service bench-migrate
+bench: bench-service bench-migrate bench-sim
 
 bench-service: install-dev
 	$(BIN)/python bench/bench_service.py
 
 bench-migrate: install-dev
 	$(BIN)/python bench/bench_migrate.py --trades 1000000
+
+bench-sim: install-dev
+	$(BIN)/python bench/bench_aurora_sim.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) dist build .pytest_cache .mypy_cache .ruff_cache .coverage coverage.json var

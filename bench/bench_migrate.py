@@ -121,7 +121,8 @@ def bench_rms(source: Path, url: str, work: Path) -> tuple[float, int, str]:
         "--report", str(work / "rms-report" / "report.json"),
     ]  # fmt: skip
     started = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=work)
+    env = {**os.environ, "RMS_STATE_DIR": str(work / "state")}
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=work, env=env)
     elapsed = time.perf_counter() - started
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if proc.returncode != 0:

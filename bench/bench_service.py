@@ -59,9 +59,17 @@ def run(cmd: list[str], env: dict[str, str]) -> None:
 
 @contextmanager
 def serve(url: str, **extra_env: str) -> Iterator[str]:
-    env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING", **extra_env}
+    state = tempfile.mkdtemp(prefix="rms-bench-state-")
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "LOG_LEVEL": "WARNING",
+        "RMS_STATE_DIR": state,
+        **extra_env,
+    }
     run([*RMS, "db", "upgrade"], env)
-    run([*RMS, "db", "seed", "--demo"], env)
+    # A throwaway database: the demo portfolio is what the benchmark reads.
+    run([*RMS, "db", "seed", "--demo", "--allow-non-embedded"], env)
     port = free_port()
     proc = subprocess.Popen(
         [*RMS, "serve", "--port", str(port)],

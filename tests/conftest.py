@@ -4,6 +4,10 @@ The suite starts its own throwaway PostgreSQL cluster (as the ``postgres`` user 
 as root) unless ``RMS_TEST_DATABASE_URL`` names a server to use; either way it creates a
 fresh database for the run and drops it afterwards. Each test runs inside a transaction
 that is rolled back, so tests do not see each other's rows.
+
+Every test gets its own empty state directory (``RMS_STATE_DIR``, inherited by the
+subprocesses it starts), so nothing a test runs writes into the repository or into the
+real per-user state directory.
 """
 
 from __future__ import annotations
@@ -28,6 +32,14 @@ from rms.settings import Settings, load_settings
 warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 
 BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's own state directory (set as ``RMS_STATE_DIR``; not created yet)."""
+    path = tmp_path_factory.mktemp("state") / "rms"
+    monkeypatch.setenv("RMS_STATE_DIR", str(path))
+    return path
 
 
 def _libpq(url: str) -> str:

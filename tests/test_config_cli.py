@@ -9,10 +9,10 @@ from pathlib import Path
 import boto3
 import pytest
 from moto import mock_aws
-from typer.testing import CliRunner
 
-from rms.config_cli import app
-from rms.settings import MASK, Settings, env_name
+from rms.secrets import MASK
+from rms.settings import Settings, env_name
+from tests.rms_cli import run_rms
 
 REGION = "us-east-1"
 
@@ -30,7 +30,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None
 
 
 def _show(*args: str) -> dict[str, dict[str, str]]:
-    result = CliRunner().invoke(app, ["show", "--format", "json", *args])
+    result = run_rms("config", "show", "--format", "json", *args)
     assert result.exit_code == 0, result.output
     data: dict[str, dict[str, str]] = json.loads(result.output)
     return data
@@ -60,7 +60,7 @@ def test_password_source(monkeypatch: pytest.MonkeyPatch) -> None:
         "DB_PASSWORD": "plain-Pw-456",
     }.items():
         monkeypatch.setenv(key, value)
-    result = CliRunner().invoke(app, ["show"])
+    result = run_rms("config", "show")
     assert result.exit_code == 0, result.output
     assert "plain-Pw-456" not in result.output
     assert MASK in result.output
@@ -93,7 +93,7 @@ def test_secrets_manager_source(monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolved["DB_USER"] == {"value": "master", "source": label}
     assert resolved["DB_NAME"] == {"value": "rms", "source": label}
     assert resolved["DB_SSLMODE"]["value"] == "verify-full"
-    result = CliRunner().invoke(app, ["show", "--resolve"])
+    result = run_rms("config", "show", "--resolve")
     assert "sm-Pw-789" not in result.output
     assert "db.rds.example.com" in result.output
 
@@ -112,7 +112,7 @@ def test_ssm_source(monkeypatch: pytest.MonkeyPatch) -> None:
     assert data["DB_HOST"] == {"value": "db.example.com", "source": label}
     assert data["DB_PORT"] == {"value": "6432", "source": label}
     assert data["DB_USER"] == {"value": "app", "source": label}
-    result = CliRunner().invoke(app, ["show", "--resolve", "--format", "json"])
+    result = run_rms("config", "show", "--resolve", "--format", "json")
     assert "ssm-Pw-321" not in result.output
 
 
@@ -134,6 +134,7 @@ def test_iam_source(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_conflicts_are_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://u@h/d")
     monkeypatch.setenv("DB_HOST", "h")
-    result = CliRunner().invoke(app, ["show"])
-    assert result.exit_code != 0
-    assert "DATABASE_URL cannot be combined with DB_HOST" in str(result.exception)
+    result = run_rms("config", "show")
+    assert result.exit_code == 2
+    assert result.error_lines == [result.stderr.strip()]
+    assert "error: DATABASE_URL cannot be combined with DB_HOST" in result.stderr

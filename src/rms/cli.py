@@ -1,137 +1,232 @@
-"""The ``rms`` command line: thin commands over plain functions.
+"""The ``rms`` command line: thin commands over plain functions, and its one error boundary.
 
-Errors of the package (:class:`rms.errors.RmsError`) are printed once, as one line naming
-what was wrong, and exit with status 2; no traceback reaches the user.
+:func:`main` is the only place where an error becomes output. Whatever goes wrong, in any
+sub-command, the user gets **one line** on stderr and an exit status:
+
+- a usage error (unknown command or option, missing or invalid value) names the command,
+  the flag as typed and what to do: ``error: No such option: --prot (did you mean
+  --port?); see 'rms serve --help'``, status 2;
+- an error of the package (:class:`rms.errors.RmsError`, database driver errors translated
+  by :mod:`rms.db.errors`, a file that cannot be read or written) is ``error: <message>``,
+  status 2;
+- Ctrl-C is ``interrupted``, status 130;
+- anything else is a bug: one line saying so, status 1, and the traceback in the log at
+  DEBUG (``LOG_LEVEL=DEBUG``).
+
+Every line passes through the secret registry, so no password reaches the terminal. The
+usage errors are the ones of the copy of Click that Typer 0.29 carries (``typer._click``),
+which is why a handler for the separately installed ``click`` never matched them; they are
+imported from there, in this one module.
 """
 
 from __future__ import annotations
 
+import difflib
+import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated
 
-import click
 import typer
-from rich.console import Console
+from typer._click import core as click_core
+from typer._click import exceptions as click_errors
 
+from rms.clikit import Hooks, command_group, command_settings, hooks_of, stdout_console
 from rms.config_cli import app as config_app
 from rms.cost.cli import app as cost_app
 from rms.db.errors import DRIVER_ERRORS, translate_db_error
 from rms.devtools.cli import app as dev_app
-from rms.errors import RmsError
+from rms.errors import InvalidInputError, RmsError
+from rms.logs import configure_logging, stderr_logging
 from rms.migrate.cli import register as register_migrate
-from rms.settings import Settings, load_settings
+from rms.secrets import default_secret_registry
+from rms.settings import Settings
 
 __all__ = ["app", "main", "run"]
 
-app = typer.Typer(
-    name="rms",
-    help="RMS portfolio service and its database tools.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-db_app = typer.Typer(help="Schema, seeding and data migration.", no_args_is_help=True)
+log = logging.getLogger("rms.cli")
+
+#: Exit statuses: usage and runtime errors, a bug, Ctrl-C.
+EXIT_ERROR, EXIT_BUG, EXIT_INTERRUPTED = 2, 1, 130
+
+app = command_group("RMS portfolio service and its database tools.", name="rms")
+db_app = command_group("Schema, seeding and data migration.")
 app.add_typer(db_app, name="db")
-app.add_typer(cost_app, name="cost")
+app.add_typer(cost_app, name="cost", short_help="What each database option costs.")
 app.add_typer(dev_app, name="dev", help="Developer tools: the Aurora pause emulator.")
 app.add_typer(config_app, name="config", help="Show the effective configuration.")
 register_migrate(db_app)
 
-out = Console()
-err = Console(stderr=True, soft_wrap=True)  # one error, one line, whatever the width
-
 UrlOption = Annotated[
     str | None,
-    typer.Option("--url", help="Database URL (default: DATABASE_URL or the embedded SQLite)."),
+    typer.Option(
+        "--url",
+        metavar="URL",
+        help="Database URL (default: DATABASE_URL, the DB_* variables, or the embedded SQLite "
+        "database in the state directory).",
+    ),
 ]
 
 
-def _settings(url: str | None = None) -> Settings:
-    return load_settings(database_url=url) if url else load_settings()
+def _describe(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.effective_database_url()).render_as_string(hide_password=True)
 
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(metavar="HOST", help="Interface to listen on.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[
+        int, typer.Option(min=1, max=65535, metavar="PORT", help="TCP port (1-65535).")
+    ] = 8000,
 ) -> None:
     """Serve the HTTP API (docs at /docs)."""
     import uvicorn
 
     from rms.api import create_app
+    from rms.db import build_database
 
-    settings = _settings()
-    out.print(
-        f"RMS on http://{host}:{port} (docs at /docs), database: "
-        f"{_describe(settings.effective_database_url())}"
+    settings = command_settings(ctx)
+    configure_logging(settings.log_level, timestamps=True)
+    db = build_database(settings, session_factory=hooks_of(ctx).session_factory)
+    stdout_console().print(
+        f"RMS on http://{host}:{port} (docs at /docs), database: {_describe(settings)}",
+        markup=False,
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
-
-
-def _describe(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
+    application = create_app(settings, db=db)
+    try:
+        uvicorn.run(application, host=host, port=port, log_level=settings.log_level.lower())
+    finally:
+        db.dispose()
 
 
 @db_app.command("upgrade")
-def db_upgrade(url: UrlOption = None) -> None:
+def db_upgrade(ctx: typer.Context, url: UrlOption = None) -> None:
     """Bring the database schema to the newest revision."""
-    from rms.db.engine import create_db_engine
+    from rms.db import build_database
     from rms.schema.migrations import upgrade
 
-    settings = _settings(url)
-    engine = create_db_engine(settings)
+    settings = command_settings(ctx, url)
+    db = build_database(settings, session_factory=hooks_of(ctx).session_factory)
     try:
-        revision = upgrade(engine)
+        revision = upgrade(db.engine)
     finally:
-        engine.dispose()
-    out.print(f"schema at revision {revision} ({_describe(settings.effective_database_url())})")
+        db.dispose()
+    stdout_console().print(f"schema at revision {revision} ({_describe(settings)})", markup=False)
 
 
-@db_app.command("seed")
+@db_app.command("seed", short_help="Insert reference data (and, if asked, demo data).")
 def db_seed(
+    ctx: typer.Context,
     url: UrlOption = None,
-    demo: Annotated[bool, typer.Option("--demo", help="Also add the demo portfolio.")] = False,
-    first_year: Annotated[int, typer.Option(min=1900, max=2200)] = 2015,
-    last_year: Annotated[int, typer.Option(min=1900, max=2200)] = datetime.now(UTC).year + 2,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="Also add the demo portfolio (invented accounts, trades and deposits). "
+            "Only into the embedded database, unless --allow-non-embedded.",
+        ),
+    ] = False,
+    demo_if_embedded: Annotated[
+        bool,
+        typer.Option(
+            "--demo-if-embedded",
+            help="Add the demo portfolio if the database is the embedded one; otherwise "
+            "only the reference data (what `make run` uses).",
+        ),
+    ] = False,
+    allow_non_embedded: Annotated[
+        bool,
+        typer.Option(
+            "--allow-non-embedded",
+            help="With --demo: add the demo portfolio to a configured database too.",
+        ),
+    ] = False,
+    first_year: Annotated[
+        int, typer.Option(min=1900, max=2200, metavar="YEAR", help="First year of holidays.")
+    ] = 2015,
+    last_year: Annotated[
+        int,
+        typer.Option(
+            min=1900,
+            max=2200,
+            metavar="YEAR",
+            help="Last year of holidays [default: two years from now].",
+            show_default=False,
+        ),
+    ] = datetime.now(UTC).year + 2,
 ) -> None:
     """Insert reference data (risk groups, deposit types, holidays); idempotent."""
-    from rms.db.database import Database
-    from rms.db.engine import create_db_engine
+    from rms.db import build_database
     from rms.seed import seed_demo, seed_reference
 
     if first_year > last_year:
-        raise RmsError(
+        raise InvalidInputError(
             f"--first-year {first_year} is after --last-year {last_year}", field="--first-year"
         )
-    db = Database(create_db_engine(_settings(url)))
+    if demo and demo_if_embedded:
+        raise InvalidInputError(
+            "--demo and --demo-if-embedded cannot be combined: use one", field="--demo"
+        )
+    if allow_non_embedded and not demo:
+        raise InvalidInputError("--allow-non-embedded only goes with --demo", field="--demo")
+    settings = command_settings(ctx, url)
+    out = stdout_console()
+    add_demo = demo or (demo_if_embedded and settings.is_embedded)
+    if demo and not settings.is_embedded and not allow_non_embedded:
+        raise InvalidInputError(
+            f"refusing to add the demo portfolio to {_describe(settings)} "
+            f"({_configured_by(settings)}): invented rows belong only in the embedded "
+            "database; pass --allow-non-embedded to add them anyway",
+            field="--demo",
+        )
+    db = build_database(settings, session_factory=hooks_of(ctx).session_factory)
     try:
         result = db.run(lambda s: seed_reference(s, range(first_year, last_year + 1)))
-        if demo:
+        if add_demo:
             result.inserted.update(db.run(seed_demo).inserted)
     finally:
         db.dispose()
     summary = ", ".join(f"{table} {count}" for table, count in result.inserted.items())
-    out.print(f"seeded: {summary} rows inserted" if result.total else "seed: nothing to insert")
+    out.print(
+        f"seeded: {summary} rows inserted" if result.total else "seed: nothing to insert",
+        markup=False,
+    )
+    if demo_if_embedded and not add_demo:
+        out.print(
+            f"demo portfolio not added: {_describe(settings)} is a configured database "
+            f"({_configured_by(settings)}), not the embedded one",
+            markup=False,
+        )
 
 
-@db_app.command("health")
-def db_health(url: UrlOption = None) -> None:
+def _configured_by(settings: Settings) -> str:
+    if settings.database_url:
+        origin = settings.origin("database_url")
+        return "--url" if origin == "override" else f"DATABASE_URL from {origin}"
+    return "the DB_* variables"
+
+
+@db_app.command("health", short_help="Connect, SELECT 1 and report timings.")
+def db_health(ctx: typer.Context, url: UrlOption = None) -> None:
     """Deep health check: connect (waking a paused database), SELECT 1, report timings."""
     import json
 
-    from rms.api.app import build_database
+    from rms.db import build_database
     from rms.db.health import deep_check
 
-    db = build_database(_settings(url))
+    db = build_database(command_settings(ctx, url), session_factory=hooks_of(ctx).session_factory)
     try:
         report = deep_check(db)
     finally:
         db.dispose()
-    out.print_json(json.dumps(report))
+    stdout_console().print_json(json.dumps(report))
     if report["status"] != "ok":
         raise RmsError(
             f"schema is at {report['database']['schema_revision']}, "
@@ -144,26 +239,126 @@ def version() -> None:
     """Print the version."""
     from rms import __version__
 
-    out.print(__version__)
+    stdout_console().print(__version__, markup=False)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``rms`` script; returns the exit status."""
-    try:
-        result = app(args=list(argv) if argv is not None else None, standalone_mode=False)
-    except RmsError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
-        return 2
-    except DRIVER_ERRORS as exc:
-        err.print(f"error: {translate_db_error(exc)}", markup=False, highlight=False)
-        return 2
-    except click.exceptions.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        err.print("interrupted", markup=False)
-        return 130
-    return result if isinstance(result, int) else 0
+# -- the error boundary ------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None, *, hooks: Hooks | None = None) -> int:
+    """Run one ``rms`` command; return its exit status. The one CLI error boundary.
+
+    ``hooks`` are injected into the commands (see :class:`rms.clikit.Hooks`).
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    with stderr_logging():
+        try:
+            result = app(args=args, prog_name="rms", standalone_mode=False, obj=hooks or Hooks())
+        except click_errors.NoArgsIsHelpError as exc:
+            stdout_console().print(exc.format_message(), markup=False, soft_wrap=True)
+            return EXIT_ERROR
+        except click_errors.UsageError as exc:
+            return _fail(usage_message(exc, args), EXIT_ERROR)
+        except click_errors.ClickException as exc:  # e.g. a file Click could not open
+            return _fail(exc.format_message(), EXIT_ERROR)
+        except RmsError as exc:
+            return _fail(exc.message, EXIT_ERROR)
+        except DRIVER_ERRORS as exc:
+            return _fail(translate_db_error(exc).message, EXIT_ERROR)
+        except (KeyboardInterrupt, typer.Abort):
+            return _fail("interrupted", EXIT_INTERRUPTED, prefix="")
+        except BrokenPipeError:
+            # The reader went away (``rms ... | head``): nothing left to tell it.
+            _silence_stdout()
+            return EXIT_BUG
+        except OSError as exc:
+            return _fail(_os_message(exc), EXIT_ERROR)
+        except Exception as exc:  # a bug: say so in one line, keep the traceback for the log
+            log.debug("unexpected error", exc_info=exc)
+            return _fail(
+                f"unexpected {type(exc).__name__}: {exc} (a bug in rms; LOG_LEVEL=DEBUG "
+                "shows the traceback)",
+                EXIT_BUG,
+            )
+    code = result if isinstance(result, int) else 0
+    if code == EXIT_INTERRUPTED:  # Typer turns Ctrl-C inside a command into Exit(130)
+        _fail("interrupted", EXIT_INTERRUPTED, prefix="")
+    return code
+
+
+def _fail(message: str, code: int, *, prefix: str = "error: ") -> int:
+    """Write ``message`` as one line on stderr, secrets masked; return ``code``."""
+    lines = [line.strip() for line in str(message).splitlines() if line.strip()]
+    text = default_secret_registry().redact("; ".join(lines) or "failed")
+    sys.stderr.write(f"{prefix}{text}\n")
+    sys.stderr.flush()
+    return code
+
+
+def usage_message(exc: click_errors.UsageError, args: Sequence[str] = ()) -> str:
+    """A usage error as one sentence: what is wrong, as typed, and where to read more."""
+    ctx = exc.ctx
+    where = ctx.command_path if ctx is not None else _command_path(args)
+    if isinstance(exc, click_errors.NoSuchOption):
+        known = exc.possibilities or (_option_names(ctx) if ctx is not None else [])
+        message = f"No such option: {exc.option_name}" + _did_you_mean(exc.option_name, known)
+    elif isinstance(exc, click_errors.MissingParameter):
+        message = exc.format_message().rstrip(".")
+        help_text = getattr(exc.param, "help", None)
+        if help_text:
+            message += f" ({help_text.rstrip('.')})"
+    elif exc.message.startswith("No such command") and ctx is not None:
+        name = exc.message.split("'")[1] if "'" in exc.message else ""
+        commands = _command_names(ctx)
+        message = f"No such command '{name}'" + (
+            _did_you_mean(name, commands, quote=True) or f" (commands: {', '.join(commands)})"
+        )
+    else:
+        message = exc.format_message().replace("Value error, ", "").rstrip(".")
+    return f"{message}; see '{where} --help'"
+
+
+def _did_you_mean(given: str, known: Sequence[str], *, quote: bool = False) -> str:
+    close = difflib.get_close_matches(given, list(known), n=1, cutoff=0.6)
+    if not close:
+        return ""
+    return f" (did you mean '{close[0]}'?)" if quote else f" (did you mean {close[0]}?)"
+
+
+def _command_path(args: Sequence[str]) -> str:
+    """``rms db seed`` for ``db seed --demo=3``: the commands named before the first option.
+
+    Click's parser raises some usage errors before it has a context to name the command.
+    """
+    command: object = typer.main.get_command(app)
+    path = ["rms"]
+    for arg in args:
+        group = getattr(command, "commands", None)
+        if arg.startswith("-") or not isinstance(group, dict) or arg not in group:
+            break
+        command = group[arg]
+        path.append(arg)
+    return " ".join(path)
+
+
+def _option_names(ctx: click_core.Context) -> list[str]:
+    return [name for param in ctx.command.params for name in getattr(param, "opts", [])]
+
+
+def _command_names(ctx: click_core.Context) -> list[str]:
+    list_commands = getattr(ctx.command, "list_commands", None)
+    return list(list_commands(ctx)) if callable(list_commands) else []
+
+
+def _os_message(exc: OSError) -> str:
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return f"{reason}: {exc.filename}" if exc.filename else reason
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,7 +3,7 @@
 Operators debugging a deployment need to see *which* of env, ``.env``, the
 ``SSM_PARAMETER_PATH`` parameters (``ssm:/rms/prod/DB_HOST``), Secrets Manager, SSM or IAM
 won, without ever seeing a secret: every secret (and every SecureString parameter) is
-printed as ``********`` and the whole output passes through :func:`rms.settings.redact`
+printed as ``********`` and the whole output passes through :func:`rms.secrets.redact`
 once more before it is written. Nothing is fetched from AWS unless ``SSM_PARAMETER_PATH``
 is set (then its parameters are read once, as at start-up); ``--resolve`` also reads the
 password's secret or parameter to show the host, user and database it supplies.
@@ -18,23 +18,17 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import SecretStr
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from rms.settings import (
-    DEFAULT_PG_PORT,
-    MASK,
-    Settings,
-    default_secret_registry,
-    env_name,
-    load_settings,
-    redact,
-)
+from rms.aws import SessionFactory
+from rms.clikit import command_group, command_settings, hooks_of, stdout_console
+from rms.secrets import MASK, default_secret_registry, redact
+from rms.settings import DEFAULT_PG_PORT, Settings, env_name, is_local_host
 
 __all__ = ["SettingRow", "app", "settings_rows", "show"]
 
-app = typer.Typer(help="Inspect the effective configuration.", no_args_is_help=True)
+app = command_group("Inspect the effective configuration.")
 
 
 @app.callback()
@@ -68,7 +62,9 @@ def _source_label(settings: Settings) -> str | None:
     return None
 
 
-def settings_rows(settings: Settings, *, resolve: bool = False) -> list[SettingRow]:
+def settings_rows(
+    settings: Settings, *, resolve: bool = False, session_factory: SessionFactory | None = None
+) -> list[SettingRow]:
     """Every setting with its display value and origin; secrets masked.
 
     With ``resolve`` the secret store is read (through the same credential source the
@@ -80,7 +76,7 @@ def settings_rows(settings: Settings, *, resolve: bool = False) -> list[SettingR
     if resolve and label and not settings.db_iam_auth:
         from rms.db.credentials import credentials_from_settings
 
-        credentials = credentials_from_settings(settings)
+        credentials = credentials_from_settings(settings, session_factory=session_factory)
         if credentials is not None:
             resolved = credentials.connect_params()
             secret = getattr(credentials, "secret", None)
@@ -113,7 +109,7 @@ def settings_rows(settings: Settings, *, resolve: bool = False) -> list[SettingR
         host = resolved.get("host") or settings.db_host or _url_host(settings)
         i = by_name["DB_SSLMODE"]
         if settings.db_sslmode is None:
-            where = "local host" if host is None or _is_local(host) else "non-local host"
+            where = "local host" if host is None or is_local_host(host) else "non-local host"
             rows[i] = SettingRow("DB_SSLMODE", settings.sslmode_for(host), f"default ({where})")
     rows.append(SettingRow("(database)", redact(settings.effective_database_url()), "derived"))
     return rows
@@ -150,12 +146,6 @@ def _url_host(settings: Settings) -> str | None:
     return make_url(settings.effective_database_url()).host
 
 
-def _is_local(host: str) -> bool:
-    from rms.settings import is_local_host
-
-    return is_local_host(host)
-
-
 def render_json(rows: list[SettingRow]) -> str:
     return json.dumps(
         {r.name: {k: v for k, v in asdict(r).items() if k != "name"} for r in rows}, indent=2
@@ -164,6 +154,7 @@ def render_json(rows: list[SettingRow]) -> str:
 
 @app.command()
 def show(
+    ctx: typer.Context,
     output: Annotated[
         OutputFormat, typer.Option("--format", help="table (for people) or json (for tools).")
     ] = OutputFormat.table,
@@ -176,10 +167,10 @@ def show(
     ] = False,
 ) -> None:
     """Print every effective setting, its value (secrets as ********) and its source."""
-    settings = load_settings()
-    rows = settings_rows(settings, resolve=resolve)
+    settings = command_settings(ctx)
+    rows = settings_rows(settings, resolve=resolve, session_factory=hooks_of(ctx).session_factory)
     registry = default_secret_registry()
-    console = Console(soft_wrap=True, emoji=False, markup=False, highlight=False)
+    console = stdout_console()
     if output is OutputFormat.json:
         typer.echo(registry.redact(render_json(rows)))
         return
@@ -189,4 +180,4 @@ def show(
     for row in rows:
         cells = (registry.redact(row.name), registry.redact(row.value), row.source)
         table.add_row(*(Text(cell) for cell in cells))
-    console.print(table)
+    console.print(table, markup=False)

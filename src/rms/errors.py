@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "AwsError",
     "ConfigError",
     "ConflictError",
     "DatabaseAuthError",
@@ -49,6 +50,32 @@ class ConfigError(RmsError):
     """Configuration is missing, conflicting or invalid (names the variables involved)."""
 
     title = "Invalid configuration"
+
+
+class AwsError(RmsError):
+    """An AWS call failed; ``kind`` says how, so callers can pick their own error.
+
+    Raised only by :mod:`rms.aws`, the one place botocore errors are translated. ``kind`` is
+    one of ``denied``, ``throttled``, ``not_found``, ``no_credentials``, ``no_region``,
+    ``unreachable``, ``unavailable`` or ``failed``; ``transient`` is true for the kinds worth
+    retrying later (throttling, AWS unavailable or unreachable).
+    """
+
+    title = "AWS request failed"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str,
+        code: str | None = None,
+        transient: bool = False,
+        **details: Any,
+    ) -> None:
+        super().__init__(message, **details)
+        self.kind = kind
+        self.code = code
+        self.transient = transient
 
 
 class InvalidInputError(RmsError):

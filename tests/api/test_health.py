@@ -33,8 +33,14 @@ def test_deep_health_reports_round_trip_revision_and_pool(client: TestClient, ba
     assert body["status"] == "ok"
     assert body["database"]["dialect"] == backend
     assert body["database"]["schema_revision"] == body["database"]["schema_head"]
-    assert body["database"]["round_trip_ms"] >= 0
-    assert body["uptime_seconds"] >= 0 and "pool" in body
+    # Timings are figures, not facts to check (bench/ measures them): only their presence
+    # and type are part of the contract.
+    assert isinstance(body["database"]["round_trip_ms"], float)
+    assert isinstance(body["database"]["check_ms"], float)
+    assert isinstance(body["uptime_seconds"], float)
+    pool = body["pool"]
+    assert set(pool) == {"size", "in_use", "idle", "overflow", "waiting"}
+    assert pool["in_use"] >= 1  # the test's transaction holds the connection that answered
 
 
 def test_metrics_in_prometheus_format(client: TestClient) -> None:

@@ -1,4 +1,4 @@
-"""``rms cost estimate`` and ``plot`` through Typer's CliRunner: formats and bad input."""
+"""``rms cost estimate`` and ``plot`` through the real entry point: formats and bad input."""
 
 from __future__ import annotations
 
@@ -9,22 +9,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from rms.cost.cli import app
+from tests.rms_cli import CliResult, run_rms
 
 PROFILE = ["--active-hours-per-day", "2", "--acu-when-active", "1", "--storage-gb", "20"]
 
 
-def run(*args: str) -> Result:
-    return CliRunner().invoke(app, list(args))
+def run(*args: str) -> CliResult:
+    return run_rms("cost", *args)
 
 
-def assert_clean_error(result: Result, *needles: str) -> None:
+def assert_clean_error(result: CliResult, *needles: str) -> None:
     """Exit 2, one ``error:`` line naming the problem on stderr, and no traceback anywhere."""
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
-    assert isinstance(result.exception, SystemExit)
+    assert len(result.error_lines) == 1, result.stderr
+    assert result.stderr.startswith("error: ")
     for needle in needles:
         assert needle in result.stderr, result.stderr
 

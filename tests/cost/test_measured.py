@@ -15,9 +15,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from typer.testing import CliRunner
 
-from rms.cost.cli import app
 from rms.cost.measured import (
     CAPACITY_METRIC,
     capacity_stats,
@@ -28,6 +26,7 @@ from rms.cost.measured import (
 from rms.cost.model import AuroraConfig, estimate
 from rms.cost.pricing import RegionPricing
 from rms.errors import InvalidInputError
+from tests.rms_cli import run_rms
 
 CLUSTER = "rms-aurora"
 GIB = 1 << 30
@@ -203,10 +202,7 @@ def _recent_day(now: datetime) -> list[tuple[datetime, float]]:
 
 def test_cli_measured_json_and_table(cw: Any) -> None:
     put(cw, CAPACITY_METRIC, _recent_day(datetime.now(UTC)))
-    runner = CliRunner()
-    result = runner.invoke(
-        app, ["measured", "--cluster", CLUSTER, "--days", "1", "--format", "json"]
-    )
+    result = run_rms("cost", "measured", "--cluster", CLUSTER, "--days", "1", "--format", "json")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["window"]["acu_hours"] == pytest.approx(ACU_HOURS, abs=1e-6)
@@ -221,7 +217,7 @@ def test_cli_measured_json_and_table(cw: Any) -> None:
     }
     assert doc["inferred_profile"]["acu_when_active"] == pytest.approx(48 / 36, abs=1e-4)
 
-    result = runner.invoke(app, ["measured", "--cluster", CLUSTER, "--days", "1"])
+    result = run_rms("cost", "measured", "--cluster", CLUSTER, "--days", "1")
     assert result.exit_code == 0, result.output
     assert "ACU-hours" in result.stdout
     assert "4.08" in result.stdout
@@ -231,32 +227,32 @@ def test_cli_measured_json_and_table(cw: Any) -> None:
 
 
 def test_cli_measured_unknown_cluster(cw: Any) -> None:
-    result = CliRunner().invoke(app, ["measured", "--cluster", "nope", "--days", "2"])
+    result = run_rms("cost", "measured", "--cluster", "nope", "--days", "2")
     assert result.exit_code == 2
     assert "error: --cluster: no ServerlessDatabaseCapacity datapoints" in result.stderr
     assert "Traceback" not in result.output
 
 
 def test_cli_measured_unknown_region(cw: Any) -> None:
-    result = CliRunner().invoke(
-        app, ["measured", "--cluster", CLUSTER, "--days", "2", "--region", "xx-1"]
-    )
+    result = run_rms("cost", "measured", "--cluster", CLUSTER, "--days", "2", "--region", "xx-1")
     assert result.exit_code == 2
     assert "error: --region: unknown region 'xx-1'" in result.stderr
 
 
-def test_aws_errors_become_one_line(prices: RegionPricing, aws_env: None) -> None:
-    from botocore.exceptions import NoCredentialsError
+def test_aws_errors_name_the_metric_and_the_permission(
+    prices: RegionPricing, aws_env: None
+) -> None:
     from botocore.stub import Stubber
 
-    from rms.cost.measured import _aws_error
-    from rms.errors import ConfigError, RmsError
+    from rms.errors import AwsError
 
     client = boto3.client("cloudwatch", region_name="us-east-1")
     with Stubber(client) as stub:
         stub.add_client_error("get_metric_statistics", "AccessDenied", "not allowed here")
-        with pytest.raises(RmsError, match=r"CloudWatch refused .*AccessDenied: not allowed here"):
+        with pytest.raises(AwsError) as caught:
             measure(client, CLUSTER, 1, prices, now=NOW)
-    err = _aws_error(NoCredentialsError(), "x")
-    assert isinstance(err, ConfigError)
-    assert "no AWS credentials" in err.message
+    message = caught.value.message
+    assert f"cannot read {CAPACITY_METRIC} of cluster {CLUSTER!r} from CloudWatch" in message
+    assert "the role needs cloudwatch:GetMetricStatistics" in message
+    assert "not allowed here" in message
+    assert caught.value.kind == "denied"

@@ -6,13 +6,12 @@ import struct
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from rms.cost.cli import app
 from rms.cost.model import Profile
 from rms.cost.plot import plot_costs
 from rms.cost.pricing import RegionPricing
 from rms.errors import InvalidInputError
+from tests.rms_cli import run_rms
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -27,12 +26,9 @@ def png_size(path: Path) -> tuple[int, int]:
 
 def test_cli_plot_png_is_a_real_picture(tmp_path: Path) -> None:
     out = tmp_path / "cost.png"
-    result = CliRunner().invoke(
-        app,
-        [
-            "plot", "--active-hours-per-day", "2", "--acu-when-active", "1",
-            "--storage-gb", "20", "--out", str(out),
-        ],
+    result = run_rms(
+        "cost", "plot", "--active-hours-per-day", "2", "--acu-when-active", "1",
+        "--storage-gb", "20", "--out", str(out),
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert f"wrote {out}" in result.stdout
@@ -73,12 +69,9 @@ def test_plot_does_not_switch_the_global_backend(tmp_path: Path, prices: RegionP
 def test_bad_out_suffix_and_directory(tmp_path: Path, prices: RegionPricing) -> None:
     with pytest.raises(InvalidInputError, match=r"--out: file name must end in \.png or \.svg"):
         plot_costs(Profile(2, 1, 20), prices, tmp_path / "cost.pdf")
-    result = CliRunner().invoke(
-        app,
-        [
-            "plot", "--acu-when-active", "1", "--storage-gb", "20",
-            "--out", str(tmp_path / "nowhere" / "c.png"),
-        ],
+    result = run_rms(
+        "cost", "plot", "--acu-when-active", "1", "--storage-gb", "20",
+        "--out", str(tmp_path / "nowhere" / "c.png"),
     )  # fmt: skip
     assert result.exit_code == 2
     assert "error: --out: directory" in result.stderr

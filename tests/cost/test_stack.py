@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from rms.cost.cli import app
 from rms.cost.model import Profile
 from rms.cost.pricing import RegionPricing, load_pricing, parse_pricing
 from rms.cost.stack import (
@@ -25,6 +23,7 @@ from rms.cost.stack import (
     estimate_stack_all,
 )
 from rms.errors import ConfigError, InvalidInputError
+from tests.rms_cli import CliResult, run_rms
 
 PROFILE = Profile(active_hours_per_day=2, acu_when_active=1, storage_gb=20)
 CLI_PROFILE = ["--active-hours-per-day", "2", "--acu-when-active", "1", "--storage-gb", "20"]
@@ -166,8 +165,8 @@ def test_stack_allowance_validation(pricing_document: dict[str, Any]) -> None:
         parse_pricing(pricing_document)
 
 
-def run(*args: str) -> Any:
-    return CliRunner().invoke(app, list(args))
+def run(*args: str) -> CliResult:
+    return run_rms("cost", *args)
 
 
 def test_cli_stack_table_prints_the_idle_verdict() -> None:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import time
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from rms.db.connect import ColdStartConnector, RetryPolicy
+from rms.db.connect import ColdStartConnector, RetryPolicy, describe_target
 from rms.db.observe import DbObserver
 from rms.devtools.pgcluster import free_port
 from rms.errors import DatabaseAuthError, DatabaseError, DatabaseUnavailableError
@@ -149,3 +151,48 @@ def test_cold_starts_are_written_as_emf_lines() -> None:
     assert directive["Namespace"] == "RMS/Database"
     assert directive["Dimensions"] == [["Service", "Environment"]]
     assert {"Name": "ColdStartDurationMs", "Unit": "Milliseconds"} in directive["Metrics"]
+
+
+def test_each_retried_attempt_is_logged_at_info_with_what_is_waited_for(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A wrong port is never a silent wait: target, attempt, elapsed and reason, per attempt."""
+    port = free_port()
+    params = {"host": "127.0.0.1", "port": port, "dbname": "rms", "user": "u", "password": "pw-X9"}
+    caplog.set_level(logging.INFO, logger="rms.db.connect")
+    with pytest.raises(DatabaseUnavailableError):
+        ColdStartConnector(_policy(budget=0.5), DbObserver()).connect(params)
+    waits = [r for r in caplog.records if r.name == "rms.db.connect"]
+    assert len(waits) >= 2
+    assert all(r.levelno == logging.INFO for r in waits)
+    for number, record in enumerate(waits, start=1):
+        message = record.getMessage()
+        assert message.startswith(f"waiting for the database at 127.0.0.1:{port}/rms: ")
+        assert f"attempt {number} failed after " in message
+        assert "of 0.5 s (Connection refused); retrying in " in message
+        assert "pw-X9" not in message and "u@" not in message
+
+
+def test_a_connect_after_retries_is_logged_with_its_attempts(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    failures = [psycopg.OperationalError("connection failed: x failed: Connection refused")]
+
+    def connect(**_params: Any) -> str:
+        if failures:
+            raise failures.pop()
+        return "connection"
+
+    caplog.set_level(logging.INFO, logger="rms.db.connect")
+    connector = ColdStartConnector(_policy(), DbObserver(), connect=connect)
+    assert connector.connect({"host": "db.example", "port": 5432, "dbname": "rms"}) == "connection"
+    messages = [r.getMessage() for r in caplog.records if r.name == "rms.db.connect"]
+    assert messages[0].startswith("waiting for the database at db.example:5432/rms: attempt 1")
+    assert messages[1].startswith("connected to the database at db.example:5432/rms after ")
+    assert "(2 attempt(s))" in messages[1]
+
+
+def test_describe_target_never_shows_credentials() -> None:
+    assert describe_target({"host": "h", "port": 1, "dbname": "d", "password": "p"}) == "h:1/d"
+    assert describe_target({"dbname": "d", "user": "u"}) == "local socket/d"
+    assert describe_target({"host": "h"}) == "h"

@@ -22,7 +22,6 @@ from typing import Any
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
-from typer.testing import CliRunner
 
 from rms.devtools.aurora_sim import (
     AuroraSim,
@@ -32,15 +31,13 @@ from rms.devtools.aurora_sim import (
     parse_host_port,
     parse_upstream_url,
 )
-from rms.devtools.cli import app
 from rms.devtools.pgcluster import free_port
 from rms.errors import InvalidInputError
+from tests.rms_cli import run_rms
 from tests.signals import default_sigint
 
 PAUSE = 1.0
 RESUME = 1.5
-#: How much later than the resume delay a held connection may complete.
-SLACK = 1.5
 
 
 @pytest.fixture(scope="module")
@@ -109,10 +106,9 @@ def test_proxied_url_keeps_everything_but_the_address(sim: AuroraSim, pg_server_
 
 
 def test_pauses_after_pause_after_with_no_client(sim: AuroraSim) -> None:
+    # How close to pause_after the pause comes is measured in bench/bench_aurora_sim.py.
     select_one(sim.port)
-    closed = time.monotonic()
     state = sim.wait_for_state("paused", timeout=PAUSE + 3)
-    assert time.monotonic() - closed >= PAUSE - 0.1
     assert state.pauses == 1
     assert state.open_connections == 0
     assert state.upstream_connections == 0
@@ -137,12 +133,11 @@ def test_hold_mode_holds_a_connection_until_resumed(sim: AuroraSim) -> None:
     outcome: dict[str, Any] = {}
 
     def connect() -> None:
-        started = time.monotonic()
         try:
             select_one(sim.port)
         except psycopg.Error as exc:  # pragma: no cover - reported by the assertion below
             outcome["error"] = exc
-        outcome["elapsed"] = time.monotonic() - started
+        outcome["done"] = True
 
     client = threading.Thread(target=connect)
     client.start()
@@ -152,13 +147,15 @@ def test_hold_mode_holds_a_connection_until_resumed(sim: AuroraSim) -> None:
     assert during.upstream_connections == 0  # nothing forwarded while resuming
     client.join(timeout=RESUME + 10)
 
-    assert "error" not in outcome
-    assert RESUME <= outcome["elapsed"] < RESUME + SLACK
+    assert outcome == {"done": True}
     state = sim.state()
     assert state.state == "running"
     assert (state.pauses, state.resumes) == (1, 1)
     assert state.last_resume_at is not None and state.last_pause_at is not None
     assert state.last_resume_at > state.last_pause_at
+    # The sim's own clock: the resume took the whole resume delay (how long a held client
+    # really waits is measured in bench/bench_aurora_sim.py).
+    assert (state.last_resume_at - during.state_since).total_seconds() >= RESUME
 
 
 def test_any_tcp_connection_wakes_it_even_without_authenticating(sim: AuroraSim) -> None:
@@ -176,17 +173,15 @@ def test_any_tcp_connection_wakes_it_even_without_authenticating(sim: AuroraSim)
 def test_refuse_mode_refuses_until_resumed(upstream: tuple[str, int]) -> None:
     with aurora_sim(upstream, pause_after=PAUSE, resume_delay=RESUME, mode=SimMode.REFUSE) as sim:
         sim.wait_for_state("paused", timeout=PAUSE + 3)
-        started = time.monotonic()
         with pytest.raises(psycopg.OperationalError):
             select_one(sim.port)
-        assert time.monotonic() - started < 1.0
         with pytest.raises(psycopg.OperationalError):
             select_one(sim.port)  # still resuming: refused again, no second resume
         state = sim.state()
         assert state.state == "resuming"
         assert (state.resumes, state.connections_refused, state.open_connections) == (1, 2, 0)
 
-        time.sleep(max(0.0, RESUME - (time.monotonic() - started)) + 0.1)
+        sim.wait_for_state("running", timeout=RESUME + 3)
         select_one(sim.port)
         state = sim.state()
         assert state.state == "running"
@@ -307,8 +302,7 @@ def test_parse_host_port() -> None:
 
 
 def _invoke(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, ["aurora-sim", *args])
-    assert result.exception is None or isinstance(result.exception, SystemExit)
+    result = run_rms("dev", "aurora-sim", *args)
     assert "Traceback" not in result.output
     return result.exit_code, result.stderr
 

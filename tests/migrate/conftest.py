@@ -124,22 +124,18 @@ def generated_20k(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def run_cli(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Callable[..., tuple[int, str, str]]:
+def run_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., tuple[int, str, str]]:
     """``rms`` in-process: (exit status, stdout, stderr); runs in tmp_path.
 
-    stderr comes back on one line (whitespace collapsed): the CLI's console wraps long
-    messages at the terminal width, which is not what the tests are about.
+    stderr comes back with its lines joined by spaces (warnings, then the one error line).
     """
-    from rms.cli import main
+    from tests.rms_cli import run_rms
 
     monkeypatch.chdir(tmp_path)
 
     def run(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        captured = capsys.readouterr()
-        return code, captured.out, " ".join(captured.err.split())
+        result = run_rms(*args)
+        return result.exit_code, result.stdout, " ".join(result.stderr.split())
 
     return run
 

@@ -89,3 +89,21 @@ def test_quarantine_file_option_and_report_accounting(
     assert (trades["read"], trades["loaded"], trades["quarantined"]) == (5, 4, 1)
     assert report["totals"]["balanced"] is True
     assert Path(report["backup"]).exists()
+
+
+def test_default_files_go_to_the_state_directory(
+    source: Path, pg_url: str, run_cli: Cli, tmp_path: Path, state_dir: Path
+) -> None:
+    """Without --report, the report and the backup land in <state dir>/migrate/<run>/ (0700),
+    never in the directory the command was started in."""
+    before = set(tmp_path.iterdir())
+    code, out, err = run_cli("db", "migrate", "--from", str(source), "--to", pg_url)
+    assert code == 0, err
+    (run_dir,) = (state_dir / "migrate").iterdir()
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["run_id"] == run_dir.name
+    assert Path(report["backup"]).parent == run_dir
+    assert f"report {run_dir / 'report.json'}" in out
+    for directory in (state_dir, state_dir / "migrate", run_dir):
+        assert directory.stat().st_mode & 0o777 == 0o700, directory
+    assert set(tmp_path.iterdir()) == before

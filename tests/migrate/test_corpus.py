@@ -246,6 +246,7 @@ def test_bad_input(
     pg_url: str,
     tmp_path: Path,
     run_cli: Callable[..., tuple[int, str, str]],
+    state_dir: Path,
 ) -> None:
     case = CASES[name]
     work = tmp_path / "in"
@@ -266,9 +267,11 @@ def test_bad_input(
             assert part in message, (part, message)
     assert target_state(pg_url) == before
     assert _sha(source) == sha
-    # Nothing left behind but (after a bad-data abort) the report saying why.
-    leftovers = [p.name for p in tmp_path.glob("rms-migrate-*/*")]
+    # Nothing left behind but (after a bad-data abort) the report saying why, and nothing
+    # at all in the current directory.
+    leftovers = [p.name for p in (state_dir / "migrate").glob("*/*")]
     assert all(n == "report.json" for n in leftovers), leftovers
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
 
 
 def _sha(path: Path) -> str | None:

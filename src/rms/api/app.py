@@ -15,26 +15,13 @@ from rms.api.problems import install_problem_handlers
 from rms.api.routes.health import health_router
 from rms.api.routes.resources import resource_routers
 from rms.api.routes.summary import summary_router
+from rms.db.build import build_database
 from rms.db.database import Database
-from rms.db.engine import create_db_engine, is_sqlite, retry_policy
-from rms.db.observe import DbObserver
+from rms.db.engine import is_sqlite
 from rms.db.pool import IdleReleaser
 from rms.settings import Settings
 
-__all__ = ["build_database", "create_app"]
-
-
-def build_database(settings: Settings) -> Database:
-    """Engine, observer and retry policy, all from ``settings``."""
-    observer = DbObserver(
-        cold_start_threshold_seconds=settings.db_cold_start_threshold_seconds,
-        emf=settings.metrics_emf_enabled,
-        namespace=settings.metrics_namespace,
-        environment=settings.environment,
-    )
-    policy = retry_policy(settings)
-    engine = create_db_engine(settings, observer=observer, policy=policy)
-    return Database(engine, observer=observer, policy=policy)
+__all__ = ["create_app"]
 
 
 def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:

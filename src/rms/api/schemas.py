@@ -16,6 +16,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -48,6 +49,21 @@ def _instant(value: datetime) -> datetime:
     except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before year 1 in UTC
         raise ValueError("must be between 1900-01-01 and 2199-12-31") from None
     if not MIN_INSTANT <= value.replace(tzinfo=None) <= MAX_INSTANT:
+        raise ValueError("must be between 1900-01-01 and 2199-12-31")
+    return value
+
+
+def _day_text(value: object) -> object:
+    """Only ``YYYY-MM-DD`` is a day: pydantic would also read a number as a Unix time."""
+    if isinstance(value, str) and not (
+        len(value) == 10 and value[4] == value[7] == "-" and value.replace("-", "").isdigit()
+    ):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    return value
+
+
+def _day_range(value: date) -> date:
+    if not MIN_INSTANT.date() <= value <= MAX_INSTANT.date():
         raise ValueError("must be between 1900-01-01 and 2199-12-31")
     return value
 
@@ -93,6 +109,8 @@ Amount = Annotated[float, Field(ge=-1e12, le=1e12, allow_inf_nan=False)]
 Count = Annotated[int, Field(ge=0, le=INT32_MAX)]
 PerYear = Annotated[int, Field(ge=0, le=366)]
 Instant = Annotated[datetime, AfterValidator(_instant)]
+#: A day in a query filter: ``YYYY-MM-DD`` within the supported range.
+Day = Annotated[date, BeforeValidator(_day_text), AfterValidator(_day_range)]
 Version = Annotated[int, Field(ge=1, le=INT32_MAX)]
 JsonValue = Annotated[Any, AfterValidator(_json_value)]
 #: Free text the application computes (e.g. the volatility figures); bounded, no NUL.
@@ -336,10 +354,10 @@ class TradeFilters(_Filters):
     universe_id: Id | None = None
     symbol: Symbol | None = None
     status: Literal["open", "closed"] | None = None
-    buy_date_from: date | None = None
-    buy_date_to: date | None = None
-    sell_date_from: date | None = None
-    sell_date_to: date | None = None
+    buy_date_from: Day | None = None
+    buy_date_to: Day | None = None
+    sell_date_from: Day | None = None
+    sell_date_to: Day | None = None
 
 
 class DivDepositFilters(_Filters):
@@ -348,13 +366,13 @@ class DivDepositFilters(_Filters):
     symbol: Symbol | None = None
     div_deposit_type_id: Id | None = None
     kind: Literal["deposit", "dividend"] | None = None
-    date_from: date | None = None
-    date_to: date | None = None
+    date_from: Day | None = None
+    date_to: Day | None = None
 
 
 class HolidayFilters(_Filters):
-    date_from: date | None = None
-    date_to: date | None = None
+    date_from: Day | None = None
+    date_to: Day | None = None
 
 
 class ScreenerFilters(_Filters):

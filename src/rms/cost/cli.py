@@ -1,22 +1,20 @@
 """``rms cost``: thin Typer commands over :mod:`rms.cost.model`, ``plot`` and ``measured``.
 
-Every :class:`~rms.errors.RmsError` is printed once as ``error: <message>`` on stderr with exit
-status 2; nothing else is caught, so a bug still shows its traceback.
+Errors are :class:`~rms.errors.RmsError` subclasses naming the option; :func:`rms.cli.main`
+prints them (one line, exit status 2).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from rms.clikit import command_group, hooks_of, stdout_console
 from rms.cost.model import AuroraConfig, Profile
 from rms.cost.pricing import PricingTable, RegionPricing, load_builtin_pricing, load_pricing
 from rms.cost.report import (
@@ -30,18 +28,15 @@ from rms.cost.report import (
     to_table,
 )
 from rms.cost.stack import APP_TIERS, StackProfile
-from rms.errors import InvalidInputError, RmsError
+from rms.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from rms.cost.measured import Measurement
     from rms.cost.report import EstimateReport
 
-__all__ = ["app", "handle_errors"]
+__all__ = ["app"]
 
-app = typer.Typer(
-    help="What each database option costs: estimated from a usage profile, or measured.",
-    no_args_is_help=True,
-)
+app = command_group("What each database option costs: estimated from a usage profile, or measured.")
 
 
 class OutputFormat(StrEnum):
@@ -53,18 +48,6 @@ class OutputFormat(StrEnum):
 class MeasuredFormat(StrEnum):
     TABLE = "table"
     JSON = "json"
-
-
-@contextmanager
-def handle_errors() -> Iterator[None]:
-    """Turn an :class:`RmsError` into ``error: <message>`` on stderr and exit status 2."""
-    try:
-        yield
-    except RmsError as exc:
-        Console(stderr=True, highlight=False, soft_wrap=True).print(
-            f"error: {exc.message}", markup=False
-        )
-        raise typer.Exit(2) from None
 
 
 # Shared options ---------------------------------------------------------------------------
@@ -179,59 +162,55 @@ def estimate(
     With --stack, also the whole stack's idle and active cost for each app tier.
     """
 
-    def work() -> None:
-        table, prices = _region(pricing, region)
-        if stack and output_format is OutputFormat.CSV:
-            raise InvalidInputError(
-                "--stack: not available with --format csv (use table or json)", field="--stack"
-            )
-        profile = Profile(
-            active_hours_per_day=active_hours_per_day,
-            acu_when_active=acu_when_active,
-            storage_gb=storage_gb,
-            io_millions_per_month=io_millions_per_month,
-            sessions_per_day=_sessions(sessions_per_day),
-            pause_delay_seconds=pause_delay_seconds,
-            idle_acu=idle_acu,
-            instance_class=instance_class,
-            hours_per_month=hours_per_month,
-            backup_gb=backup_gb,
-            aurora_config=aurora_config,
+    table, prices = _region(pricing, region)
+    if stack and output_format is OutputFormat.CSV:
+        raise InvalidInputError(
+            "--stack: not available with --format csv (use table or json)", field="--stack"
         )
-        prices.instance(instance_class)  # fail early, naming the option
-        report = build_report(profile, prices, table.origin)
-        stack_report = None
-        if stack:
-            stack_report = build_stack_report(
-                profile,
-                prices,
-                table.origin,
-                StackProfile(requests_per_active_hour=requests_per_active_hour),
-                detail_tier=app_tier,
-            )
-        if output_format is OutputFormat.JSON and stack_report is not None:
-            document = {"databases": to_records(report), "stack": stack_to_records(stack_report)}
-            typer.echo(json.dumps(document, indent=2))
-        elif output_format is OutputFormat.JSON:
-            typer.echo(to_json(report), nl=False)
-        elif output_format is OutputFormat.CSV:
-            typer.echo(to_csv(report), nl=False)
-        else:
-            console = Console(highlight=False)
-            costs, bes = to_table(report)
-            best = next(e for e in report.estimates if e.option == report.cheapest)
-            console.print(costs)
-            console.print(f"Cheapest: {best.option} (${best.monthly_usd:.2f}/month)")
-            console.print(bes)
-            console.print(f"Prices: {table.origin}; formulas: docs/cost-model.md")
-            if stack_report is not None:
-                totals, items = stack_to_tables(stack_report)
-                console.print(totals)
-                console.print(items)
-                console.print(stack_report.idle_verdict())
-
-    with handle_errors():
-        work()
+    profile = Profile(
+        active_hours_per_day=active_hours_per_day,
+        acu_when_active=acu_when_active,
+        storage_gb=storage_gb,
+        io_millions_per_month=io_millions_per_month,
+        sessions_per_day=_sessions(sessions_per_day),
+        pause_delay_seconds=pause_delay_seconds,
+        idle_acu=idle_acu,
+        instance_class=instance_class,
+        hours_per_month=hours_per_month,
+        backup_gb=backup_gb,
+        aurora_config=aurora_config,
+    )
+    prices.instance(instance_class)  # fail early, naming the option
+    report = build_report(profile, prices, table.origin)
+    stack_report = None
+    if stack:
+        stack_report = build_stack_report(
+            profile,
+            prices,
+            table.origin,
+            StackProfile(requests_per_active_hour=requests_per_active_hour),
+            detail_tier=app_tier,
+        )
+    if output_format is OutputFormat.JSON and stack_report is not None:
+        document = {"databases": to_records(report), "stack": stack_to_records(stack_report)}
+        typer.echo(json.dumps(document, indent=2))
+    elif output_format is OutputFormat.JSON:
+        typer.echo(to_json(report), nl=False)
+    elif output_format is OutputFormat.CSV:
+        typer.echo(to_csv(report), nl=False)
+    else:
+        console = stdout_console()
+        costs, bes = to_table(report)
+        best = next(e for e in report.estimates if e.option == report.cheapest)
+        console.print(costs)
+        console.print(f"Cheapest: {best.option} (${best.monthly_usd:.2f}/month)")
+        console.print(bes)
+        console.print(f"Prices: {table.origin}; formulas: docs/cost-model.md")
+        if stack_report is not None:
+            totals, items = stack_to_tables(stack_report)
+            console.print(totals)
+            console.print(items)
+            console.print(stack_report.idle_verdict())
 
 
 def _sessions(value: int) -> float:
@@ -271,34 +250,30 @@ def plot(
     pricing: PricingFile = None,
 ) -> None:
     """Chart the monthly cost of each option against active hours per day (0-24)."""
+    from rms.cost.plot import plot_costs
 
-    def work() -> None:
-        from rms.cost.plot import plot_costs
-
-        _, prices = _region(pricing, region)
-        profile = Profile(
-            active_hours_per_day=0.0 if active_hours_per_day is None else active_hours_per_day,
-            acu_when_active=acu_when_active,
-            storage_gb=storage_gb,
-            io_millions_per_month=io_millions_per_month,
-            sessions_per_day=_sessions(sessions_per_day),
-            pause_delay_seconds=pause_delay_seconds,
-            idle_acu=idle_acu,
-            instance_class=instance_class,
-            hours_per_month=hours_per_month,
-            backup_gb=backup_gb,
-            aurora_config=aurora_config,
-        )
-        prices.instance(instance_class)
-        written = plot_costs(profile, prices, out, mark_profile=active_hours_per_day is not None)
-        typer.echo(f"wrote {written}")
-
-    with handle_errors():
-        work()
+    _, prices = _region(pricing, region)
+    profile = Profile(
+        active_hours_per_day=0.0 if active_hours_per_day is None else active_hours_per_day,
+        acu_when_active=acu_when_active,
+        storage_gb=storage_gb,
+        io_millions_per_month=io_millions_per_month,
+        sessions_per_day=_sessions(sessions_per_day),
+        pause_delay_seconds=pause_delay_seconds,
+        idle_acu=idle_acu,
+        instance_class=instance_class,
+        hours_per_month=hours_per_month,
+        backup_gb=backup_gb,
+        aurora_config=aurora_config,
+    )
+    prices.instance(instance_class)
+    written = plot_costs(profile, prices, out, mark_profile=active_hours_per_day is not None)
+    typer.echo(f"wrote {written}")
 
 
 @app.command()
 def measured(
+    ctx: typer.Context,
     cluster: Annotated[
         str, typer.Option("--cluster", help="Aurora DB cluster identifier.", show_default=False)
     ],
@@ -320,38 +295,32 @@ def measured(
     pricing: PricingFile = None,
 ) -> None:
     """Actual ACU-hours, paused share and month cost of a cluster, from CloudWatch."""
+    from rms.aws import client as aws_client
+    from rms.cost.measured import measure
 
-    def work() -> None:
-        import boto3
-
-        from rms.cost.measured import measure
-
-        table, prices = _region(pricing, region)
-        prices.instance(instance_class)
-        client = boto3.client("cloudwatch", region_name=region)
-        m = measure(
-            client,
-            cluster,
-            days,
-            prices,
-            period=period,
-            pause_delay_seconds=pause_delay_seconds,
-            idle_acu=idle_acu,
-            instance_class=instance_class,
-            aurora_config=aurora_config,
-        )
-        report = build_report(m.profile, prices, table.origin)
-        if output_format is MeasuredFormat.JSON:
-            typer.echo(json.dumps(measured_record(m, report), indent=2))
-            return
-        console = Console(highlight=False)
-        console.print(_measured_table(m))
-        costs, bes = to_table(report)
-        console.print(costs)
-        console.print(bes)
-
-    with handle_errors():
-        work()
+    table, prices = _region(pricing, region)
+    prices.instance(instance_class)
+    client = aws_client("cloudwatch", region=region, session_factory=hooks_of(ctx).session_factory)
+    m = measure(
+        client,
+        cluster,
+        days,
+        prices,
+        period=period,
+        pause_delay_seconds=pause_delay_seconds,
+        idle_acu=idle_acu,
+        instance_class=instance_class,
+        aurora_config=aurora_config,
+    )
+    report = build_report(m.profile, prices, table.origin)
+    if output_format is MeasuredFormat.JSON:
+        typer.echo(json.dumps(measured_record(m, report), indent=2))
+        return
+    console = stdout_console()
+    console.print(_measured_table(m))
+    costs, bes = to_table(report)
+    console.print(costs)
+    console.print(bes)
 
 
 def measured_record(m: Measurement, report: EstimateReport) -> dict[str, Any]:

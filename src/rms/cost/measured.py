@@ -1,7 +1,8 @@
 """What an Aurora Serverless v2 cluster actually used, from CloudWatch.
 
-The CloudWatch client is passed in (created by the CLI from ``--region``), so tests hand in a
-moto client and nothing talks to AWS at import time.
+The CloudWatch client is passed in (created by the CLI from ``--region`` through
+:func:`rms.aws.client`), so tests hand in a moto client and nothing talks to AWS at import
+time; AWS failures are translated by :func:`rms.aws.aws_errors`.
 
 Metrics read (namespace ``AWS/RDS``, dimension ``DBClusterIdentifier``):
 
@@ -37,11 +38,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
-
+from rms.aws import aws_errors
 from rms.cost.model import AURORA_MIN_AWAKE_ACU, AURORA_SV2_MAX_ACU, AuroraConfig, Profile
 from rms.cost.pricing import RegionPricing
-from rms.errors import ConfigError, InvalidInputError, RmsError
+from rms.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -78,21 +78,6 @@ def default_period(days: int) -> int:
     return 300 if days <= 63 else 3600
 
 
-def _aws_error(exc: Exception, what: str) -> RmsError:
-    if isinstance(exc, NoCredentialsError):
-        return ConfigError(
-            f"no AWS credentials found for reading {what} (set AWS_PROFILE or the AWS_* variables)"
-        )
-    if isinstance(exc, NoRegionError):
-        return ConfigError("--region: no AWS region given or configured", field="--region")
-    if isinstance(exc, ClientError):
-        err = exc.response.get("Error", {})
-        return RmsError(
-            f"CloudWatch refused reading {what}: {err.get('Code', '?')}: {err.get('Message', '')}"
-        )
-    return RmsError(f"CloudWatch call failed reading {what}: {exc}")
-
-
 def fetch_metric(
     client: CloudWatchClient,
     metric: str,
@@ -110,7 +95,10 @@ def fetch_metric(
     lo = start
     while lo < end:
         hi = min(lo + chunk, end)
-        try:
+        with aws_errors(
+            f"cannot read {metric} of cluster {cluster_id!r} from CloudWatch",
+            permission="cloudwatch:GetMetricStatistics",
+        ):
             resp = client.get_metric_statistics(
                 Namespace=NAMESPACE,
                 MetricName=metric,
@@ -120,8 +108,6 @@ def fetch_metric(
                 Period=period,
                 Statistics=["Average"],
             )
-        except (BotoCoreError, ClientError) as exc:
-            raise _aws_error(exc, f"{metric} of cluster {cluster_id!r}") from exc
         for dp in resp.get("Datapoints", []):
             ts = dp["Timestamp"].astimezone(UTC)
             value = dp.get("Average")

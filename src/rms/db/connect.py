@@ -9,6 +9,11 @@ is reported.
 
 Credentials come from a :class:`CredentialSource` asked afresh on every attempt, so a
 rotated secret or a new IAM token (valid 15 minutes) is never frozen into the pool.
+
+Every failed attempt that will be retried is reported to the observer as a
+:class:`~rms.db.observe.ConnectWait` (target without password, attempt, elapsed time, the
+server's reason, the next pause), which logs it at INFO: a person watching a command or a
+service log sees what is being waited for instead of silence.
 """
 
 from __future__ import annotations
@@ -22,10 +27,10 @@ from typing import Any, Protocol
 import psycopg
 
 from rms.db.errors import Failure, classify, translate_db_error
-from rms.db.observe import DbObserver
+from rms.db.observe import ConnectWait, DbObserver
 from rms.errors import DatabaseAuthError, DatabaseUnavailableError, RmsError
 
-__all__ = ["ColdStartConnector", "CredentialSource", "RetryPolicy"]
+__all__ = ["ColdStartConnector", "CredentialSource", "RetryPolicy", "describe_target"]
 
 
 class CredentialSource(Protocol):
@@ -117,10 +122,38 @@ class ColdStartConnector:
                         retry_after_seconds=max(1, round(policy.max_backoff_seconds * 2)),
                     ) from exc
                 self.observer.retry("connect")
+                self.observer.waiting(
+                    ConnectWait(
+                        target=describe_target(params),
+                        attempt=attempt,
+                        elapsed_seconds=time.monotonic() - started,
+                        budget_seconds=policy.budget_seconds,
+                        next_attempt_in_seconds=pause,
+                        reason=_short_reason(exc),
+                    )
+                )
                 policy.sleep(pause)
                 continue
-            self.observer.connected(time.monotonic() - started)
+            self.observer.connected(
+                time.monotonic() - started, target=describe_target(params), attempts=attempt
+            )
             return conn
+
+
+def describe_target(params: dict[str, Any]) -> str:
+    """``host:port/dbname`` of a connection's parameters: never the user or password."""
+    host = params.get("host") or "local socket"
+    port = params.get("port")
+    where = f"{host}:{port}" if port else str(host)
+    dbname = params.get("dbname")
+    return f"{where}/{dbname}" if dbname else where
+
+
+def _short_reason(exc: BaseException) -> str:
+    """The gist of a failed attempt, for a progress line: ``Connection refused``."""
+    lines = str(exc).strip().splitlines()
+    first = lines[0] if lines else type(exc).__name__
+    return first.rsplit("failed:", 1)[-1].strip()[:200] or first[:200]
 
 
 def _server_message(exc: BaseException) -> str:

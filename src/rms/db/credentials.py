@@ -17,9 +17,9 @@ password belongs to that user); host, port and database name set explicitly in `
 win over the secret's (so a deployment can point at a proxy or a reader endpoint) and the
 secret fills in whatever is not set.
 
-Every secret value read is added to the :class:`~rms.settings.SecretRegistry`, and the
-botocore loggers that echo response bodies at DEBUG level get a filter, so neither our
-error messages nor library logs can show a secret.
+Every secret value read is added to the :class:`~rms.secrets.SecretRegistry`; AWS clients
+and errors come from :mod:`rms.aws` (which guards the botocore loggers that echo response
+bodies at DEBUG level), so neither our error messages nor library logs can show a secret.
 """
 
 from __future__ import annotations
@@ -34,19 +34,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.engine import make_url
 
-from rms.errors import ConfigError, DatabaseAuthError, DatabaseUnavailableError
-from rms.settings import (
-    DEFAULT_PG_PORT,
-    MASK,
-    RedactingFilter,
-    SecretRegistry,
-    Settings,
-    default_secret_registry,
-    normalise_database_url,
-)
+from rms.aws import SessionFactory, aws_errors, client
+from rms.errors import AwsError, ConfigError, DatabaseAuthError, DatabaseUnavailableError
+from rms.secrets import SecretRegistry, default_secret_registry
+from rms.settings import DEFAULT_PG_PORT, Settings, normalise_database_url
 
 if TYPE_CHECKING:
-    import boto3
     from mypy_boto3_rds import RDSClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_ssm import SSMClient
@@ -57,29 +50,22 @@ __all__ = [
     "IamTokenSource",
     "ResolvedSecret",
     "SecretsManagerSource",
-    "SessionFactory",
     "SsmParameterSource",
     "StaticPasswordSource",
     "UrlTlsSource",
     "credentials_from_settings",
-    "guard_library_logs",
 ]
 
 log = logging.getLogger("rms.db.credentials")
 
-#: Builds the boto3 session the clients come from; tests pass one bound to moto.
-SessionFactory = Callable[[], "boto3.session.Session"]
 Clock = Callable[[], float]
 T = TypeVar("T")
 
-_TRANSIENT_AWS_CODES = {
-    "InternalServiceError",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "ThrottlingException",
-    "Throttling",
-    "TooManyRequestsException",
-    "RequestTimeout",
+#: The IAM permission each credential source's AWS call needs (shown when access is denied).
+_PERMISSIONS = {
+    "secretsmanager": "secretsmanager:GetSecretValue on the secret (and kms:Decrypt on its key)",
+    "ssm": "ssm:GetParameter on the parameter (and kms:Decrypt for a SecureString)",
+    "rds": "rds-db:connect on the database user",
 }
 
 
@@ -102,18 +88,12 @@ def credentials_from_settings(
         return UrlTlsSource(settings)
     if source == "DB_PASSWORD":
         return StaticPasswordSource(settings, registry=registry)
-    factory = session_factory or _default_session_factory
+    factory = session_factory
     if source == "DB_SECRET_ARN":
         return SecretsManagerSource(settings, factory, clock=clock, registry=registry)
     if source == "DB_SSM_PARAMETER":
         return SsmParameterSource(settings, factory, clock=clock, registry=registry)
     return IamTokenSource(settings, factory, registry=registry)
-
-
-def _default_session_factory() -> boto3.session.Session:
-    import boto3
-
-    return boto3.session.Session()
 
 
 # -- sources -----------------------------------------------------------------------------------
@@ -235,7 +215,7 @@ class _CachedSecretSource(_ComponentSource):
     def __init__(
         self,
         settings: Settings,
-        session_factory: SessionFactory,
+        session_factory: SessionFactory | None,
         *,
         clock: Clock = time.monotonic,
         registry: SecretRegistry | None = None,
@@ -291,7 +271,7 @@ class SecretsManagerSource(_CachedSecretSource):
     def __init__(
         self,
         settings: Settings,
-        session_factory: SessionFactory,
+        session_factory: SessionFactory | None,
         *,
         clock: Clock = time.monotonic,
         registry: SecretRegistry | None = None,
@@ -306,7 +286,9 @@ class SecretsManagerSource(_CachedSecretSource):
 
     def _fetch(self) -> ResolvedSecret:
         client: SecretsManagerClient = self._aws_client()
-        response = _aws_call(self.label, lambda: client.get_secret_value(SecretId=self.secret_id))
+        response = _aws_call(
+            self.label, "secretsmanager", lambda: client.get_secret_value(SecretId=self.secret_id)
+        )
         text = response.get("SecretString")
         if text is None:
             raise ConfigError(
@@ -343,7 +325,7 @@ class SsmParameterSource(_CachedSecretSource):
     def __init__(
         self,
         settings: Settings,
-        session_factory: SessionFactory,
+        session_factory: SessionFactory | None,
         *,
         clock: Clock = time.monotonic,
         registry: SecretRegistry | None = None,
@@ -360,7 +342,7 @@ class SsmParameterSource(_CachedSecretSource):
     def _fetch(self) -> ResolvedSecret:
         client: SSMClient = self._aws_client()
         response = _aws_call(
-            self.label, lambda: client.get_parameter(Name=self.name, WithDecryption=True)
+            self.label, "ssm", lambda: client.get_parameter(Name=self.name, WithDecryption=True)
         )
         value = response["Parameter"].get("Value", "").strip()
         if not value:
@@ -403,7 +385,7 @@ class IamTokenSource(_ComponentSource):
     def __init__(
         self,
         settings: Settings,
-        session_factory: SessionFactory,
+        session_factory: SessionFactory | None,
         *,
         registry: SecretRegistry | None = None,
     ) -> None:
@@ -425,6 +407,7 @@ class IamTokenSource(_ComponentSource):
         region = s.aws_region or client.meta.region_name
         token = _aws_call(
             self.label,
+            "rds",
             lambda: client.generate_db_auth_token(
                 DBHostname=s.db_host or "", Port=port, DBUsername=s.db_user or "", Region=region
             ),
@@ -475,89 +458,29 @@ def _arn_region(name: str) -> str | None:
     return None
 
 
-def _make_client(factory: SessionFactory, service: str, region: str | None) -> Any:
-    from botocore.exceptions import BotoCoreError, NoRegionError
-
-    guard_library_logs()
+def _make_client(factory: SessionFactory | None, service: str, region: str | None) -> Any:
+    """A client for one credential source; a missing region or a broken config is named."""
     try:
-        session = factory()
-        return session.client(service, region_name=region)  # type: ignore[call-overload]
-    except NoRegionError:
-        raise ConfigError(
-            f"no AWS region for {service}: set AWS_REGION (or AWS_DEFAULT_REGION)",
-            field="AWS_REGION",
-        ) from None
-    except BotoCoreError as exc:
-        raise ConfigError(f"cannot create the AWS {service} client: {exc}") from exc
+        return client(service, region=region, session_factory=factory)
+    except AwsError as exc:
+        field = "AWS_REGION" if exc.kind == "no_region" else None
+        raise ConfigError(f"{exc.message} (for {service})", field=field) from None
 
 
-def _aws_call(label: str, call: Callable[[], T]) -> T:
-    """Run one AWS call, turning its failures into our errors (which never hold a secret)."""
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+def _aws_call(label: str, service: str, call: Callable[[], T]) -> T:
+    """Run one AWS call, turning its failures into our errors (which never hold a secret).
 
+    Transient failures (throttling, AWS unavailable or unreachable) are
+    :class:`DatabaseUnavailableError` (retry later); the rest are
+    :class:`DatabaseAuthError`: the credentials cannot be had until someone fixes access.
+    """
     try:
-        return call()
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code = error.get("Code", "Unknown")
-        message = default_secret_registry().redact(error.get("Message", ""))
-        text = f"could not read the database credentials from {label}: {code}: {message}"
-        if code in _TRANSIENT_AWS_CODES:
-            raise DatabaseUnavailableError(text) from None
-        raise DatabaseAuthError(text, source=label, aws_code=code) from None
-    except NoCredentialsError:
-        raise DatabaseAuthError(
-            f"could not read the database credentials from {label}: no AWS credentials found "
-            "(instance/task role, AWS_PROFILE or AWS_ACCESS_KEY_ID)",
-            source=label,
-        ) from None
-    except BotoCoreError as exc:
-        raise DatabaseUnavailableError(
-            f"could not reach AWS for the database credentials ({label}): "
-            f"{default_secret_registry().redact(str(exc))}"
-        ) from None
-
-
-# -- library logs -----------------------------------------------------------------------------
-
-#: botocore loggers that write request/response bodies or signatures at DEBUG level.
-_AWS_LOGGERS = (
-    "botocore.parsers",
-    "botocore.endpoint",
-    "botocore.auth",
-    "botocore.hooks",
-    "botocore.httpsession",
-    "botocore.retryhandler",
-    "urllib3.connectionpool",
-)
-
-
-class _AwsPayloadFilter(RedactingFilter):
-    """Masks whole AWS payloads that hold secrets, before we know the values in them.
-
-    botocore logs a response body while parsing it, i.e. before the secret reaches us and
-    the registry, so masking known values is not enough: any body that has a secret field
-    is dropped from the record, and so is a SigV4 signature (part of an IAM token).
-    """
-
-    _MARKERS = ("SecretString", "SecretBinary", '"Value"', '"Parameter"', "Signature:")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if any(marker in message for marker in self._MARKERS):
-            head = message.split("\n", 1)[0][:80]
-            record.msg, record.args = f"{head} {MASK} (secret payload redacted by rms)", None
-        return super().filter(record)
-
-
-def guard_library_logs(registry: SecretRegistry | None = None) -> None:
-    """Put the payload filter on the botocore loggers (once; idempotent).
-
-    Logger filters see every record a logger makes, whichever handler (ours, pytest's,
-    uvicorn's) writes it in the end.
-    """
-    values = (registry or default_secret_registry()).values
-    for name in _AWS_LOGGERS:
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _AwsPayloadFilter) for f in logger.filters):
-            logger.addFilter(_AwsPayloadFilter(values))
+        with aws_errors(
+            f"could not read the database credentials from {label}",
+            permission=_PERMISSIONS[service],
+        ):
+            return call()
+    except AwsError as exc:
+        if exc.transient:
+            raise DatabaseUnavailableError(exc.message) from None
+        raise DatabaseAuthError(exc.message, source=label, aws_code=exc.code) from None

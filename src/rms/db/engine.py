@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from rms.db.connect import ColdStartConnector, CredentialSource, RetryPolicy
 from rms.db.credentials import credentials_from_settings
 from rms.db.observe import DbObserver
-from rms.settings import Settings
+from rms.settings import Settings, make_private_dir
 
 __all__ = ["create_db_engine", "is_sqlite", "retry_policy"]
 
@@ -77,7 +77,7 @@ def create_db_engine(
 def _sqlite_engine(url: str, settings: Settings) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(Path(database).parent)  # the state directory, for the embedded one
     engine = create_engine(url, connect_args={"check_same_thread": False})
     busy_ms = settings.sqlite_busy_timeout_ms
 

@@ -5,11 +5,18 @@ process, as in tests, never clash) and, when enabled, writes the cold-start and 
 figures as CloudWatch embedded-metric-format (EMF) JSON lines, which CloudWatch Logs turns
 into metrics with no agent. Namespace, dimensions and metric names are the contract the
 Terraform alarms use (``infra/modules/monitoring``).
+
+Waits are logged at INFO on the ``rms.db.connect`` logger: each failed connection attempt
+that will be retried (:class:`ConnectWait`: target, attempt, elapsed, reason) and a connect
+that needed retries or was a cold start. The CLI and ``rms serve`` write that logger to
+stderr (:func:`rms.logs.configure_logging`), so a waking or unreachable database is never a
+silent wait.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import threading
 import time
@@ -21,7 +28,9 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-__all__ = ["EMF_METRICS", "DbObserver", "DbState", "PoolFigures"]
+__all__ = ["EMF_METRICS", "ConnectWait", "DbObserver", "DbState", "PoolFigures"]
+
+log = logging.getLogger("rms.db.connect")
 
 #: Metric name -> CloudWatch unit, as agreed with the monitoring module.
 EMF_METRICS = {
@@ -31,6 +40,27 @@ EMF_METRICS = {
     "TransactionRetryCount": "Count",
     "ConnectFailureCount": "Count",
 }
+
+
+@dataclass(frozen=True)
+class ConnectWait:
+    """One failed connection attempt that will be retried: what is waited for, and why."""
+
+    #: ``host:port/dbname``, never the user or the password.
+    target: str
+    attempt: int
+    elapsed_seconds: float
+    budget_seconds: float
+    next_attempt_in_seconds: float
+    #: The server's or the network's own words (``connection refused``, ...).
+    reason: str
+
+    def describe(self) -> str:
+        return (
+            f"waiting for the database at {self.target}: attempt {self.attempt} failed after "
+            f"{self.elapsed_seconds:.1f} s of {self.budget_seconds:g} s ({self.reason}); "
+            f"retrying in {self.next_attempt_in_seconds:.1f} s"
+        )
 
 
 @dataclass(frozen=True)
@@ -130,8 +160,16 @@ class DbObserver:
     def attempt(self) -> None:
         self.connect_attempts.inc()
 
-    def connected(self, seconds: float) -> None:
+    def connected(self, seconds: float, *, target: str | None = None, attempts: int = 1) -> None:
         cold = seconds > self.cold_start_threshold
+        if target is not None and (cold or attempts > 1):
+            log.info(
+                "connected to the database at %s after %.1f s (%d attempt(s)%s)",
+                target,
+                seconds,
+                attempts,
+                ", a cold start" if cold else "",
+            )
         self.connect_seconds.observe(seconds)
         with self._lock:
             self.state.last_success_at = time.time()
@@ -142,6 +180,10 @@ class DbObserver:
             self.cold_starts.inc()
             self.cold_start_seconds.observe(seconds)
             self._write_emf(ColdStartCount=1, ColdStartDurationMs=round(seconds * 1000, 1))
+
+    def waiting(self, wait: ConnectWait) -> None:
+        """A connection attempt failed and will be retried: say so, at INFO."""
+        log.info("%s", wait.describe())
 
     def retry(self, reason: str) -> None:
         self.retries.labels(reason=reason).inc()

@@ -1,8 +1,8 @@
 """``rms dev``: developer tools, starting with ``aurora-sim``, the pausing-Aurora emulator.
 
-Errors the user can fix (a bad address, a port in use) are printed once as ``error: <message>``
-on stderr with exit status 2. Ctrl-C and SIGTERM stop the emulator cleanly: connections are
-closed, a last line is logged, no traceback.
+Errors the user can fix (a bad address, a port in use) are :class:`~rms.errors.RmsError`
+subclasses, printed by :func:`rms.cli.main` (one line, exit status 2). Ctrl-C and SIGTERM
+stop the emulator cleanly: connections are closed, a last line is logged, no traceback.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
+from rms.clikit import command_group
 from rms.devtools.aurora_sim import (
     Address,
     AuroraEmulator,
@@ -23,14 +23,10 @@ from rms.devtools.aurora_sim import (
     parse_host_port,
     parse_upstream_url,
 )
-from rms.errors import RmsError
 
 __all__ = ["app"]
 
-app = typer.Typer(
-    help="Developer tools: an emulator of a pausing Aurora Serverless v2 database.",
-    no_args_is_help=True,
-)
+app = command_group("Developer tools: an emulator of a pausing Aurora Serverless v2 database.")
 
 
 @app.callback()
@@ -42,16 +38,6 @@ def dev() -> None:
 
 #: How long the start-up reachability check of the upstream may take.
 _PROBE_TIMEOUT_SECONDS = 2.0
-
-
-@contextlib.contextmanager
-def _handle_errors() -> Iterator[None]:
-    """Turn an :class:`RmsError` into one ``error:`` line on stderr and exit status 2."""
-    try:
-        yield
-    except RmsError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(2) from None
 
 
 def _log_line(message: str) -> None:
@@ -114,22 +100,21 @@ def aurora_sim(
     it, and is held (or refused) until --resume-delay seconds have passed. Any open
     connection, even idle, keeps it awake. Logs one line per state change on stdout.
     """
-    with _handle_errors():
-        upstream_address = parse_upstream_url(upstream)
-        listen_address = parse_host_port(listen, what="--listen")
-        emulator = AuroraEmulator(
-            upstream=upstream_address,
-            listen=listen_address,
-            pause_after=pause_after,
-            resume_delay=resume_delay,
-            mode=mode,
-            control=_control_address(control, listen_address),
-            log=_log_line,
-        )
-        # Ctrl-C cancels _serve, whose finally closes everything; then asyncio.run re-raises.
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_serve(emulator))
-        _log_line("aurora-sim: stopped")
+    upstream_address = parse_upstream_url(upstream)
+    listen_address = parse_host_port(listen, what="--listen")
+    emulator = AuroraEmulator(
+        upstream=upstream_address,
+        listen=listen_address,
+        pause_after=pause_after,
+        resume_delay=resume_delay,
+        mode=mode,
+        control=_control_address(control, listen_address),
+        log=_log_line,
+    )
+    # Ctrl-C cancels _serve, whose finally closes everything; then asyncio.run re-raises.
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(emulator))
+    _log_line("aurora-sim: stopped")
 
 
 async def _serve(emulator: AuroraEmulator) -> None:

@@ -1,15 +1,16 @@
 """``rms db migrate | verify | rollback``: thin commands over :mod:`rms.migrate`.
 
 Progress bars (per table, with rows/s) only when stdout is a terminal; otherwise only the
-warnings (stderr) and the final summary (stdout). Failures are :class:`rms.errors.RmsError`
-subclasses, printed once by ``rms.cli.main``. URLs are always shown without their password.
+warnings (stderr) and the final summary (stdout), never wrapped. Failures are
+:class:`rms.errors.RmsError` subclasses, printed once by ``rms.cli.main``. URLs are always
+shown without their password. A run's report, backup and quarantine file go to
+``<state dir>/migrate/<run id>/`` unless ``--report`` / ``--quarantine-file`` say otherwise.
 """
 
 from __future__ import annotations
 
-import os
 import sys
-import time
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -28,6 +29,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from rms.clikit import command_settings, hooks_of, stderr_console, stdout_console
 from rms.migrate.errors import VerificationError
 from rms.migrate.load import MigrateOptions, preflight, run_migration
 from rms.migrate.observe import MigrationObserver
@@ -37,10 +39,6 @@ from rms.migrate.target import hidden
 from rms.migrate.verify import VerifyOptions, verify
 
 __all__ = ["register"]
-
-#: Test hook: pause (print ``PAUSED <event>`` on stderr and sleep) at the named event, so a
-#: fault test can kill the process at a known point of the load.
-PAUSE_ENV = "RMS_MIGRATE_TEST_PAUSE_AT"
 
 
 class OnError(StrEnum):
@@ -55,10 +53,12 @@ class _RowsPerSecond(ProgressColumn):
 
 
 class _RichObserver(MigrationObserver):
-    """A progress bar per table (terminal only), plus the test pause hook."""
+    """A progress bar per table (terminal only); named points go to ``events`` if given."""
 
-    def __init__(self, console: Console, show: bool, pause_at: str | None) -> None:
-        self.pause_at = pause_at
+    def __init__(
+        self, console: Console, show: bool, events: Callable[[str], None] | None = None
+    ) -> None:
+        self.events = events
         self.progress: Progress | None = None
         self.tasks: dict[str, int] = {}
         if show:
@@ -82,9 +82,8 @@ class _RichObserver(MigrationObserver):
             self.progress.stop()
 
     def event(self, name: str) -> None:
-        if self.pause_at and name == self.pause_at:
-            print(f"PAUSED {name}", file=sys.stderr, flush=True)
-            time.sleep(600)
+        if self.events is not None:
+            self.events(name)
 
     def table_started(self, table: str, total: int) -> None:
         if self.progress is not None:
@@ -132,18 +131,15 @@ def _summary(report: MigrationReport, title: str) -> Table:
 
 def register(db_app: typer.Typer) -> None:
     """Add ``migrate``, ``verify`` and ``rollback`` to the ``rms db`` command group."""
-    # Off a terminal nothing wraps at 80 columns: logs and pipes get whole lines.
-    out = Console(soft_wrap=True)
-    if not out.is_terminal:
-        out = Console(width=200, soft_wrap=True)
-    err = Console(stderr=True, soft_wrap=True)
 
-    @db_app.command("migrate")
+    @db_app.command("migrate", short_help="Copy a SQLite file into PostgreSQL, verified.")
     def migrate_cmd(
+        ctx: typer.Context,
         source: Annotated[
-            Path, typer.Option("--from", help="The RMS SQLite file (opened read-only).")
+            Path,
+            typer.Option("--from", metavar="FILE", help="The RMS SQLite file (opened read-only)."),
         ],
-        to: Annotated[str, typer.Option("--to", help="Target PostgreSQL URL.")],
+        to: Annotated[str, typer.Option("--to", metavar="URL", help="Target PostgreSQL URL.")],
         dry_run: Annotated[
             bool, typer.Option("--dry-run", help="Do everything, verify, then roll back.")
         ] = False,
@@ -151,11 +147,20 @@ def register(db_app: typer.Typer) -> None:
             OnError, typer.Option("--on-error", help="abort, or quarantine bad rows.")
         ] = OnError.abort,
         quarantine_file: Annotated[
-            Path | None, typer.Option("--quarantine-file", help="JSONL of set-aside rows.")
+            Path | None,
+            typer.Option(
+                "--quarantine-file",
+                metavar="FILE",
+                help="JSONL of set-aside rows (default: next to the report).",
+            ),
         ] = None,
         report_path: Annotated[
             Path | None,
-            typer.Option("--report", help="JSON report (default ./rms-migrate-<run>/)."),
+            typer.Option(
+                "--report",
+                metavar="FILE",
+                help="JSON report (default: <state dir>/migrate/<run id>/report.json).",
+            ),
         ] = None,
         replace: Annotated[
             bool, typer.Option("--replace", help="Replace the rows a non-empty target holds.")
@@ -167,9 +172,12 @@ def register(db_app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Copy a SQLite file into PostgreSQL: exact, atomic, verified before COMMIT."""
+        out, err = stdout_console(), stderr_console()
+        settings = command_settings(ctx)
         show = out.is_terminal
-        observer = _RichObserver(out, show, os.environ.get(PAUSE_ENV) or None)
+        observer = _RichObserver(out, show, hooks_of(ctx).migration_events)
         options = MigrateOptions(
+            work_root=None if report_path else settings.state_path("migrate"),
             dry_run=dry_run,
             on_error="quarantine" if on_error is OnError.quarantine else "abort",
             quarantine_file=quarantine_file,
@@ -209,13 +217,16 @@ def register(db_app: typer.Typer) -> None:
             highlight=False,
         )
 
-    @db_app.command("verify")
+    @db_app.command("verify", short_help="Compare a SQLite file with its PostgreSQL copy.")
     def verify_cmd(
-        source: Annotated[Path, typer.Option("--from", help="The RMS SQLite file.")],
-        to: Annotated[str, typer.Option("--to", help="Target PostgreSQL URL.")],
+        source: Annotated[
+            Path, typer.Option("--from", metavar="FILE", help="The RMS SQLite file.")
+        ],
+        to: Annotated[str, typer.Option("--to", metavar="URL", help="Target PostgreSQL URL.")],
     ) -> None:
         """Compare a SQLite file with the PostgreSQL database it was migrated to."""
-        observer = _RichObserver(out, out.is_terminal, None)
+        out = stdout_console()
+        observer = _RichObserver(out, out.is_terminal)
         with observer:
             report = verify(source, to, VerifyOptions(observer=observer))
         out.print(_summary(report, f"verify {hidden(to)}"))
@@ -230,13 +241,16 @@ def register(db_app: typer.Typer) -> None:
 
     @db_app.command("rollback")
     def rollback_cmd(
-        run_id: Annotated[str, typer.Argument(help="The run id printed by migrate.")],
-        to: Annotated[str, typer.Option("--to", help="Target PostgreSQL URL.")],
+        run_id: Annotated[
+            str, typer.Argument(metavar="RUN_ID", help="The run id printed by migrate.")
+        ],
+        to: Annotated[str, typer.Option("--to", metavar="URL", help="Target PostgreSQL URL.")],
         force: Annotated[
             bool, typer.Option("--force", help="Delete even if rows were changed since.")
         ] = False,
     ) -> None:
         """Remove exactly the rows one migration run loaded."""
+        out = stdout_console()
         result = rollback(to, run_id, force=force)
         deleted = ", ".join(f"{t} {n}" for t, n in result.deleted.items() if n) or "nothing"
         out.print(f"run {run_id} rolled back: deleted {deleted}", markup=False, highlight=False)

@@ -8,7 +8,8 @@ The order of a run, and why:
    the target is reachable, UTF-8, at the schema head (or empty: then the run creates the
    schema itself, in its own transaction) and empty unless ``replace`` was asked.
 2. :func:`run_migration` takes a consistent backup of the source (online backup API) next to
-   the report and reads only from that copy from then on.
+   the report (in a private directory: by default ``<state dir>/migrate/<run id>/``) and
+   reads only from that copy from then on.
 3. In **one** transaction on the target: an advisory lock (one migration at a time), the
    Alembic upgrade if the database was empty, ``ACCESS EXCLUSIVE`` locks on the tables
    (the application cannot write half-way), emptiness checked again under the lock, then
@@ -82,6 +83,7 @@ from rms.migrate.target import (
     target_digest,
     target_error,
 )
+from rms.settings.state import make_private_dir
 
 __all__ = ["MigrateOptions", "MigrationPlan", "preflight", "run_migration"]
 
@@ -103,6 +105,9 @@ class MigrateOptions:
     on_error: Literal["abort", "quarantine"] = "abort"
     quarantine_file: Path | None = None
     report_path: Path | None = None
+    #: Where a run without ``report_path`` gets its own directory ``<run id>/`` (report,
+    #: backup, quarantine); the CLI passes ``<state dir>/migrate``.
+    work_root: Path | None = None
     replace: bool = False
     yes: bool = False
     #: Unknown source tables or columns abort the run instead of being reported as warnings.
@@ -185,9 +190,11 @@ def preflight(source: Path, target_url: str, options: MigrateOptions) -> Migrati
     if options.report_path is not None:
         report_path = Path(options.report_path)
         work_dir = report_path.parent
-    else:
-        work_dir = Path.cwd() / f"rms-migrate-{run_id}"
+    elif options.work_root is not None:
+        work_dir = Path(options.work_root) / run_id
         report_path = work_dir / "report.json"
+    else:
+        raise ValueError("MigrateOptions needs report_path or work_root: where the run's files go")
     quarantine = (
         Path(options.quarantine_file) if options.quarantine_file else work_dir / "quarantine.jsonl"
     )
@@ -342,7 +349,7 @@ def run_migration(plan: MigrationPlan, options: MigrateOptions) -> MigrationRepo
         warnings=list(plan.warnings),
     )
     clock = time.perf_counter()
-    plan.work_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(plan.work_dir)
     partial_quarantine = plan.quarantine_path.with_name(plan.quarantine_path.name + ".partial")
     backup: Path | None = None
     try:

@@ -12,11 +12,11 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
-from typer.testing import CliRunner
 
-from rms.config_cli import app
 from rms.errors import ConfigError
-from rms.settings import MASK, Settings, default_secret_registry, load_settings
+from rms.secrets import MASK, default_secret_registry
+from rms.settings import Settings, load_settings
+from tests.rms_cli import run_rms
 
 REGION = "us-east-1"
 PATH = "/rms/prod/"
@@ -58,7 +58,7 @@ def _put(values: dict[str, str], *, path: str = PATH, kind: str = "String") -> N
 
 
 def _show(*args: str) -> dict[str, dict[str, str]]:
-    result = CliRunner().invoke(app, ["show", "--format", "json", *args])
+    result = run_rms("config", "show", "--format", "json", *args)
     assert result.exit_code == 0, result.output
     data: dict[str, dict[str, str]] = json.loads(result.output)
     return data
@@ -130,7 +130,7 @@ def test_config_show_names_the_parameter_and_masks_secure_strings(
     assert data["DB_USER"] == {"value": MASK, "source": "ssm:/rms/prod/DB_USER"}
     assert data["SSM_PARAMETER_PATH"] == {"value": PATH, "source": "env"}
     for args in (["show"], ["show", "--format", "json"]):
-        result = CliRunner().invoke(app, args)
+        result = run_rms("config", *args)
         assert result.exit_code == 0, result.output
         assert "ssm-Path-Pw-901" not in result.output
         assert "Secure-User-77" not in result.output

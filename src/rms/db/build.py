@@ -1,0 +1,40 @@
+""":func:`build_database`: how every part of the package gets its database.
+
+The service, the CLI commands and the migration all build their database here, so each
+gets the same engine, cold-start connector, credentials, retry policy and observer (whose
+INFO lines say what a connection is waiting for) from the same settings.
+"""
+
+from __future__ import annotations
+
+from rms.aws import SessionFactory
+from rms.db.credentials import credentials_from_settings
+from rms.db.database import Database
+from rms.db.engine import create_db_engine, retry_policy
+from rms.db.observe import DbObserver
+from rms.settings import Settings
+
+__all__ = ["build_database"]
+
+
+def build_database(
+    settings: Settings,
+    *,
+    observer: DbObserver | None = None,
+    session_factory: SessionFactory | None = None,
+) -> Database:
+    """The database the settings describe: engine, observer and retry policy.
+
+    ``session_factory`` makes the boto3 sessions of AWS credential sources (tests pass one
+    bound to moto). Nothing connects until the first unit of work.
+    """
+    observer = observer or DbObserver(
+        cold_start_threshold_seconds=settings.db_cold_start_threshold_seconds,
+        emf=settings.metrics_emf_enabled,
+        namespace=settings.metrics_namespace,
+        environment=settings.environment,
+    )
+    policy = retry_policy(settings)
+    credentials = credentials_from_settings(settings, session_factory=session_factory)
+    engine = create_db_engine(settings, observer=observer, policy=policy, credentials=credentials)
+    return Database(engine, observer=observer, policy=policy)
