@@ -96,7 +96,10 @@ def write_text_dates_copy(source: Path, out: Path) -> None:
     """The same data with every DateTime as ISO text, for pgloader."""
     conn = sqlite3.connect(out)
     conn.executescript(DDL)
+    present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     for spec in table_specs():
+        if spec.name not in present:  # our own tables (rms_archive): not in the app's DDL
+            continue
         columns, rows = converted_rows(source, spec.name)
         marks = ", ".join("?" for _ in columns)
         cols = ", ".join(f'"{c}"' for c in columns)
