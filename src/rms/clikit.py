@@ -99,8 +99,10 @@ def hooks_of(ctx: typer.Context) -> Hooks:
     return found if found is not None else Hooks()
 
 
-def command_settings(ctx: typer.Context, url: str | None = None) -> Settings:
-    """The settings for a command (``url``, from ``--url``, wins), logging set to their level.
+def command_settings(
+    ctx: typer.Context, url: str | None = None, *, flag: str = "--url"
+) -> Settings:
+    """The settings for a command (``url``, from ``flag``, wins), logging set to their level.
 
     Imported here, not at the top: commands that need no settings (``rms cost estimate``)
     then start without loading pydantic-settings and SQLAlchemy.
@@ -111,10 +113,8 @@ def command_settings(ctx: typer.Context, url: str | None = None) -> Settings:
     try:
         settings = load_settings(session_factory=hooks_of(ctx).session_factory, **overrides)
     except ConfigError as exc:
-        if url and exc.field == "DATABASE_URL":  # the user typed --url, not DATABASE_URL
-            raise InvalidInputError(
-                exc.message.replace("DATABASE_URL", "--url"), field="--url"
-            ) from None
+        if url and exc.field == "DATABASE_URL":  # the user typed the flag, not DATABASE_URL
+            raise InvalidInputError(exc.message.replace("DATABASE_URL", flag), field=flag) from None
         raise
     configure_logging(settings.log_level)
     return settings

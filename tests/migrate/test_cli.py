@@ -6,7 +6,9 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.migrate.conftest import base_rows, target_state, write_source
+import psycopg
+
+from tests.migrate.conftest import base_rows, libpq, target_state, write_source
 
 Cli = Callable[..., tuple[int, str, str]]
 
@@ -28,7 +30,7 @@ def test_quiet_off_a_terminal_and_summary_printed(source: Path, pg_url: str, run
     assert err == ""  # no warnings for a complete, current file
 
 
-def test_unknown_columns_and_tables_are_reported_not_dropped(
+def test_unknown_columns_and_tables_fail_unless_named_to_leave_behind(
     tmp_path: Path, pg_url: str, run_cli: Cli
 ) -> None:
     source = write_source(
@@ -40,16 +42,31 @@ def test_unknown_columns_and_tables_are_reported_not_dropped(
             "INSERT INTO audit VALUES ('a'), ('b')",
         ],
     )
+    before = target_state(pg_url)
+    code, _out, err = run_cli("db", "migrate", "--from", str(source), "--to", pg_url)
+    assert code == 2
+    assert "no place for (nothing was written)" in err
+    assert "table audit: 2 row(s)" in err and "column trades.note: 1 non-NULL value(s)" in err
+    assert "--leave-behind audit --leave-behind trades.note" in err
+    assert target_state(pg_url) == before
+    # Named, they may stay behind: the run goes on and says so, in the report and the ledger.
     report_path = tmp_path / "r" / "report.json"
-    code, _out, err = run_cli(
-        "db", "migrate", "--from", str(source), "--to", pg_url, "--report", str(report_path)
-    )
+    code, out, err = run_cli(
+        "db", "migrate", "--from", str(source), "--to", pg_url, "--report", str(report_path),
+        "--leave-behind", "audit", "--leave-behind", "trades.note",
+    )  # fmt: skip
     assert code == 0, err
-    assert "column trades.note is not in the target schema: NOT migrated (1 non-null values)" in err
-    assert "table audit (2 rows) is NOT migrated" in err
+    left = "audit (2 row(s)), trades.note (1 value(s))"
+    assert f"left behind in the SQLite file (--leave-behind): {left}" in out
     report = json.loads(report_path.read_text())
-    assert any("trades.note" in w for w in report["warnings"])
-    assert any("audit" in w for w in report["warnings"])
+    assert report["accounting"]["left_behind"] == {"audit": 2, "trades.note": 1}
+    assert report["options"]["leave_behind"] == ["audit", "trades.note"]
+    assert report["accounting"]["source_tables"]["trades"]["columns"]["note"] == "left behind"
+    with psycopg.connect(libpq(pg_url)) as conn:
+        row = conn.execute(
+            "SELECT options -> 'leave_behind', accounting -> 'left_behind' FROM rms_migrate.runs"
+        ).fetchone()
+    assert row == (["audit", "trades.note"], {"audit": 2, "trades.note": 1})
 
 
 def test_replace_with_yes(tmp_path: Path, pg_url: str, run_cli: Cli) -> None:

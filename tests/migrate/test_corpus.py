@@ -34,6 +34,7 @@ class Case:
     expect: list[str]
     args: list[str] = field(default_factory=list)
     target: Callable[[str], str] | None = None
+    env: dict[str, str] = field(default_factory=dict)
 
 
 def _rows(**changes: Any) -> dict[str, list[dict[str, Any]]]:
@@ -119,6 +120,30 @@ def _invalid_utf8(tmp: Path) -> Path:
     )
 
 
+def _missing_quantity(tmp: Path) -> Path:
+    """Trades from before the application's migration 05 (no quantity column)."""
+    ddl = DDL.replace('"quantity" INTEGER NOT NULL, ', "")
+    rows = base_rows()
+    for trade in rows["trades"]:
+        del trade["quantity"]
+    return write_source(tmp / "no-quantity.db", rows, ddl=ddl)
+
+
+def _screener_without_risk_group(tmp: Path) -> Path:
+    """A screener row from before the application's migrations 14 and 15."""
+    path = write_source(tmp / "screener.db")
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE screener")
+    conn.execute(
+        'CREATE TABLE screener (id TEXT PRIMARY KEY, symbol TEXT NOT NULL, "createdAt" DATETIME, '
+        '"updatedAt" DATETIME, "deletedAt" DATETIME, version INTEGER NOT NULL DEFAULT 1)'
+    )
+    conn.execute("INSERT INTO screener VALUES ('s-1', 'PDI', ?, ?, NULL, 1)", (T0, T0))
+    conn.commit()
+    conn.close()
+    return path
+
+
 def _unknown_table(tmp: Path) -> Path:
     return write_source(tmp / "extra.db", extra_sql=["CREATE TABLE audit (id TEXT, what TEXT)"])
 
@@ -126,7 +151,7 @@ def _unknown_table(tmp: Path) -> Path:
 def _unknown_enum_value(tmp: Path) -> Path:
     rows = base_rows()
     rows["cusip_cache"] = [
-        {"id": "c-1", "cusip": "037833100", "symbol": "AAPL", "source": "OPENFIGI",
+        {"id": "c-1", "cusip": "037833100", "symbol": "AAPL", "source": "BLOOMBERG",
          "resolvedAt": T0, "lastUsedAt": T0, "createdAt": T0, "updatedAt": T0}
     ]  # fmt: skip
     return write_source(tmp / "enum.db", rows)
@@ -205,12 +230,53 @@ CASES: dict[str, Case] = {
         _bad(divDeposits__universeId="u-404"), ["divDeposits row id 'd-1'", "universeId", "u-404"]
     ),
     "value outside an enum": Case(
-        _unknown_enum_value, ["cusip_cache row id 'c-1'", "source", "'OPENFIGI'", "THIRTEENF"]
+        _unknown_enum_value, ["cusip_cache row id 'c-1'", "source", "'BLOOMBERG'", "THIRTEENF"]
     ),
     "invalid JSON": Case(_bad(settings__value="{mode: dark}"), ["settings", "value", "JSON"]),
     "JSON with NaN": Case(_bad(settings__value='{"x": NaN}'), ["settings", "JSON"]),
-    "missing required column": Case(_missing_required_column, ["trades", "buy", "no default"]),
-    "unknown table with --strict": Case(_unknown_table, ["--strict", "audit"], ["--strict"]),
+    "missing required column": Case(
+        _missing_required_column,
+        ["trades: 5 row(s) have no buy", "no default", "--fill trades.buy"],
+    ),
+    "unknown table": Case(_unknown_table, ["table audit: 0 row(s)", "--leave-behind audit"]),
+    "unknown column": Case(
+        lambda t: write_source(t / "extra.db", extra_sql=["ALTER TABLE trades ADD COLUMN x INT"]),
+        ["column trades.x: 0 non-NULL value(s)", "--leave-behind trades.x"],
+    ),
+    "leave-behind of a target column": Case(
+        lambda t: write_source(t / "ok.db"),
+        ["--leave-behind trades.buy", "column of the target table trades"],
+        ["--leave-behind", "trades.buy"],
+    ),
+    "--fill of a column the source has": Case(
+        lambda t: write_source(t / "ok.db"),
+        ["--fill trades.quantity", "the source has the column"],
+        ["--fill", "trades.quantity=3"],
+    ),
+    "--fill without a value": Case(
+        lambda t: write_source(t / "ok.db"),
+        ["--fill trades", "TABLE.COLUMN=VALUE"],
+        ["--fill", "trades"],
+    ),
+    "--fill of the wrong type": Case(
+        _missing_quantity,
+        ["--fill trades.quantity=many", "not an integer"],
+        ["--fill", "trades.quantity=many"],
+    ),
+    "--fill of an unknown risk group": Case(
+        _screener_without_risk_group,
+        ["--fill screener.risk_group_id=Nope", "no risk group with that id or name"],
+        [
+            "--fill",
+            "screener.risk_group_id=Nope",
+            "--fill",
+            "screener.distribution=0",
+            "--fill",
+            "screener.distributions_per_year=12",
+            "--fill",
+            "screener.last_price=1",
+        ],
+    ),
     "non-empty target": Case(
         lambda t: write_source(t / "ok.db"), ["not empty", "--replace"], target=_seeded_target
     ),
@@ -224,7 +290,10 @@ CASES: dict[str, Case] = {
         lambda t: write_source(t / "ok.db"), ["no Alembic revision"], target=_target_with_data
     ),
     "unreachable host": Case(
-        lambda t: write_source(t / "ok.db"), ["cannot connect"], target=_unreachable
+        lambda t: write_source(t / "ok.db"),
+        ["cannot connect", "did not accept a connection within", "Connection refused"],
+        target=_unreachable,
+        env={"DB_COLD_START_BUDGET_SECONDS": "1"},
     ),
     "missing database": Case(
         lambda t: write_source(t / "ok.db"), ["no_such_database_here"], target=_missing_database
@@ -235,7 +304,9 @@ CASES: dict[str, Case] = {
         target=lambda u: "sqlite:///x.db",
     ),
     "not a url": Case(
-        lambda t: write_source(t / "ok.db"), ["not a database URL"], target=lambda u: "::nonsense::"
+        lambda t: write_source(t / "ok.db"),
+        ["--to must start with"],
+        target=lambda u: "::nonsense::",
     ),
 }
 
@@ -247,8 +318,11 @@ def test_bad_input(
     tmp_path: Path,
     run_cli: Callable[..., tuple[int, str, str]],
     state_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     case = CASES[name]
+    for variable, value in case.env.items():
+        monkeypatch.setenv(variable, value)
     work = tmp_path / "in"
     work.mkdir()
     source = case.build(work)
@@ -258,7 +332,9 @@ def test_bad_input(
     code, out, err = run_cli("db", "migrate", "--from", str(source), "--to", target, *case.args)
     assert code != 0
     assert "Traceback" not in out + err
-    assert err.startswith("error: "), err
+    # One error line, after the lines of a wait for the target if there was one.
+    assert err.startswith(("error: ", "waiting for the database at ")), err
+    assert "error: " in err, err
     message = " ".join(err.split())
     if name in ("corrupt file", "truncated file"):
         assert any(word in message for word in case.expect), message

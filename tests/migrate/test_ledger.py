@@ -47,7 +47,7 @@ def test_rollback_removes_exactly_the_run(migrated: tuple[str, Any], run_cli: Cl
         'INSERT INTO accounts (id, name, "createdAt", "updatedAt", version) '
         "VALUES ('later', 'Later', now(), now(), 1)",
     )
-    code, out, err = run_cli("db", "rollback", report.run_id, "--to", url)
+    code, out, err = run_cli("db", "rollback", report.run_id, "--to", url, "--yes")
     assert code == 0, err
     assert "trades 5" in out
     counts = target_state(url)["counts"]
@@ -57,7 +57,7 @@ def test_rollback_removes_exactly_the_run(migrated: tuple[str, Any], run_cli: Cl
         for t, n in counts.items()
         if t.startswith("public.") and "accounts" not in t and "alembic" not in t
     )
-    code, _out, err = run_cli("db", "rollback", report.run_id, "--to", url)
+    code, _out, err = run_cli("db", "rollback", report.run_id, "--to", url, "--yes")
     assert code == 2
     assert "already rolled back" in err
 
@@ -72,7 +72,7 @@ def test_rollback_refuses_when_rows_changed_unless_forced(
     assert code == 2
     assert "changed or removed since" in err and "trades" in err
     assert target_state(url) == before
-    code, _out, err = run_cli("db", "rollback", report.run_id, "--to", url, "--force")
+    code, _out, err = run_cli("db", "rollback", report.run_id, "--to", url, "--force", "--yes")
     assert code == 0, err
     assert target_state(url)["counts"]["public.trades"] == 0
 
@@ -88,7 +88,7 @@ def test_rollback_refuses_when_new_rows_reference_the_run(
         "VALUES ('new', 'u-1', 'acc-1', 1, 1, now(), 1, now(), now(), 1)",
     )
     before = target_state(url)
-    code, _out, err = run_cli("db", "rollback", report.run_id, "--to", url)
+    code, _out, err = run_cli("db", "rollback", report.run_id, "--to", url, "--yes")
     assert code == 2
     assert "still reference" in err and "nothing was deleted" in " ".join(err.split())
     assert target_state(url) == before
@@ -153,7 +153,7 @@ def test_loader_bug_is_caught_before_commit(
 
 def test_second_concurrent_migration_is_refused(pg_url: str, source: Path, tmp_path: Path) -> None:
     from rms.migrate import ConcurrentMigrationError
-    from rms.migrate.target import ADVISORY_KEY
+    from rms.migrate.ledger import ADVISORY_KEY
 
     options = MigrateOptions(report_path=tmp_path / "out" / "report.json")
     plan = preflight(source, pg_url, options)

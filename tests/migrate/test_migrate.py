@@ -61,8 +61,9 @@ def test_real_fixture_files_migrate(
     saved = json.loads(Path(report.report_path).read_text())
     assert saved["totals"]["balanced"] and saved["status"] == "committed"
     if name.startswith("trades"):
-        assert "trades.version" in " ".join(report.warnings)
-        assert "universe.is_closed_end_fund" in " ".join(report.warnings)
+        assert "trades.version" in " ".join(report.notes)
+        assert "universe.is_closed_end_fund" in " ".join(report.notes)
+        assert report.tables["universe"].defaulted_columns["is_closed_end_fund"] is True
     assert verify(source, pg_url).status == "verified"
 
 

@@ -1,19 +1,27 @@
-"""``rms db migrate | verify | rollback``: thin commands over :mod:`rms.migrate`.
+"""``rms db migrate | verify | rollback | runs``: thin commands over :mod:`rms.migrate`.
+
+The target is the database the settings name (``DATABASE_URL``, or the ``DB_*`` variables
+with ``DB_SECRET_ARN`` / ``DB_SSM_PARAMETER`` / ``DB_IAM_AUTH``), reached through
+:mod:`rms.db` like the service's; ``--to URL`` names another one. A ``--to`` URL holding a
+password works but is warned about: it is in the shell history and visible in ``ps``.
 
 Progress bars (per table, with rows/s) only when stdout is a terminal; otherwise only the
-warnings (stderr) and the final summary (stdout), never wrapped. Failures are
-:class:`rms.errors.RmsError` subclasses, printed once by ``rms.cli.main``. URLs are always
-shown without their password. A run's report, backup and quarantine file go to
+warnings (stderr) and the final summary (stdout), never wrapped. While the target wakes
+from a pause, each connection attempt is a line on stderr (from :mod:`rms.db`). Failures
+are :class:`rms.errors.RmsError` subclasses, printed once by ``rms.cli.main``. URLs are
+always shown without their password. A run's report, backup and quarantine file go to
 ``<state dir>/migrate/<run id>/`` unless ``--report`` / ``--quarantine-file`` say otherwise.
 """
 
 from __future__ import annotations
 
+import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import UTC
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -30,13 +38,14 @@ from rich.table import Table
 from rich.text import Text
 
 from rms.clikit import command_settings, hooks_of, stderr_console, stdout_console
-from rms.migrate.errors import VerificationError
-from rms.migrate.load import MigrateOptions, preflight, run_migration
+from rms.errors import InvalidInputError
+from rms.migrate.errors import ReportNotWrittenError, VerificationError
 from rms.migrate.observe import MigrationObserver
 from rms.migrate.report import MigrationReport
-from rms.migrate.rollback import rollback
-from rms.migrate.target import hidden
-from rms.migrate.verify import VerifyOptions, verify
+
+if TYPE_CHECKING:
+    from rms.migrate.target import Target
+    from rms.settings import Settings
 
 __all__ = ["register"]
 
@@ -44,6 +53,11 @@ __all__ = ["register"]
 class OnError(StrEnum):
     abort = "abort"
     quarantine = "quarantine"
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
 
 
 class _RowsPerSecond(ProgressColumn):
@@ -100,12 +114,18 @@ class _RichObserver(MigrationObserver):
             self.progress.update(task, completed=total)  # type: ignore[arg-type]
 
 
+def _print(console: Console, text: str) -> None:
+    console.print(text, markup=False, highlight=False)
+
+
 def _summary(report: MigrationReport, title: str) -> Table:
+    """Both sides' figures per table: read, loaded, quarantined, in target, checksums."""
     table = Table(title=title, title_justify="left")
     table.add_column("table", no_wrap=True, min_width=14)  # never truncate a table name
     for name in ("read", "loaded", "quarantined", "in target"):
         table.add_column(name, justify="right", no_wrap=True)
-    table.add_column("checksum", overflow="ellipsis", max_width=16)
+    table.add_column("source checksum", overflow="ellipsis", max_width=16)
+    table.add_column("target checksum", overflow="ellipsis", max_width=16)
     table.add_column("verified", justify="right")
     for t in report.tables.values():
         table.add_row(
@@ -114,6 +134,7 @@ def _summary(report: MigrationReport, title: str) -> Table:
             str(t.loaded),
             str(t.quarantined),
             "" if t.target_rows is None else str(t.target_rows),
+            t.source_checksum or "",
             t.target_checksum or "",
             {True: "yes", False: "NO", None: ""}[t.verified],
         )
@@ -125,12 +146,107 @@ def _summary(report: MigrationReport, title: str) -> Table:
         str(sum(t.target_rows or 0 for t in report.tables.values())),
         "",
         "",
+        "",
     )
     return table
 
 
+def _accounting_lines(report: MigrationReport) -> list[str]:
+    """Where the source went, beyond the per-table figures: the history point, what was
+    archived, created, defaulted, filled, derived and left behind."""
+    acc = report.accounting
+    lines = []
+    point = acc.get("history_point", {}).get("description")
+    if point:
+        lines.append(f"source schema: {point}")
+    archived = acc.get("archived", {})
+    if archived:
+        origin = f"migrate:{report.compared_run or report.run_id}"
+        items = ", ".join(
+            f"{key} {n} {'value(s)' if '.' in key else 'row(s)'}" for key, n in archived.items()
+        )
+        lines.append(f"archived into rms_archive (origin {origin}): {items}")
+    for group in acc.get("risk_groups", []):
+        verb = "created" if group["created"] else "used"
+        lines.append(
+            f"risk group {group['name']!r} ({verb}, id {group['id']}) for the "
+            f"{group['universe_rows']} universe row(s) whose old risk_group was "
+            f"{group['old_value']}"
+        )
+    for key, label in (("filled", "filled (--fill)"), ("derived", "derived")):
+        for table, columns in acc.get(key, {}).items():
+            for column, how in columns.items():
+                if column != "*":
+                    lines.append(f"{label}: {table}.{column}: {how}")
+    lines += report.notes
+    left = acc.get("left_behind", {})
+    if left:
+        items = ", ".join(
+            f"{key} ({n} {'value(s)' if '.' in key else 'row(s)'})" for key, n in left.items()
+        )
+        lines.append(f"left behind in the SQLite file (--leave-behind): {items}")
+    return lines
+
+
+def _warn_password(to: str | None) -> None:
+    if not to:
+        return
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        password = make_url(to).password
+    except (ArgumentError, ValueError):
+        return
+    if password:
+        _print(
+            stderr_console(),
+            "warning: the --to URL holds a password: it is now in your shell history and "
+            "visible to other users (ps); name the database in the environment instead "
+            "(DATABASE_URL, or DB_HOST and DB_NAME with DB_SECRET_ARN, DB_SSM_PARAMETER or "
+            "DB_IAM_AUTH) and leave --to out",
+        )
+
+
+def _target(ctx: typer.Context, to: str | None) -> tuple[Settings, Target]:
+    """The target: ``--to``, or the database the settings name (never the embedded one)."""
+    from rms.migrate.target import open_target
+
+    _warn_password(to)
+    settings = command_settings(ctx, to, flag="--to")
+    if not to and settings.is_embedded:
+        raise InvalidInputError(
+            "no target database: give --to URL, or name it in the environment (DATABASE_URL, "
+            "or DB_HOST, DB_NAME and a password source such as DB_SECRET_ARN); the settings "
+            "name only the embedded SQLite database",
+            field="--to",
+        )
+    return settings, open_target(settings, session_factory=hooks_of(ctx).session_factory)
+
+
+def _pairs(values: Sequence[str], flag: str, example: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInputError(f"{flag} {value}: expected {example}", field=flag)
+        out[key.strip()] = rest
+    return out
+
+
+ToOption = Annotated[
+    str | None,
+    typer.Option(
+        "--to",
+        metavar="URL",
+        help="Target PostgreSQL URL (default: DATABASE_URL or the DB_* variables; a password "
+        "here is visible to others: prefer the environment).",
+    ),
+]
+
+
 def register(db_app: typer.Typer) -> None:
-    """Add ``migrate``, ``verify`` and ``rollback`` to the ``rms db`` command group."""
+    """Add ``migrate``, ``verify``, ``rollback`` and ``runs`` to the ``rms db`` group."""
 
     @db_app.command("migrate", short_help="Copy a SQLite file into PostgreSQL, verified.")
     def migrate_cmd(
@@ -139,7 +255,7 @@ def register(db_app: typer.Typer) -> None:
             Path,
             typer.Option("--from", metavar="FILE", help="The RMS SQLite file (opened read-only)."),
         ],
-        to: Annotated[str, typer.Option("--to", metavar="URL", help="Target PostgreSQL URL.")],
+        to: ToOption = None,
         dry_run: Annotated[
             bool, typer.Option("--dry-run", help="Do everything, verify, then roll back.")
         ] = False,
@@ -166,14 +282,48 @@ def register(db_app: typer.Typer) -> None:
             bool, typer.Option("--replace", help="Replace the rows a non-empty target holds.")
         ] = False,
         yes: Annotated[bool, typer.Option("--yes", help="Do not ask before replacing.")] = False,
-        strict: Annotated[
+        leave_behind: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--leave-behind",
+                metavar="TABLE[.COLUMN]",
+                help="A source table or column the target has no place for, which may stay "
+                "behind (repeatable; recorded in the report and the ledger).",
+            ),
+        ] = None,
+        map_risk_group: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--map-risk-group",
+                metavar="OLD=GROUP",
+                help="An init-era INTEGER universe.risk_group value becomes this risk group "
+                "(name or id) instead of a new group named 'risk group OLD' (repeatable).",
+            ),
+        ] = None,
+        fill: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--fill",
+                metavar="TABLE.COLUMN=VALUE",
+                help="A value for a required column the source lacks (e.g. trades.quantity "
+                "before the application's migration 05); repeatable; recorded.",
+            ),
+        ] = None,
+        keep_backup: Annotated[
             bool,
-            typer.Option("--strict", help="Unknown source tables or columns abort the run."),
+            typer.Option(
+                "--keep-backup",
+                help="Keep the backup copy of the source after a dry run or a failed run.",
+            ),
         ] = False,
     ) -> None:
         """Copy a SQLite file into PostgreSQL: exact, atomic, verified before COMMIT."""
+        from rms.migrate.load import MigrateOptions, preflight, run_migration
+
         out, err = stdout_console(), stderr_console()
-        settings = command_settings(ctx)
+        fills = _pairs(fill or [], "--fill", "TABLE.COLUMN=VALUE")
+        risk_map = _pairs(map_risk_group or [], "--map-risk-group", "OLD=GROUP")
+        settings, target = _target(ctx, to)
         show = out.is_terminal
         observer = _RichObserver(out, show, hooks_of(ctx).migration_events)
         options = MigrateOptions(
@@ -184,73 +334,194 @@ def register(db_app: typer.Typer) -> None:
             report_path=report_path,
             replace=replace,
             yes=yes,
-            strict=strict,
+            leave_behind=tuple(leave_behind or ()),
+            risk_group_map=risk_map,
+            fills=fills,
+            keep_backup=keep_backup,
             confirm=(lambda q: typer.confirm(q, default=False)) if sys.stdin.isatty() else None,
             observer=observer,
         )
-        plan = preflight(source, to, options)
-        for warning in plan.warnings:
-            err.print(f"warning: {warning}", markup=False, highlight=False)
-        if show:
-            out.print(
-                f"run {plan.run_id}: {plan.source} -> {hidden(to)}"
-                + (" (dry run)" if dry_run else ""),
-                markup=False,
-                highlight=False,
-            )
-        observer.event("preflight-done")
-        with observer:
-            report = run_migration(plan, options)
+        try:
+            plan = preflight(source, target, options)
+            for warning in plan.warnings:
+                _print(err, f"warning: {warning}")
+            if show:
+                _print(
+                    out,
+                    f"run {plan.run_id}: {plan.source} -> {target.label}"
+                    + (" (dry run)" if dry_run else ""),
+                )
+            observer.event("preflight-done")
+            try:
+                with observer:
+                    report = run_migration(plan, options)
+            except ReportNotWrittenError as exc:
+                out.print(_summary(exc.report, f"migrated, run {exc.report.run_id}"))
+                sys.stderr.write(json.dumps(exc.report.to_dict(), indent=2, default=str) + "\n")
+                raise
+        finally:
+            target.dispose()
         title = "dry run (rolled back)" if dry_run else f"migrated, run {report.run_id}"
         out.print(_summary(report, title))
+        for line in _accounting_lines(report):
+            _print(out, line)
+        for warning in report.warnings[len(plan.warnings) :]:
+            _print(err, f"warning: {warning}")
         if report.rows_quarantined:
-            out.print(
-                f"{report.rows_quarantined} row(s) quarantined to {report.quarantine_file}",
-                markup=False,
-                highlight=False,
-            )
+            _print(out, f"{report.rows_quarantined} row(s) quarantined to {report.quarantine_file}")
         verb = "would be loaded (dry run, nothing committed)" if dry_run else "loaded and verified"
-        out.print(
+        _print(
+            out,
             f"{report.rows_loaded} rows {verb}; report {report.report_path}; "
-            f"backup {report.backup}",
-            markup=False,
-            highlight=False,
+            + (f"backup {report.backup}" if report.backup else "no backup kept (--keep-backup)"),
         )
 
     @db_app.command("verify", short_help="Compare a SQLite file with its PostgreSQL copy.")
     def verify_cmd(
+        ctx: typer.Context,
         source: Annotated[
             Path, typer.Option("--from", metavar="FILE", help="The RMS SQLite file.")
         ],
-        to: Annotated[str, typer.Option("--to", metavar="URL", help="Target PostgreSQL URL.")],
+        to: ToOption = None,
+        run_id: Annotated[
+            str | None,
+            typer.Option(
+                "--run",
+                metavar="RUN_ID",
+                help="The run to compare with (default: the one whose rows the target holds).",
+            ),
+        ] = None,
     ) -> None:
         """Compare a SQLite file with the PostgreSQL database it was migrated to."""
-        out = stdout_console()
-        observer = _RichObserver(out, out.is_terminal)
-        with observer:
-            report = verify(source, to, VerifyOptions(observer=observer))
-        out.print(_summary(report, f"verify {hidden(to)}"))
-        if report.status != "verified":
-            orphaned = {k: v for k, v in report.orphans.items() if v}
-            raise VerificationError(
-                "the target differs from the source"
-                + (f"; unresolved references: {orphaned}" if orphaned else ""),
-                report.differences,
-            )
-        out.print("source and target agree", markup=False)
+        from rms.migrate.verify import VerifyOptions, verify
 
-    @db_app.command("rollback")
+        out = stdout_console()
+        _settings, target = _target(ctx, to)
+        observer = _RichObserver(out, out.is_terminal)
+        try:
+            with observer:
+                report = verify(source, target, VerifyOptions(observer=observer, run_id=run_id))
+        finally:
+            target.dispose()
+        for warning in report.warnings:
+            _print(stderr_console(), f"warning: {warning}")
+        out.print(_summary(report, f"verify {target.label} against run {report.compared_run}"))
+        for line in _accounting_lines(report):
+            _print(out, line)
+        if report.status != "verified":
+            problems = []
+            orphaned = {k: v for k, v in report.orphans.items() if v}
+            if orphaned:
+                problems.append(f"unresolved references: {orphaned}")
+            if report.unaccounted:
+                problems.append(
+                    "the source holds data nothing accounts for (not carried, archived or "
+                    "left behind by the run): "
+                    + ", ".join(f"{k} ({n})" for k, n in report.unaccounted.items())
+                )
+            differing = [t.name for t in report.tables.values() if not t.verified]
+            if differing:
+                problems.append("tables that differ: " + ", ".join(differing))
+            raise VerificationError(
+                "the target differs from the source: " + "; ".join(problems), report.differences
+            )
+        _print(out, "source and target agree")
+
+    @db_app.command("rollback", short_help="Remove exactly the rows one run loaded.")
     def rollback_cmd(
+        ctx: typer.Context,
         run_id: Annotated[
             str, typer.Argument(metavar="RUN_ID", help="The run id printed by migrate.")
         ],
-        to: Annotated[str, typer.Option("--to", metavar="URL", help="Target PostgreSQL URL.")],
+        to: ToOption = None,
         force: Annotated[
             bool, typer.Option("--force", help="Delete even if rows were changed since.")
         ] = False,
+        yes: Annotated[bool, typer.Option("--yes", help="Do not ask before deleting.")] = False,
     ) -> None:
-        """Remove exactly the rows one migration run loaded."""
+        """Remove exactly the rows one migration run loaded (asks first unless --yes)."""
+        from rms.migrate.rollback import RollbackPlan, plan_rollback, rollback
+
         out = stdout_console()
-        result = rollback(to, run_id, force=force)
+        _settings, target = _target(ctx, to)
+        try:
+            plan = plan_rollback(target, run_id, force=force)
+            _print(
+                out,
+                f"run {plan.run_id} (from {plan.source_path}, committed {plan.finished_at}): "
+                f"would delete {plan.describe()} from {target.label}",
+            )
+            for table, why in plan.changed.items():
+                _print(out, f"changed since the run (--force): {table}: {why}")
+
+            def ask(shown: RollbackPlan) -> bool:
+                return typer.confirm(f"Delete {shown.describe()}?", default=False)
+
+            result = rollback(
+                target,
+                run_id,
+                force=force,
+                yes=yes,
+                confirm=ask if sys.stdin.isatty() else None,
+                expected=plan,
+            )
+        finally:
+            target.dispose()
         deleted = ", ".join(f"{t} {n}" for t, n in result.deleted.items() if n) or "nothing"
-        out.print(f"run {run_id} rolled back: deleted {deleted}", markup=False, highlight=False)
+        _print(out, f"run {run_id} rolled back: deleted {deleted}")
+
+    @db_app.command("runs", short_help="List the migration runs recorded in the target.")
+    def runs_cmd(
+        ctx: typer.Context,
+        to: ToOption = None,
+        output: Annotated[
+            Format, typer.Option("--format", help="table, or json (every field).")
+        ] = Format.table,
+    ) -> None:
+        """The ledger: run id, time, source and its checksum, per-table counts, status."""
+        from rms.db.errors import DRIVER_ERRORS
+        from rms.migrate.ledger import list_runs
+        from rms.migrate.target import no_statement_timeout, raw, target_error
+
+        out = stdout_console()
+        _settings, target = _target(ctx, to)
+        try:
+            with target.connect() as conn:
+                try:
+                    cur = raw(conn).cursor()
+                    no_statement_timeout(cur)
+                    runs = list_runs(cur)
+                    conn.rollback()
+                except DRIVER_ERRORS as exc:
+                    raise target_error(target.label, exc, "cannot read the ledger") from exc
+        finally:
+            target.dispose()
+        if output is Format.json:
+            out.print_json(json.dumps([r.to_dict() for r in runs], default=str))
+            return
+        if not runs:
+            _print(out, f"no migration runs recorded in {target.label}")
+            return
+        table = Table(title=f"migration runs in {target.label}", title_justify="left")
+        for name in ("run id", "finished (UTC)", "status", "source", "sha256", "rows"):
+            table.add_column(name, no_wrap=name != "source", overflow="fold")
+        table.add_column("per table", overflow="fold")
+        for r in runs:
+            status = r.status
+            if r.superseded_by:
+                status += f" by {r.superseded_by}"
+            elif r.rolled_back_at is not None:
+                status += f" {r.rolled_back_at.astimezone(UTC):%Y-%m-%d %H:%M}"
+            per_table = ", ".join(
+                f"{name} {t.get('loaded', 0)}" for name, t in r.tables.items() if t.get("loaded")
+            )
+            table.add_row(
+                r.run_id,
+                f"{r.finished_at.astimezone(UTC):%Y-%m-%d %H:%M:%S}",
+                status,
+                r.source_path,
+                r.source_sha256[:12],
+                str(r.rows_loaded),
+                per_table,
+            )
+        out.print(table)

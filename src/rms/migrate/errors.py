@@ -20,8 +20,11 @@ __all__ = [
     "CommitUnknownError",
     "ConcurrentMigrationError",
     "ReplaceNotConfirmedError",
+    "ReportNotWrittenError",
+    "RollbackNotConfirmedError",
     "RollbackRefusedError",
     "SchemaMismatchError",
+    "SourceChangedError",
     "SourceError",
     "TargetError",
     "TargetNotEmptyError",
@@ -36,6 +39,13 @@ class SourceError(MigrationError):
     """The SQLite file cannot be used: missing, empty, not SQLite, corrupt or locked."""
 
     title = "Unusable source"
+
+
+class SourceChangedError(SourceError):
+    """Another process committed to the source during the run: the copy is not the file any
+    more, so the run does not commit (the application is still running)."""
+
+    title = "Source still being written"
 
 
 class SchemaMismatchError(MigrationError):
@@ -110,7 +120,24 @@ class CommitUnknownError(MigrationError):
     title = "Commit outcome unknown"
 
 
+class ReportNotWrittenError(MigrationError):
+    """The run COMMITTED (the data is in the target) but its report file could not be
+    written; ``report`` holds it, so the caller can print it instead."""
+
+    title = "Report not written"
+
+    def __init__(self, message: str, report: Any) -> None:
+        super().__init__(message)
+        self.report = report
+
+
 class RollbackRefusedError(MigrationError):
     """Rows loaded by the run were changed or removed since; rollback needs ``--force``."""
 
     title = "Rollback refused"
+
+
+class RollbackNotConfirmedError(MigrationError):
+    """A rollback would delete rows but nobody confirmed it (no ``--yes``, no terminal)."""
+
+    title = "Rollback not confirmed"

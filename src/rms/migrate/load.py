@@ -4,26 +4,33 @@ The order of a run, and why:
 
 1. :func:`preflight` reads only. The source opens read-only and passes ``quick_check``
    (the full ``integrity_check`` runs on the backup copy in a background thread during the
-   load, and must pass before COMMIT: it alone takes longer than the whole load);
-   the target is reachable, UTF-8, at the schema head (or empty: then the run creates the
-   schema itself, in its own transaction) and empty unless ``replace`` was asked.
-2. :func:`run_migration` takes a consistent backup of the source (online backup API) next to
-   the report (in a private directory: by default ``<state dir>/migrate/<run id>/``) and
-   reads only from that copy from then on.
+   load, and must pass before COMMIT: it alone takes longer than the whole load). Every
+   source table and column is accounted for (:mod:`rms.migrate.lineage`): carried,
+   archived, or left behind by name; anything else stops the run here. The target, reached
+   through :mod:`rms.db` (cold starts waited for, credentials from the settings), is
+   UTF-8, at the schema head (or empty: then the run creates the schema itself, in its own
+   transaction) and empty unless ``replace`` was asked.
+2. :func:`run_migration` opens a :class:`~rms.migrate.source.SourceWatch` on the live file,
+   takes a consistent backup of it through that connection (online backup API) into the
+   run's private directory (by default ``<state dir>/migrate/<run id>/``), checks that the
+   backup is what the preflight planned for, and reads only from that copy from then on.
 3. In **one** transaction on the target: an advisory lock (one migration at a time), the
    Alembic upgrade if the database was empty, ``ACCESS EXCLUSIVE`` locks on the tables
    (the application cannot write half-way), emptiness checked again under the lock, then
    ``TRUNCATE`` (which also lets ``COPY FREEZE`` skip later vacuum work), keys/indexes/foreign
-   keys dropped, binary ``COPY`` of each table in foreign-key order, keys/indexes/foreign keys
+   keys dropped, binary ``COPY`` of each table in foreign-key order (archived values into
+   ``rms_archive``, created risk groups into ``risk_group``), keys/indexes/foreign keys
    recreated (PostgreSQL validates every reference here), checksums compared, the ledger
-   written, and only then COMMIT. DDL is transactional in PostgreSQL, so a rollback at any
-   point (an error, Ctrl-C, a kill, a lost connection: the server aborts a transaction whose
-   client vanished) restores the dropped indexes and leaves the target as it was.
+   written, the source checked once more for writes by anyone else since the backup, and
+   only then COMMIT. DDL is transactional in PostgreSQL, so a rollback at any point (an
+   error, Ctrl-C, a kill, a lost connection: the server aborts a transaction whose client
+   vanished) restores the dropped indexes and leaves the target as it was.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -46,55 +53,59 @@ from rms.migrate.errors import (
     CommitUnknownError,
     ConcurrentMigrationError,
     ReplaceNotConfirmedError,
+    ReportNotWrittenError,
     SchemaMismatchError,
+    SourceChangedError,
     SourceError,
     TargetError,
     TargetNotEmptyError,
     VerificationError,
 )
 from rms.migrate.fastpath import COPY_HEADER
+from rms.migrate.ledger import ADVISORY_KEY, LEDGER_SCHEMA, ensure_ledger, has_ledger, write_run
+from rms.migrate.lineage import Lineage, LineageOptions, RunIdentity, build_lineage, materialize
 from rms.migrate.observe import MigrationObserver
 from rms.migrate.report import Difference, MigrationReport, Problem, TableReport, jsonable
-from rms.migrate.scan import ScanContext, TableMapping, map_table, scan_table
+from rms.migrate.scan import ScanContext, TableMapping, scan_table
 from rms.migrate.source import (
     SourceSchema,
-    backup_to,
+    SourceWatch,
     file_sha256,
     integrity_check,
     iter_rows,
     open_readonly,
-    quote_ident,
     read_schema,
 )
 from rms.migrate.spec import TableSpec, table_specs
 from rms.migrate.target import (
-    ADVISORY_KEY,
-    LEDGER_SCHEMA,
+    Target,
+    as_target,
     drop_secondary,
-    ensure_ledger,
-    hidden,
+    no_statement_timeout,
     orphan_counts,
     raw,
     restore_secondary,
     secondary_definitions,
     stream_rendered,
     table_counts,
-    target_connection,
     target_digest,
     target_error,
 )
 from rms.settings.state import make_private_dir
 
-__all__ = ["MigrateOptions", "MigrationPlan", "preflight", "run_migration"]
+__all__ = ["MigrateOptions", "MigrationPlan", "accounting_of", "preflight", "run_migration"]
 
-#: Tables written by Prisma itself, not application data: reported, never migrated.
-PRISMA_BOOKKEEPING = {"_prisma_migrations"}
-#: Our own tables that an application file never has (only a file of ours): no warning.
-OWN_TABLES = {"rms_archive"}
+log = logging.getLogger("rms.migrate")
+
 #: Rows per write to the COPY stream (about 0.5 MB for trades): memory stays flat.
 COPY_BATCH_ROWS = 4000
 #: Differences listed when a verification fails.
 MAX_DIFFERENCES = 10
+
+STILL_WRITING = (
+    "the application is still writing to it: stop the application (rms serve, or the "
+    "original RMS app) and run the migration again; nothing was written to the target"
+)
 
 
 @dataclass
@@ -110,12 +121,17 @@ class MigrateOptions:
     work_root: Path | None = None
     replace: bool = False
     yes: bool = False
-    #: Unknown source tables or columns abort the run instead of being reported as warnings.
-    strict: bool = False
+    #: ``table`` or ``table.column`` of the source that may stay behind (recorded).
+    leave_behind: tuple[str, ...] = ()
+    #: Init-era ``universe.risk_group`` value -> risk group name or id (``--map-risk-group``).
+    risk_group_map: dict[str, str] = field(default_factory=dict)
+    #: ``table.column`` -> value for a required column the source lacks (``--fill``).
+    fills: dict[str, str] = field(default_factory=dict)
+    #: Keep the backup of a dry run or a failed run (a full copy of the data).
+    keep_backup: bool = False
     #: Asks the user a yes/no question; None means nobody can be asked (not a terminal).
     confirm: Callable[[str], bool] | None = None
     observer: MigrationObserver = field(default_factory=MigrationObserver)
-    connect_timeout: float = 10.0
     #: How long to wait for the application to release the target tables.
     lock_timeout_seconds: float = 10.0
     #: "full": PRAGMA integrity_check of the backup (in the background, before COMMIT);
@@ -128,6 +144,14 @@ class MigrateOptions:
     #: the Python side). See docs/benchmarks.md for the measurements behind the default.
     rebuild: Literal["all", "fks"] = "all"
 
+    def lineage_options(self) -> LineageOptions:
+        return LineageOptions(
+            leave_behind=tuple(self.leave_behind),
+            risk_group_map=dict(self.risk_group_map),
+            fills=dict(self.fills),
+            quarantine=self.on_error == "quarantine",
+        )
+
 
 @dataclass
 class MigrationPlan:
@@ -138,10 +162,10 @@ class MigrationPlan:
     source: Path
     source_sha256: str
     schema: SourceSchema
-    mappings: list[TableMapping]
-    unknown_tables: dict[str, int]
-    warnings: list[str]
-    target: str
+    lineage: Lineage
+    #: The decisions the lineage was built with (the backup's is built with the same).
+    lineage_options: LineageOptions
+    target: Target
     target_revision: str | None
     head_revision: str
     needs_upgrade: bool
@@ -151,12 +175,20 @@ class MigrationPlan:
     quarantine_path: Path
 
     @property
+    def mappings(self) -> list[TableMapping]:
+        return self.lineage.mappings
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.lineage.warnings
+
+    @property
     def rows_to_replace(self) -> int:
         return sum(self.target_counts.values())
 
     @property
-    def run_start_ms(self) -> int:
-        return int(self.started_at.timestamp() * 1000)
+    def run(self) -> RunIdentity:
+        return RunIdentity(self.run_id, int(self.started_at.timestamp() * 1000))
 
 
 def _now() -> datetime:
@@ -166,24 +198,47 @@ def _now() -> datetime:
 # --------------------------------------------------------------------------- preflight
 
 
-def preflight(source: Path, target_url: str, options: MigrateOptions) -> MigrationPlan:
-    """Check the source and the target and plan the run; writes nothing anywhere."""
+def preflight(source: Path, target: Target | str, options: MigrateOptions) -> MigrationPlan:
+    """Check the source and the target and plan the run; writes nothing anywhere.
+
+    ``target`` is a :class:`~rms.migrate.target.Target` (``open_target(settings)``) or a
+    PostgreSQL URL; a target made here from a URL is disposed of by :func:`run_migration`
+    (or here, if the preflight fails).
+    """
+    target = as_target(target)
+    try:
+        return _preflight(Path(source), target, options)
+    except BaseException:
+        if target.owned:
+            target.dispose()
+        raise
+
+
+def _preflight(source: Path, target: Target, options: MigrateOptions) -> MigrationPlan:
     run_id = str(uuid.uuid4())
     started = _now()
-    source = Path(source)
+    run = RunIdentity(run_id, int(started.timestamp() * 1000))
     conn = open_readonly(source, options.source_busy_timeout)
     try:
         sha = file_sha256(source)
         integrity_check(conn, source, quick=True)
         schema = read_schema(conn, source)
-        mappings, unknown, warnings = _map_source(conn, schema, started, options)
+        lineage = build_lineage(conn, schema, options.lineage_options(), run)
     finally:
         conn.close()
-    revision, head, counts, needs_upgrade = _inspect_target(target_url, options)
+    if not any(a.fate == "carried" for a in lineage.accounts.values()):
+        raise SourceError(
+            "the source holds none of the RMS tables ("
+            + ", ".join(s.name for s in table_specs())
+            + "): is this an RMS database?"
+        )
+    if lineage.unknown:
+        raise SchemaMismatchError(lineage.unaccounted_message())
+    revision, head, counts, needs_upgrade = _inspect_target(target)
     if counts and sum(counts.values()) and not options.replace:
         listed = ", ".join(f"{t} {n}" for t, n in counts.items() if n)
         raise TargetNotEmptyError(
-            f"target {hidden(target_url)} is not empty ({listed} rows); use --replace to "
+            f"target {target.label} is not empty ({listed} rows); use --replace to "
             "replace its contents",
             counts,
         )
@@ -204,10 +259,9 @@ def preflight(source: Path, target_url: str, options: MigrateOptions) -> Migrati
         source=source,
         source_sha256=sha,
         schema=schema,
-        mappings=mappings,
-        unknown_tables=unknown,
-        warnings=warnings,
-        target=target_url,
+        lineage=lineage,
+        lineage_options=options.lineage_options(),
+        target=target,
         target_revision=revision,
         head_revision=head,
         needs_upgrade=needs_upgrade,
@@ -218,66 +272,14 @@ def preflight(source: Path, target_url: str, options: MigrateOptions) -> Migrati
     )
 
 
-def _map_source(
-    conn: sqlite3.Connection, schema: SourceSchema, started: datetime, options: MigrateOptions
-) -> tuple[list[TableMapping], dict[str, int], list[str]]:
-    specs = table_specs()
-    run_start_ms = int(started.timestamp() * 1000)
-    mappings = []
-    warnings: list[str] = []
-    matched: set[str] = set()
-    for spec in specs:
-        found = schema.find(spec.name)
-        mapping = map_table(spec, found, run_start_ms)
-        mappings.append(mapping)
-        if found is None:
-            if spec.name not in OWN_TABLES:
-                warnings.append(f"table {spec.name} is absent from the source: nothing to load")
-            continue
-        matched.add(found.name)
-        for column, default in mapping.defaulted.items():
-            warnings.append(
-                f"column {spec.name}.{column} is absent from the source: "
-                f"filled with the default {default!r} for all {found.rows} rows"
-            )
-        for column in mapping.extra_columns:
-            (nonnull,) = conn.execute(
-                f"SELECT count({quote_ident(column)}) FROM {quote_ident(found.name)}"  # noqa: S608
-            ).fetchone()
-            warnings.append(
-                f"column {found.name}.{column} is not in the target schema: NOT migrated "
-                f"({nonnull} non-null values)"
-            )
-    if not matched:
-        raise SourceError(
-            "the source holds none of the RMS tables ("
-            + ", ".join(s.name for s in specs)
-            + "): is this an RMS database?"
-        )
-    unknown = {n: t.rows for n, t in schema.tables.items() if n not in matched}
-    for name, rows in unknown.items():
-        why = "Prisma bookkeeping" if name in PRISMA_BOOKKEEPING else "not in the target schema"
-        warnings.append(f"table {name} ({rows} rows) is NOT migrated: {why}")
-    strict_hits = [m.spec.name for m in mappings if m.extra_columns] + [
-        n for n in unknown if n not in PRISMA_BOOKKEEPING
-    ]
-    if options.strict and strict_hits:
-        raise SchemaMismatchError(
-            "--strict: the source has tables or columns the target does not: "
-            + "; ".join(w for w in warnings if "NOT migrated" in w)
-        )
-    return mappings, unknown, warnings
-
-
-def _inspect_target(
-    target_url: str, options: MigrateOptions
-) -> tuple[str | None, str, dict[str, int], bool]:
+def _inspect_target(target: Target) -> tuple[str | None, str, dict[str, int], bool]:
     from rms.schema.migrations import current_revision, head_revision
 
     head = head_revision()
-    with target_connection(target_url, options.connect_timeout) as conn:
+    with target.connect() as conn:
         try:
             cur = raw(conn).cursor()
+            no_statement_timeout(cur)
             cur.execute("SHOW server_encoding")
             row = cur.fetchone()
             encoding = str(row[0]) if row else "?"
@@ -285,25 +287,45 @@ def _inspect_target(
             counts = table_counts(cur, table_specs())
             conn.rollback()
         except DRIVER_ERRORS as exc:
-            raise target_error(target_url, exc, "cannot inspect the database") from exc
+            raise target_error(target.label, exc, "cannot inspect the database") from exc
     if encoding.upper() not in ("UTF8", "UTF-8"):
         raise TargetError(
-            f"target {hidden(target_url)} uses the {encoding} encoding; it must be UTF8 to hold "
+            f"target {target.label} uses the {encoding} encoding; it must be UTF8 to hold "
             "every character of the source"
         )
     if revision is None:
         if counts:
             raise TargetError(
-                f"target {hidden(target_url)} has RMS tables ({', '.join(counts)}) but no "
+                f"target {target.label} has RMS tables ({', '.join(counts)}) but no "
                 "Alembic revision: it was not created by rms; refusing to guess its schema"
             )
         return None, head, {}, True
     if revision != head:
         raise TargetError(
-            f"target {hidden(target_url)} is at schema revision {revision}, the head is {head}: "
+            f"target {target.label} is at schema revision {revision}, the head is {head}: "
             "run `rms db upgrade` on it first"
         )
     return revision, head, counts, False
+
+
+def accounting_of(lineage: Lineage) -> dict[str, Any]:
+    """The lineage as the report and the ledger keep it."""
+
+    def per_table(attr: str) -> dict[str, dict[str, Any]]:
+        return {m.spec.name: dict(getattr(m, attr)) for m in lineage.mappings if getattr(m, attr)}
+
+    return {
+        "history_point": lineage.point.to_dict(),
+        "source_tables": {name: a.to_dict() for name, a in lineage.accounts.items()},
+        "archived": {item.key: item.count for item in lineage.archive},
+        "archive_reasons": {item.key: item.why for item in lineage.archive},
+        "risk_groups": [g.to_dict() for g in lineage.risk_groups],
+        "left_behind": dict(lineage.left_behind),
+        "defaulted": per_table("defaulted"),
+        "filled": per_table("filled"),
+        "derived": per_table("derived"),
+        "missing": dict(lineage.missing),
+    }
 
 
 # --------------------------------------------------------------------------- the run
@@ -314,7 +336,7 @@ def confirm_replace(plan: MigrationPlan, options: MigrateOptions) -> None:
     if not plan.rows_to_replace or options.yes:
         return
     question = (
-        f"Replace {plan.rows_to_replace} rows in {hidden(plan.target)} ("
+        f"Replace {plan.rows_to_replace} rows in {plan.target.label} ("
         + ", ".join(f"{t} {n}" for t, n in plan.target_counts.items() if n)
         + ")?"
     )
@@ -332,8 +354,17 @@ def run_migration(plan: MigrationPlan, options: MigrateOptions) -> MigrationRepo
 
     Raises a :class:`rms.errors.MigrationError` subclass on any failure, after rolling
     back; the report (status ``failed``) is written all the same when the run got past
-    the preflight, so the problems are on disk in full.
+    the preflight, so the problems are on disk in full. A committed run whose report
+    cannot be written raises :class:`ReportNotWrittenError` (the data is committed).
     """
+    try:
+        return _run(plan, options)
+    finally:
+        if plan.target.owned:
+            plan.target.dispose()
+
+
+def _run(plan: MigrationPlan, options: MigrateOptions) -> MigrationReport:
     from rms import __version__
 
     confirm_replace(plan, options)
@@ -341,21 +372,27 @@ def run_migration(plan: MigrationPlan, options: MigrateOptions) -> MigrationRepo
         run_id=plan.run_id,
         source=str(plan.source),
         source_sha256_before=plan.source_sha256,
-        target=hidden(plan.target),
+        target=plan.target.label,
         tool_version=__version__,
         on_error=options.on_error,
         dry_run=options.dry_run,
         started_at=plan.started_at.isoformat(),
         warnings=list(plan.warnings),
+        notes=list(plan.lineage.notes),
+        accounting=accounting_of(plan.lineage),
+        options=_options_record(plan, options),
     )
     clock = time.perf_counter()
     make_private_dir(plan.work_dir)
     partial_quarantine = plan.quarantine_path.with_name(plan.quarantine_path.name + ".partial")
     backup: Path | None = None
+    watch = SourceWatch(plan.source, options.source_busy_timeout)
     try:
-        backup = _take_backup(plan, report, options)
+        backup = _take_backup(plan, report, watch)
         options.observer.event("backup-done")
-        _load(plan, options, report, backup, partial_quarantine)
+        if watch.changed():
+            raise SourceChangedError(f"{plan.source} changed while it was copied: {STILL_WRITING}")
+        _load(plan, options, report, backup, partial_quarantine, watch)
     except BaseException as exc:
         report.status = "failed"
         report.error = str(exc) if str(exc) else type(exc).__name__
@@ -365,15 +402,28 @@ def run_migration(plan: MigrationPlan, options: MigrateOptions) -> MigrationRepo
         if isinstance(exc, VerificationError):
             report.differences = exc.differences
         partial_quarantine.unlink(missing_ok=True)
-        if backup is not None:
+        if backup is not None and not options.keep_backup:
             backup.unlink(missing_ok=True)
             report.backup = None
         _finish(plan, report, clock)
         raise
+    finally:
+        watch.close()
     if report.quarantine_file:
         partial_quarantine.replace(plan.quarantine_path)
+    if options.dry_run and not options.keep_backup:
+        backup.unlink(missing_ok=True)
+        report.backup = None
     _finish(plan, report, clock)
     return report
+
+
+def _options_record(plan: MigrationPlan, options: MigrateOptions) -> dict[str, Any]:
+    return {
+        **plan.lineage_options.to_dict(),
+        "on_error": options.on_error,
+        "run_start_ms": plan.run.run_start_ms,
+    }
 
 
 def _finish(plan: MigrationPlan, report: MigrationReport, clock: float) -> None:
@@ -381,18 +431,30 @@ def _finish(plan: MigrationPlan, report: MigrationReport, clock: float) -> None:
         report.source_sha256_after = file_sha256(plan.source)
     report.finished_at = _now().isoformat()
     report.seconds = round(time.perf_counter() - clock, 3)
-    with suppress(OSError):
+    try:
         report.write(plan.report_path)
+    except OSError as exc:
+        reason = f"{exc.strerror or exc}: {exc.filename or plan.report_path}"
+        if report.status != "committed":
+            log.warning("the report of run %s could not be written (%s)", plan.run_id, reason)
+            return
+        raise ReportNotWrittenError(
+            f"run {plan.run_id} COMMITTED: the data is in {plan.target.label}, verified, and "
+            f"recorded in its ledger (`rms db runs`); do not run it again. Only its report "
+            f"could not be written to {plan.report_path} ({reason}); the report follows on "
+            "stderr",
+            report,
+        ) from exc
 
 
-def _take_backup(plan: MigrationPlan, report: MigrationReport, options: MigrateOptions) -> Path:
+def _take_backup(plan: MigrationPlan, report: MigrationReport, watch: SourceWatch) -> Path:
     started = time.perf_counter()
-    conn = open_readonly(plan.source, options.source_busy_timeout)
     tmp = plan.work_dir / f"source-{plan.run_id}.db.partial"
     try:
-        backup_to(conn, tmp, plan.source)
-    finally:
-        conn.close()
+        watch.backup(tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     final = plan.work_dir / f"source-{plan.run_id}-{plan.source_sha256[:12]}.db"
     tmp.replace(final)
     with suppress(OSError):
@@ -438,12 +500,26 @@ class _Quarantine:
             self._fh.close()
 
 
+def _backup_lineage(plan: MigrationPlan, source: sqlite3.Connection, backup: Path) -> Lineage:
+    """The lineage of the backup; it must be the one planned (else the file was written)."""
+    schema = read_schema(source, backup)
+    lineage = build_lineage(source, schema, plan.lineage_options, plan.run)
+    if lineage.fingerprint() != plan.lineage.fingerprint():
+        raise SourceChangedError(
+            f"{plan.source} changed between the preflight and the backup (its tables or row "
+            f"counts differ): {STILL_WRITING}"
+        )
+    materialize(source, schema, lineage, plan.run)
+    return lineage
+
+
 def _load(
     plan: MigrationPlan,
     options: MigrateOptions,
     report: MigrationReport,
     backup: Path,
     quarantine_path: Path,
+    watch: SourceWatch,
 ) -> None:
     specs = table_specs()
     observer = options.observer
@@ -456,7 +532,8 @@ def _load(
     expected: dict[str, TableDigest] = {}
     bad_rowids: dict[str, set[int]] = {}
     try:
-        with target_connection(plan.target, options.connect_timeout) as conn:
+        lineage = _backup_lineage(plan, source, backup)
+        with plan.target.connect() as conn:
             try:
                 trans = conn.begin()
                 cur = raw(conn).cursor()
@@ -466,12 +543,14 @@ def _load(
                 dropped = [d for d in defs if options.rebuild == "all" or d.kind == "f"]
                 drop_secondary(cur, dropped)
                 started = time.perf_counter()
-                for mapping in plan.mappings:
+                for mapping in lineage.mappings:
                     table_report = TableReport(
                         name=mapping.spec.name,
                         present_in_source=mapping.source is not None,
                         replaced_rows=plan.target_counts.get(mapping.spec.name, 0),
                         defaulted_columns=dict(mapping.defaulted),
+                        filled_columns=dict(mapping.filled),
+                        derived_columns=dict(mapping.derived),
                     )
                     report.tables[mapping.spec.name] = table_report
                     result = _copy_table(cur, source, mapping, ctx, quarantine, observer, options)
@@ -503,27 +582,40 @@ def _load(
                     except DRIVER_ERRORS as exc:
                         raise VerificationError(
                             f"a key, index or foreign key could not be rebuilt over the loaded "
-                            f"rows: {target_error(plan.target, exc, 'rebuild')}"
+                            f"rows: {target_error(plan.target.label, exc, 'rebuild')}"
                         ) from exc
                     if secondary_definitions(cur, [s.name for s in specs]) != defs:
                         raise VerificationError("the target's keys and indexes did not come back")
                 report.timings["indexes"] = round(time.perf_counter() - started, 3)
                 observer.event("verify")
                 started = time.perf_counter()
-                _verify_loaded(cur, conn, source, plan, report, expected, bad_rowids)
+                _verify_loaded(cur, conn, source, lineage, report, expected, bad_rowids)
                 report.timings["verify"] = round(time.perf_counter() - started, 3)
                 observer.event("ledger")
                 _write_ledger(cur, plan, report, options)
                 checks.wait(report)
                 observer.event("before-commit")
-                if options.dry_run:
-                    trans.rollback()
-                    report.status = "dry-run"
-                    return
+                with watch.held() as changed:
+                    if changed:
+                        raise SourceChangedError(
+                            f"{plan.source} was written to during the run (after the backup "
+                            f"this run loaded): {STILL_WRITING}"
+                        )
+                    if options.dry_run:
+                        trans.rollback()
+                        report.status = "dry-run"
+                        return
+                    _commit(trans, plan)
             except DRIVER_ERRORS as exc:
-                raise target_error(plan.target, exc, "the load failed and was rolled back") from exc
-            _commit(trans, plan, options)
+                raise target_error(
+                    plan.target.label, exc, "the load failed and was rolled back"
+                ) from exc
             report.status = "committed"
+            if watch.changed():
+                report.warnings.append(
+                    f"{plan.source} was written to right after the COMMIT: the application is "
+                    "running; what it writes from now on is not in the target"
+                )
             observer.event("committed")
     finally:
         if quarantine is not None:
@@ -586,10 +678,10 @@ def _lock(
     row = cur.fetchone()
     if not row or not row[0]:
         raise ConcurrentMigrationError(
-            f"another rms migration or rollback is running on {hidden(plan.target)}; "
+            f"another rms migration or rollback is running on {plan.target.label}; "
             "wait for it to finish"
         )
-    cur.execute("SET LOCAL statement_timeout = 0")
+    no_statement_timeout(cur)
     cur.execute(
         sql.SQL("SET LOCAL lock_timeout = {}").format(
             sql.Literal(f"{int(options.lock_timeout_seconds * 1000)}ms")
@@ -613,7 +705,7 @@ def _lock(
         cur.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(names))
     except psycopg.errors.LockNotAvailable as exc:
         raise TargetError(
-            f"the RMS tables on {hidden(plan.target)} are in use by another session "
+            f"the RMS tables on {plan.target.label} are in use by another session "
             f"(waited {options.lock_timeout_seconds:g} s for the lock); stop the service and retry"
         ) from exc
     counts = table_counts(cur, specs)
@@ -698,7 +790,7 @@ def _verify_loaded(
     cur: psycopg.Cursor[Any],
     conn: Connection,
     source: sqlite3.Connection,
-    plan: MigrationPlan,
+    lineage: Lineage,
     report: MigrationReport,
     expected: dict[str, TableDigest],
     bad_rowids: dict[str, set[int]],
@@ -716,7 +808,7 @@ def _verify_loaded(
     report.orphans = orphan_counts(cur, specs)
     orphaned = {k: v for k, v in report.orphans.items() if v}
     if mismatched:
-        mapping_by_name = {m.spec.name: m for m in plan.mappings}
+        mapping_by_name = {m.spec.name: m for m in lineage.mappings}
         differences: list[Difference] = []
         for spec in mismatched:
             differences += first_differences(
@@ -785,45 +877,35 @@ def first_differences(
 def _write_ledger(
     cur: psycopg.Cursor[Any], plan: MigrationPlan, report: MigrationReport, options: MigrateOptions
 ) -> None:
-    tables = {}
-    for name, t in report.tables.items():
-        tables[name] = {
+    tables = {
+        name: {
             "read": t.read,
             "loaded": t.loaded,
             "quarantined": t.quarantined,
             "checksum": t.target_checksum,
         }
-    cur.execute(
-        f"INSERT INTO {LEDGER_SCHEMA}.runs (run_id, started_at, finished_at, source_path, "  # noqa: S608
-        "source_sha256, backup_path, tool_version, schema_revision, on_error, tables) "
-        "VALUES (%s, %s, now(), %s, %s, %s, %s, %s, %s, %s::jsonb)",
-        (
-            plan.run_id,
-            plan.started_at,
-            str(plan.source.resolve()),
-            plan.source_sha256,
-            report.backup,
-            report.tool_version,
-            report.schema_revision,
-            options.on_error,
-            json.dumps(tables),
-        ),
+        for name, t in report.tables.items()
+    }
+    write_run(
+        cur,
+        {
+            "run_id": plan.run_id,
+            "started_at": plan.started_at,
+            "source_path": str(plan.source.resolve()),
+            "source_sha256": plan.source_sha256,
+            "backup_path": None if options.dry_run and not options.keep_backup else report.backup,
+            "tool_version": report.tool_version,
+            "schema_revision": report.schema_revision,
+            "on_error": options.on_error,
+            "tables": tables,
+            "options": report.options,
+            "accounting": report.accounting,
+        },
+        {spec.name: spec.pk for spec in table_specs()},
     )
-    for spec in table_specs():
-        cur.execute(
-            sql.SQL(
-                "INSERT INTO {schema}.run_rows (run_id, table_name, ids) "
-                "SELECT %s, %s, coalesce(array_agg({pk}), '{{}}') FROM {t}"
-            ).format(
-                schema=sql.Identifier(LEDGER_SCHEMA),
-                pk=sql.Identifier(spec.pk),
-                t=sql.Identifier(spec.name),
-            ),
-            (plan.run_id, spec.name),
-        )
 
 
-def _commit(trans: Any, plan: MigrationPlan, options: MigrateOptions) -> None:
+def _commit(trans: Any, plan: MigrationPlan) -> None:
     """COMMIT; if it fails, ask the ledger (on a new connection) whether it happened.
 
     A connection lost while COMMIT is in flight leaves the outcome unknown to the client;
@@ -832,20 +914,18 @@ def _commit(trans: Any, plan: MigrationPlan, options: MigrateOptions) -> None:
     try:
         trans.commit()
     except DRIVER_ERRORS as exc:
-        if _run_committed(plan, options):
+        if _run_committed(plan):
             return
         raise target_error(
-            plan.target, exc, "COMMIT failed; the run did not commit, the target is unchanged"
+            plan.target.label, exc, "COMMIT failed; the run did not commit, the target is unchanged"
         ) from exc
 
 
-def _run_committed(plan: MigrationPlan, options: MigrateOptions) -> bool:
+def _run_committed(plan: MigrationPlan) -> bool:
     try:
-        with target_connection(plan.target, options.connect_timeout) as conn:
+        with plan.target.connect() as conn:
             cur = raw(conn).cursor()
-            cur.execute("SELECT to_regclass(%s)", (f"{LEDGER_SCHEMA}.runs",))
-            row = cur.fetchone()
-            if not row or row[0] is None:
+            if not has_ledger(cur):
                 return False
             cur.execute(
                 f"SELECT 1 FROM {LEDGER_SCHEMA}.runs WHERE run_id = %s",  # noqa: S608
@@ -854,6 +934,6 @@ def _run_committed(plan: MigrationPlan, options: MigrateOptions) -> bool:
             return cur.fetchone() is not None
     except (TargetError, *DRIVER_ERRORS) as exc:  # type: ignore[misc]
         raise CommitUnknownError(
-            f"the connection to {hidden(plan.target)} was lost during COMMIT of run "
+            f"the connection to {plan.target.label} was lost during COMMIT of run "
             f"{plan.run_id} and the ledger cannot be read: check rms_migrate.runs for it"
         ) from exc

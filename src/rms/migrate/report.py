@@ -2,8 +2,8 @@
 
 Plain dataclasses that turn into JSON; the report is the proof of what happened (rows read
 = rows loaded + rows quarantined per table, checksums on both sides, the source checksum
-before and after), so it is written whether the run committed, was a dry run or failed
-after the preflight.
+before and after, where every source table and column went), so it is written whether the
+run committed, was a dry run or failed after the preflight.
 """
 
 from __future__ import annotations
@@ -92,8 +92,11 @@ class TableReport:
     target_checksum: str | None = None
     verified: bool | None = None
     replaced_rows: int = 0
+    #: Target columns the source lacks: the default each got, the value given with
+    #: ``--fill``, or how it was derived (e.g. risk_group_id from the init-era risk_group).
     defaulted_columns: dict[str, Any] = field(default_factory=dict)
-    extra_columns: dict[str, int] = field(default_factory=dict)
+    filled_columns: dict[str, Any] = field(default_factory=dict)
+    derived_columns: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
     @property
@@ -130,6 +133,18 @@ class MigrationReport:
     timings: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     report_path: str | None = None
+    #: Where each source table and column went, what was archived, left behind, defaulted,
+    #: filled or derived, and the history point (see rms.migrate.lineage); in the ledger too.
+    accounting: dict[str, Any] = field(default_factory=dict)
+    #: The decisions the run was given (--leave-behind, --map-risk-group, --fill) and its
+    #: start instant; ``verify`` reads them back from the ledger.
+    options: dict[str, Any] = field(default_factory=dict)
+    #: Facts worth knowing that need no action (e.g. columns given their default).
+    notes: list[str] = field(default_factory=list)
+    #: verify: source tables or columns nothing accounts for (``table`` or ``table.column``).
+    unaccounted: dict[str, int] = field(default_factory=dict)
+    #: verify: the run compared against.
+    compared_run: str | None = None
 
     @property
     def rows_read(self) -> int:
@@ -142,6 +157,10 @@ class MigrationReport:
     @property
     def rows_quarantined(self) -> int:
         return sum(t.quarantined for t in self.tables.values())
+
+    @property
+    def values_archived(self) -> int:
+        return sum(int(n) for n in self.accounting.get("archived", {}).values())
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

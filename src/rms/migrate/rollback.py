@@ -1,17 +1,23 @@
 """``rms db rollback``: remove exactly the rows one committed run loaded.
 
 The ledger holds, per table, the ids the run loaded and the checksum of those rows as
-loaded. Before deleting anything the rows with those ids are digested again: if any was
-changed (any column: the checksum covers them all, ``version`` and ``updatedAt``
-included) or removed since, the rollback refuses unless forced, naming the tables. Rows
-the application added later are not in the ledger and are left alone; if they reference
-rows of the run, the foreign keys stop the delete and the rollback fails as a whole.
-Everything happens in one transaction under the same advisory lock as a migration.
+loaded (its archived values in ``rms_archive`` and the risk groups it created included).
+Before deleting anything the rows with those ids are digested again: if any was changed
+(any column: the checksum covers them all, ``version`` and ``updatedAt`` included) or
+removed since, the rollback refuses unless forced, naming the tables. Rows the application
+added later are not in the ledger and are left alone; if they reference rows of the run,
+the foreign keys stop the delete and the rollback fails as a whole.
+
+It runs in two steps so that nobody is asked a question while a transaction is open (the
+Terraform's ``idle_in_transaction_session_timeout`` is 5 minutes): :func:`plan_rollback`
+reads what would be deleted; after the confirmation, :func:`rollback` does it in one
+transaction under the same advisory lock as a migration, after checking that what it is
+about to delete is still exactly what was shown.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,19 +26,44 @@ from psycopg import sql
 
 from rms.db.errors import DRIVER_ERRORS, translate_db_error
 from rms.errors import MigrationError, ReferenceViolationError
-from rms.migrate.errors import ConcurrentMigrationError, RollbackRefusedError
+from rms.migrate.errors import (
+    ConcurrentMigrationError,
+    RollbackNotConfirmedError,
+    RollbackRefusedError,
+)
+from rms.migrate.ledger import ADVISORY_KEY, LEDGER_SCHEMA, find_run
 from rms.migrate.spec import table_specs
 from rms.migrate.target import (
-    ADVISORY_KEY,
-    LEDGER_SCHEMA,
-    hidden,
+    Target,
+    as_target,
+    no_statement_timeout,
     raw,
-    target_connection,
     target_digest,
     target_error,
 )
 
-__all__ = ["RollbackResult", "rollback"]
+__all__ = ["RollbackPlan", "RollbackResult", "plan_rollback", "rollback"]
+
+
+@dataclass
+class RollbackPlan:
+    """What a rollback of ``run_id`` would delete now, and what changed since the run."""
+
+    run_id: str
+    #: Rows of the run still in the target, per table (what would be deleted).
+    rows: dict[str, int] = field(default_factory=dict)
+    #: Tables whose rows of the run were changed or removed since (why, per table).
+    changed: dict[str, str] = field(default_factory=dict)
+    source_path: str = ""
+    finished_at: str = ""
+
+    @property
+    def total(self) -> int:
+        return sum(self.rows.values())
+
+    def describe(self) -> str:
+        listed = ", ".join(f"{t} {n}" for t, n in self.rows.items() if n) or "nothing"
+        return f"{self.total} row(s) of run {self.run_id} ({listed})"
 
 
 @dataclass
@@ -43,12 +74,101 @@ class RollbackResult:
     forced: bool = False
 
 
+def _assess(cur: psycopg.Cursor[Any], run_id: str, label: str) -> tuple[RollbackPlan, list[str]]:
+    record = find_run(cur, run_id, label)
+    if record.rolled_back_at is not None:
+        raise MigrationError(f"run {run_id} was already rolled back at {record.rolled_back_at}")
+    if record.superseded_by is not None:
+        raise MigrationError(
+            f"run {run_id} was replaced by run {record.superseded_by} (--replace); "
+            "roll that back instead"
+        )
+    plan = RollbackPlan(
+        run_id=record.run_id,
+        source_path=record.source_path,
+        finished_at=record.finished_at.isoformat(),
+    )
+    tables = [s.name for s in reversed(table_specs()) if s.name in record.tables]
+    for spec in reversed(table_specs()):
+        recorded = record.tables.get(spec.name)
+        if recorded is None:
+            continue
+        now = target_digest(cur, spec, ids_from=(record.run_id, spec.name))
+        plan.rows[spec.name] = now.count
+        if now.count != recorded["loaded"] or now.checksum != recorded["checksum"]:
+            plan.changed[spec.name] = (
+                f"loaded {recorded['loaded']} rows (checksum {recorded['checksum']}), "
+                f"now {now.count} of them remain (checksum {now.checksum})"
+            )
+    return plan, tables
+
+
+def _refuse_changed(plan: RollbackPlan) -> RollbackRefusedError:
+    return RollbackRefusedError(
+        f"rows loaded by run {plan.run_id} were changed or removed since; refusing "
+        "(use --force to delete what remains of them anyway): "
+        + "; ".join(f"{t}: {why}" for t, why in plan.changed.items())
+    )
+
+
+def plan_rollback(target: Target | str, run_id: str, *, force: bool = False) -> RollbackPlan:
+    """What :func:`rollback` would delete (read only); refuses as it would."""
+    target = as_target(target)
+    try:
+        with target.connect() as conn:
+            try:
+                cur = raw(conn).cursor()
+                no_statement_timeout(cur)
+                plan, _tables = _assess(cur, run_id, target.label)
+                conn.rollback()
+            except DRIVER_ERRORS as exc:
+                raise target_error(target.label, exc, "cannot read the ledger") from exc
+    finally:
+        if target.owned:
+            target.dispose()
+    if plan.changed and not force:
+        raise _refuse_changed(plan)
+    return plan
+
+
 def rollback(
-    target_url: str, run_id: str, *, force: bool = False, connect_timeout: float = 10.0
+    target: Target | str,
+    run_id: str,
+    *,
+    force: bool = False,
+    yes: bool = False,
+    confirm: Callable[[RollbackPlan], bool] | None = None,
+    expected: RollbackPlan | None = None,
 ) -> RollbackResult:
-    """Delete the run's rows in reverse foreign-key order, in one transaction."""
+    """Delete the run's rows in reverse foreign-key order, in one transaction.
+
+    Without ``yes`` it asks ``confirm`` with the plan first (and refuses when there is
+    nobody to ask: ``confirm`` None). ``expected`` is a plan already shown to the user: the
+    rollback refuses if the target no longer matches it.
+    """
+    target = as_target(target)
+    try:
+        if not yes:
+            shown = expected or plan_rollback(target, run_id, force=force)
+            if confirm is None:
+                raise RollbackNotConfirmedError(
+                    f"refusing to delete {shown.describe()} without --yes "
+                    "(cannot ask: not a terminal)"
+                )
+            if not confirm(shown):
+                raise RollbackNotConfirmedError("rollback not confirmed; nothing was deleted")
+            expected = shown
+        return _rollback(target, run_id, force, expected)
+    finally:
+        if target.owned:
+            target.dispose()
+
+
+def _rollback(
+    target: Target, run_id: str, force: bool, expected: RollbackPlan | None
+) -> RollbackResult:
     result = RollbackResult(run_id=run_id, forced=force)
-    with target_connection(target_url, connect_timeout) as conn:
+    with target.connect() as conn:
         try:
             trans = conn.begin()
             cur = raw(conn).cursor()
@@ -56,29 +176,21 @@ def rollback(
             row = cur.fetchone()
             if not row or not row[0]:
                 raise ConcurrentMigrationError(
-                    f"another rms migration or rollback is running on {hidden(target_url)}"
+                    f"another rms migration or rollback is running on {target.label}"
                 )
-            tables = _ledger_entry(cur, run_id, target_url)
-            specs = list(reversed(table_specs()))
-            for spec in specs:
-                recorded = tables.get(spec.name)
-                if recorded is None:
-                    continue
-                now = target_digest(cur, spec, ids_from=(run_id, spec.name))
-                if now.count != recorded["loaded"] or now.checksum != recorded["checksum"]:
-                    result.changed[spec.name] = (
-                        f"loaded {recorded['loaded']} rows (checksum {recorded['checksum']}), "
-                        f"now {now.count} of them remain (checksum {now.checksum})"
-                    )
-            if result.changed and not force:
-                raise RollbackRefusedError(
-                    f"rows loaded by run {run_id} were changed or removed since; refusing "
-                    "(use --force to delete what remains of them anyway): "
-                    + "; ".join(f"{t}: {why}" for t, why in result.changed.items())
+            no_statement_timeout(cur)
+            plan, tables = _assess(cur, run_id, target.label)
+            result.changed = dict(plan.changed)
+            if plan.changed and not force:
+                raise _refuse_changed(plan)
+            if expected is not None and plan.rows != expected.rows:
+                raise MigrationError(
+                    f"the target changed since the rollback was confirmed (now "
+                    f"{plan.describe()}); nothing was deleted: run it again"
                 )
-            for spec in specs:
-                if spec.name not in tables:
-                    continue
+            specs = {s.name: s for s in table_specs()}
+            for name in tables:
+                spec = specs[name]
                 try:
                     cur.execute(
                         sql.SQL(
@@ -89,7 +201,7 @@ def rollback(
                             pk=sql.Identifier(spec.pk),
                             s=sql.Identifier(LEDGER_SCHEMA),
                         ),
-                        (run_id, spec.name),
+                        (plan.run_id, spec.name),
                     )
                 except psycopg.errors.ForeignKeyViolation as exc:
                     cause = translate_db_error(exc)
@@ -101,35 +213,9 @@ def rollback(
                 result.deleted[spec.name] = cur.rowcount
             cur.execute(
                 f"UPDATE {LEDGER_SCHEMA}.runs SET rolled_back_at = now() WHERE run_id = %s",  # noqa: S608
-                (run_id,),
+                (plan.run_id,),
             )
             trans.commit()
         except DRIVER_ERRORS as exc:
-            raise target_error(target_url, exc, "rollback failed; nothing was deleted") from exc
+            raise target_error(target.label, exc, "rollback failed; nothing was deleted") from exc
     return result
-
-
-def _ledger_entry(cur: psycopg.Cursor[Any], run_id: str, url: str) -> dict[str, Any]:
-    cur.execute("SELECT to_regclass(%s)", (f"{LEDGER_SCHEMA}.runs",))
-    row = cur.fetchone()
-    if not row or row[0] is None:
-        raise MigrationError(f"{hidden(url)} has no migration ledger: no run to roll back")
-    try:
-        cur.execute(
-            f"SELECT tables, rolled_back_at, superseded_by FROM {LEDGER_SCHEMA}.runs "  # noqa: S608
-            "WHERE run_id = %s::uuid",
-            (run_id,),
-        )
-    except psycopg.errors.InvalidTextRepresentation as exc:
-        raise MigrationError(f"{run_id!r} is not a run id (a UUID)") from exc
-    found = cur.fetchone()
-    if found is None:
-        raise MigrationError(f"run {run_id} is not in the ledger of {hidden(url)}")
-    tables, rolled_back_at, superseded_by = found
-    if rolled_back_at is not None:
-        raise MigrationError(f"run {run_id} was already rolled back at {rolled_back_at}")
-    if superseded_by is not None:
-        raise MigrationError(
-            f"run {run_id} was replaced by run {superseded_by} (--replace); roll that back instead"
-        )
-    return tables if isinstance(tables, dict) else dict(json.loads(tables))

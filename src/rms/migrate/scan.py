@@ -23,7 +23,14 @@ from rms.migrate.report import Problem
 from rms.migrate.source import SourceTable, iter_rows, quote_ident
 from rms.migrate.spec import RUN_START, TableSpec
 
-__all__ = ["ScanContext", "TableMapping", "TableScanResult", "map_table", "scan_table"]
+__all__ = [
+    "ColumnOverride",
+    "ScanContext",
+    "TableMapping",
+    "TableScanResult",
+    "map_table",
+    "scan_table",
+]
 
 #: Detailed problems kept in memory (the count of all of them is always exact).
 MAX_PROBLEMS = 100_000
@@ -31,15 +38,36 @@ MAX_PROBLEMS = 100_000
 PROGRESS_EVERY = 10_000
 
 
+@dataclass(frozen=True)
+class ColumnOverride:
+    """A target column read through an SQL expression instead of a source column of its name.
+
+    ``kind`` says where its values come from (``filled``: a value the user gave;
+    ``derived``: computed from other source values; ``carried``: the source column, read
+    with a rewrite) and ``detail`` says how, for the report.
+    """
+
+    expr: str
+    kind: str
+    detail: str
+
+
 @dataclass
 class TableMapping:
-    """How one target table is read from the source: SELECT list and what was defaulted."""
+    """How one target table is read from the source: the SELECT list, and what each target
+    column comes from (carried, defaulted, filled, derived; ``missing``: required, with no
+    default and no value: the rows are bad unless someone decides)."""
 
     spec: TableSpec
     source: SourceTable | None
     select: list[str]
     defaulted: dict[str, Any]
     extra_columns: list[str]
+    carried: list[str] = field(default_factory=list)
+    filled: dict[str, str] = field(default_factory=dict)
+    derived: dict[str, str] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+    overrides: dict[str, ColumnOverride] = field(default_factory=dict)
 
 
 def _literal(value: Any, run_start_ms: int) -> str:
@@ -54,30 +82,52 @@ def _literal(value: Any, run_start_ms: int) -> str:
     raise TypeError(f"no SQL literal for default {value!r}")
 
 
-def map_table(spec: TableSpec, source: SourceTable | None, run_start_ms: int) -> TableMapping:
-    """Missing columns become literal defaults in the SELECT, so conversion stays uniform."""
-    from rms.migrate.errors import SchemaMismatchError
+def map_table(
+    spec: TableSpec,
+    source: SourceTable | None,
+    run_start_ms: int,
+    overrides: dict[str, ColumnOverride] | None = None,
+) -> TableMapping:
+    """Missing columns become literal defaults in the SELECT, so conversion stays uniform.
 
+    A required column the source lacks, with no default and no override, is selected as
+    NULL and listed in ``missing``: every row then fails as "NULL in a NOT NULL column"
+    (:mod:`rms.migrate.lineage` decides before that whether the run may go on).
+    """
+    overrides = overrides or {}
     select: list[str] = []
     defaulted: dict[str, Any] = {}
     if source is None:
         return TableMapping(spec, None, [], {}, [])
+    mapping = TableMapping(spec, source, select, defaulted, [])
     used = set()
     for col in spec.columns:
+        override = overrides.get(col.name)
         found = source.find(col.name)
         if found is not None:
-            select.append(quote_ident(found.name))
             used.add(found.name)
+        if override is not None:
+            select.append(override.expr)
+            mapping.overrides[col.name] = override
+            if override.kind == "filled":
+                mapping.filled[col.name] = override.detail
+            elif override.kind == "derived":
+                mapping.derived[col.name] = override.detail
+            else:
+                mapping.carried.append(col.name)
+            continue
+        if found is not None:
+            select.append(quote_ident(found.name))
+            mapping.carried.append(col.name)
             continue
         if not col.has_default:
-            raise SchemaMismatchError(
-                f"source table {source.name} has no column {col.name}, which the target "
-                "requires and has no default for"
-            )
+            select.append("NULL")
+            mapping.missing.append(col.name)
+            continue
         select.append(_literal(col.default, run_start_ms))
         defaulted[col.name] = "run start" if col.default == RUN_START else col.default
-    extra = [c.name for c in source.columns if c.name not in used]
-    return TableMapping(spec, source, select, defaulted, extra)
+    mapping.extra_columns = [c.name for c in source.columns if c.name not in used]
+    return mapping
 
 
 @dataclass
@@ -120,7 +170,7 @@ def duplicate_values(conn: sqlite3.Connection, mapping: TableMapping) -> dict[in
             continue
         expr = mapping.select[index]
         query = (
-            f"SELECT {expr} FROM {quote_ident(mapping.source.name)} "  # noqa: S608
+            f"SELECT {expr} FROM {mapping.source.sql_name} "  # noqa: S608
             f"WHERE {expr} IS NOT NULL GROUP BY {expr} COLLATE BINARY HAVING count(*) > 1"
         )
         dups = {r[0] for r in conn.execute(query)}
@@ -226,6 +276,7 @@ class _RowChecker:
             for col, parent in spec.fks
         ]
         self.has_unique_checks = bool(self.dups or self.converted_unique)
+        self.missing = {self.names.index(c) for c in mapping.missing}
 
     def _problem(self, raw: tuple[Any, ...], row_id: Any, column: int, value: Any, why: str):  # type: ignore[no-untyped-def]
         return Problem(self.spec.name, row_id, self.names[column], value, why, raw[0])
@@ -272,7 +323,13 @@ class _RowChecker:
             try:
                 row.append(conv(raw[i]))
             except BadValue as exc:
-                problems.append(self._problem(raw, row_id, i - 1, raw[i], exc.reason))
+                reason = exc.reason
+                if i - 1 in self.missing:
+                    reason = (
+                        "the source has no such column, and it is required with no default "
+                        f"(--fill {self.spec.name}.{self.names[i - 1]}=VALUE would give one)"
+                    )
+                problems.append(self._problem(raw, row_id, i - 1, raw[i], reason))
                 row.append(None)
         if problems:
             return problems

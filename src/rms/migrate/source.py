@@ -5,6 +5,12 @@ application may still be writing, and ``immutable`` would let SQLite skip lockin
 half-written page. A consistent copy is then taken with the online backup API (which copies
 one committed snapshot, retrying if a writer interferes) and every later read comes from
 that copy, so the whole migration sees one state of the data even while the application runs.
+
+A copy of one state is not enough when the application keeps writing: rows committed after
+the copy would be missing from the target. :class:`SourceWatch` keeps a connection to the
+live file open from the backup until COMMIT and reads ``PRAGMA data_version`` on it, which
+changes whenever another connection (any process) commits to the file, in rollback-journal
+and WAL mode alike; the run refuses to commit when it changed.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +30,8 @@ from rms.migrate.errors import SourceError
 __all__ = [
     "SourceColumn",
     "SourceSchema",
+    "SourceTable",
+    "SourceWatch",
     "backup_to",
     "file_sha256",
     "integrity_check",
@@ -116,6 +125,13 @@ class SourceTable:
     columns: list[SourceColumn]
     rows: int
     has_rowid: bool = True
+    #: The SQL name rows are read from when it is not the table itself: a TEMP table the
+    #: run derived on the reading connection (see :mod:`rms.migrate.lineage`).
+    relation: str | None = None
+
+    @property
+    def sql_name(self) -> str:
+        return self.relation or quote_ident(self.name)
 
     def find(self, name: str) -> SourceColumn | None:
         """A column by name: exact first, then case-insensitively (as SQLite resolves it)."""
@@ -131,6 +147,8 @@ class SourceTable:
 @dataclass
 class SourceSchema:
     tables: dict[str, SourceTable] = field(default_factory=dict)
+    #: Names of the file's indexes (SQLite's own ``sqlite_autoindex_*`` excluded).
+    indexes: set[str] = field(default_factory=set)
 
     def find(self, name: str) -> SourceTable | None:
         if name in self.tables:
@@ -164,6 +182,13 @@ def read_schema(conn: sqlite3.Connection, path: Path) -> SourceSchema:
             except sqlite3.OperationalError:
                 has_rowid = False
             schema.tables[name] = SourceTable(name, cols, int(count), has_rowid)
+        schema.indexes = {
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' "
+                "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+            )
+        }
     except sqlite3.Error as exc:
         raise _source_error(path, exc) from exc
     return schema
@@ -203,7 +228,7 @@ def iter_rows(
     """
     rowid = "rowid" if table.has_rowid else "NULL"
     columns = ", ".join(select)
-    base = f"SELECT {rowid}, {columns} FROM {quote_ident(table.name)}"  # noqa: S608
+    base = f"SELECT {rowid}, {columns} FROM {table.sql_name}"  # noqa: S608
     if order_by_pk is not None:
         query = f"{base} ORDER BY {quote_ident(order_by_pk)} COLLATE BINARY, {rowid}"
         yield from conn.execute(query)
@@ -232,3 +257,68 @@ def iter_rows(
             yield from batch
     finally:
         conn.text_factory = previous
+
+
+class SourceWatch:
+    """A connection to the live source that notices any commit another process makes to it.
+
+    Opened before the backup and kept until COMMIT. ``PRAGMA data_version`` on one connection
+    changes exactly when some *other* connection committed to the file in between (SQLite
+    reads the file change counter, or the WAL index, for it); this connection only reads, so
+    its own reads never change it. :meth:`backup` copies the file through this connection,
+    so the version taken before the copy describes the copied state.
+    """
+
+    def __init__(self, path: Path, busy_timeout: float = 2.0) -> None:
+        self.path = path
+        self.conn = open_readonly(path, busy_timeout)
+        try:
+            self.version = self._read()
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def _read(self) -> int | None:
+        """The data version, or None when a writer holds the file right now (busy)."""
+        try:
+            (value,) = self.conn.execute("PRAGMA data_version").fetchone()
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                return None
+            raise _source_error(self.path, exc) from exc
+        return int(value)
+
+    def backup(self, dest: Path) -> None:
+        backup_to(self.conn, dest, self.path)
+
+    def changed(self) -> bool:
+        """True if anyone committed to the source since the watch began (or is writing now)."""
+        now = self._read()
+        return now is None or now != self.version
+
+    @contextmanager
+    def held(self) -> Iterator[bool]:
+        """A read transaction on the live file for the moment of COMMIT; yields :meth:`changed`.
+
+        In rollback-journal mode the read lock it holds keeps other processes from
+        committing until the block ends, so nothing can slip in between the check and the
+        target's COMMIT. In WAL mode readers never block writers: the check is as late as
+        it can be, and a commit in the milliseconds of the target's COMMIT is not seen here
+        (docs/migration.md, "A source still being written").
+        """
+        try:
+            self.conn.execute("BEGIN")
+            self.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:  # a writer holds the file: it is being written
+            with suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
+            yield True
+            return
+        try:
+            yield self.changed()
+        finally:
+            with suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self.conn.close()

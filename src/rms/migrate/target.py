@@ -1,10 +1,11 @@
-"""The PostgreSQL side: connect, inspect, drop and restore indexes, digest, keep the ledger.
+"""The PostgreSQL side: the target database, indexes dropped and restored, digests.
 
-The ledger lives in its own schema, ``rms_migrate``, outside the application's tables and
-outside the Alembic history: it belongs to the tool, not to the app, so application
-migrations (and their downgrades) never touch it and ``schema_diff`` of the app schema stays
-clean. It is created with ``CREATE ... IF NOT EXISTS`` inside the migration's transaction,
-so a run that fails leaves no trace of it either.
+The target is reached only through :mod:`rms.db` (:func:`open_target`), the way the service
+reaches its database: the same engine builder, so the cold-start connector (a paused Aurora
+is waited for within ``DB_COLD_START_BUDGET_SECONDS``, each wait a line on stderr), the
+credential sources (``DATABASE_URL``, or ``DB_*`` with ``DB_SECRET_ARN``,
+``DB_SSM_PARAMETER``, ``DB_IAM_AUTH``, ``SSM_PARAMETER_PATH``) and the TLS default
+(verify-full off loopback). Nothing secret needs to be on a command line.
 """
 
 from __future__ import annotations
@@ -12,16 +13,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Connection
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.pool import NullPool
 
 from rms.db.errors import DRIVER_ERRORS, translate_db_error
+from rms.errors import RmsError
 from rms.migrate.digest import (
     TableDigest,
     finish_json_rendering,
@@ -30,36 +31,25 @@ from rms.migrate.digest import (
     sql_row_digest,
 )
 from rms.migrate.errors import TargetError
+from rms.migrate.ledger import LEDGER_SCHEMA
 from rms.migrate.spec import TableSpec
 
+if TYPE_CHECKING:
+    from rms.aws import SessionFactory
+    from rms.db.database import Database
+    from rms.db.observe import DbObserver
+    from rms.settings import Settings
+
 __all__ = [
-    "LEDGER_SCHEMA",
     "ConstraintDef",
+    "Target",
+    "as_target",
     "drop_secondary",
-    "ensure_ledger",
     "hidden",
-    "pg_url",
+    "open_target",
     "restore_secondary",
-    "target_connection",
     "target_digest",
 ]
-
-LEDGER_SCHEMA = "rms_migrate"
-#: pg_advisory lock key shared by migrate and rollback ("rms.migr" as a big-endian int64).
-ADVISORY_KEY = int.from_bytes(b"rms.migr", "big", signed=True)
-
-
-def pg_url(url: str) -> URL:
-    """The target URL with the psycopg driver; only PostgreSQL is a valid target."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
-        raise TargetError(f"the target is not a database URL: {exc}") from exc
-    if parsed.get_backend_name() not in ("postgresql", "postgres"):
-        raise TargetError(
-            f"the target must be a PostgreSQL URL (postgresql://...), not {parsed.drivername}://"
-        )
-    return parsed.set(drivername="postgresql+psycopg")
 
 
 def hidden(url: str | URL) -> str:
@@ -70,41 +60,85 @@ def hidden(url: str | URL) -> str:
         return "<invalid URL>"
 
 
-def target_engine(url: str, connect_timeout: float) -> Engine:
-    return create_engine(
-        pg_url(url),
-        poolclass=NullPool,
-        connect_args={"connect_timeout": max(1, int(connect_timeout))},
-    )
-
-
-def target_error(url: str, exc: BaseException, doing: str) -> TargetError:
-    translated = translate_db_error(exc)
-    error = TargetError(f"target {hidden(url)}: {doing}: {translated}")
-    error.details["kind"] = type(translated).__name__
-    return error
-
-
-@contextmanager
-def target_connection(url: str, connect_timeout: float) -> Iterator[Connection]:
-    """A SQLAlchemy connection (for Alembic) whose driver connection does the COPY.
-
-    One connection, one transaction: the schema upgrade of an empty target, the load, the
-    verification and the ledger row all commit together or not at all.
-    """
-    engine = target_engine(url, connect_timeout)
+def check_postgres_url(url: str) -> None:
+    """Only PostgreSQL is a valid target; say so before anything tries to connect."""
     try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise TargetError(f"the target is not a database URL: {exc}") from exc
+    if parsed.get_backend_name() not in ("postgresql", "postgres"):
+        raise TargetError(
+            f"the target must be a PostgreSQL URL (postgresql://...), not {parsed.drivername}://"
+        )
+
+
+@dataclass
+class Target:
+    """The PostgreSQL database a run reads and writes, and how it is named in output."""
+
+    database: Database
+    #: The target as output shows it: its URL without the password.
+    label: str
+    #: Made by :func:`as_target` from a URL: the run that made it disposes of it.
+    owned: bool = False
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A SQLAlchemy connection (for Alembic) whose driver connection does the COPY.
+
+        One connection, one transaction: the schema upgrade of an empty target, the load,
+        the verification and the ledger row all commit together or not at all. Opening it
+        rides through a cold start (the connector's budget); a failure is a TargetError
+        naming the target.
+        """
         try:
-            conn = engine.connect()
+            conn = self.database.engine.connect()
+        except RmsError as exc:  # the connector's own verdict (budget spent, refused login)
+            raise TargetError(f"target {self.label}: cannot connect: {exc.message}") from exc
         except DRIVER_ERRORS as exc:
-            raise target_error(url, exc, "cannot connect") from exc
+            raise target_error(self.label, exc, "cannot connect") from exc
         try:
             yield conn
         finally:
             with suppress(*DRIVER_ERRORS):
                 conn.close()
-    finally:
-        engine.dispose()
+
+    def dispose(self) -> None:
+        self.database.dispose()
+
+
+def open_target(
+    settings: Settings,
+    *,
+    session_factory: SessionFactory | None = None,
+    observer: DbObserver | None = None,
+) -> Target:
+    """The target the settings name (``DATABASE_URL`` or the ``DB_*`` variables)."""
+    from rms.db import build_database
+
+    url = settings.effective_database_url()
+    check_postgres_url(url)
+    database = build_database(settings, observer=observer, session_factory=session_factory)
+    return Target(database, hidden(url))
+
+
+def as_target(target: Target | str) -> Target:
+    """A :class:`Target` for a library caller that has only a URL (owned by the run)."""
+    if isinstance(target, Target):
+        return target
+    from rms.settings import load_settings
+
+    check_postgres_url(target)
+    made = open_target(load_settings(database_url=target))
+    made.owned = True
+    return made
+
+
+def target_error(label: str, exc: BaseException, doing: str) -> TargetError:
+    translated = translate_db_error(exc)
+    error = TargetError(f"target {label}: {doing}: {translated}")
+    error.details["kind"] = type(translated).__name__
+    return error
 
 
 def raw(conn: Connection) -> psycopg.Connection[Any]:
@@ -113,34 +147,9 @@ def raw(conn: Connection) -> psycopg.Connection[Any]:
     return driver
 
 
-def ensure_ledger(cur: psycopg.Cursor[Any]) -> None:
-    cur.execute(f"CREATE SCHEMA IF NOT EXISTS {LEDGER_SCHEMA}")
-    cur.execute(
-        f"""
-        CREATE TABLE IF NOT EXISTS {LEDGER_SCHEMA}.runs (
-            run_id uuid PRIMARY KEY,
-            started_at timestamptz NOT NULL,
-            finished_at timestamptz NOT NULL,
-            source_path text NOT NULL,
-            source_sha256 text NOT NULL,
-            backup_path text,
-            tool_version text NOT NULL,
-            schema_revision text,
-            on_error text NOT NULL,
-            tables jsonb NOT NULL,
-            superseded_by uuid,
-            rolled_back_at timestamptz
-        )"""
-    )
-    cur.execute(
-        f"""
-        CREATE TABLE IF NOT EXISTS {LEDGER_SCHEMA}.run_rows (
-            run_id uuid NOT NULL REFERENCES {LEDGER_SCHEMA}.runs (run_id),
-            table_name text NOT NULL,
-            ids text[] NOT NULL,
-            PRIMARY KEY (run_id, table_name)
-        )"""
-    )
+def no_statement_timeout(cur: psycopg.Cursor[Any]) -> None:
+    """The service's per-statement limit does not suit a migration's long statements."""
+    cur.execute("SET LOCAL statement_timeout = 0")
 
 
 @dataclass(frozen=True)

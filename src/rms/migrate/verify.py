@@ -1,10 +1,18 @@
 """``rms db verify``: the migration's comparison, run again later and on demand.
 
+It compares the source with the run whose rows the target holds (the newest run of the
+ledger that was neither rolled back nor replaced, or the one named), applying that run's
+decisions again: what it left behind, its risk-group map and fills, its start instant
+(the default of columns older files lack) and its id (the archived values' origin and
+ids). So it recomputes exactly what the run loaded, archive included.
+
 The source is read in one read transaction (a consistent snapshot even while the
 application writes), converted with the same rules as the migration, and the rows that
 belong in the target (the rows a quarantine run would load) are digested per table in
-Python; the target's digests are computed by PostgreSQL. Any difference is reported with the
-first differing rows; foreign keys are checked with orphan queries.
+Python; the target's digests are computed by PostgreSQL. Any difference is reported with
+the first differing rows; foreign keys are checked with orphan queries. Every table and
+column of the source must be accounted for (carried, archived, defaulted, or left behind by
+the run's own ``--leave-behind``): anything else is a mismatch too.
 """
 
 from __future__ import annotations
@@ -17,18 +25,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rms.db.errors import DRIVER_ERRORS
-from rms.migrate.errors import SourceError
-from rms.migrate.load import MigrateOptions, _map_source, first_differences
+from rms.migrate.ledger import RunRecord, find_run
+from rms.migrate.lineage import LineageOptions, RunIdentity, build_lineage, materialize
+from rms.migrate.load import accounting_of, first_differences
 from rms.migrate.observe import MigrationObserver
 from rms.migrate.report import MigrationReport, TableReport
 from rms.migrate.scan import ScanContext, scan_table
 from rms.migrate.source import file_sha256, open_readonly, read_schema
 from rms.migrate.spec import table_specs
 from rms.migrate.target import (
-    hidden,
+    Target,
+    as_target,
+    no_statement_timeout,
     orphan_counts,
     raw,
-    target_connection,
     target_digest,
     target_error,
 )
@@ -39,27 +49,44 @@ __all__ = ["VerifyOptions", "verify"]
 @dataclass
 class VerifyOptions:
     observer: MigrationObserver = field(default_factory=MigrationObserver)
-    connect_timeout: float = 10.0
     source_busy_timeout: float = 2.0
+    #: The run to compare with (default: the one whose rows the target holds).
+    run_id: str | None = None
 
 
 def _advance(observer: MigrationObserver, table: str) -> Callable[[int], None]:
     return lambda rows: observer.table_advanced(table, rows)
 
 
-def verify(source: Path, target_url: str, options: VerifyOptions | None = None) -> MigrationReport:
+def _run_identity(record: RunRecord) -> RunIdentity:
+    start = record.options.get("run_start_ms")
+    if start is None:  # a ledger row from before the options were recorded
+        start = int(record.started_at.timestamp() * 1000)
+    return RunIdentity(record.run_id, int(start))
+
+
+def verify(
+    source: Path, target: Target | str, options: VerifyOptions | None = None
+) -> MigrationReport:
     """Compare source and target; the report's ``status`` is ``verified`` or ``mismatch``."""
+    target = as_target(target)
+    try:
+        return _verify(Path(source), target, options or VerifyOptions())
+    finally:
+        if target.owned:
+            target.dispose()
+
+
+def _verify(source: Path, target: Target, options: VerifyOptions) -> MigrationReport:
     from rms import __version__
 
-    options = options or VerifyOptions()
     observer = options.observer
-    source = Path(source)
     started = datetime.now(UTC)
     clock = time.perf_counter()
     report = MigrationReport(
         run_id=str(uuid.uuid4()),
         source=str(source),
-        target=hidden(target_url),
+        target=target.label,
         tool_version=__version__,
         on_error="quarantine",
         started_at=started.isoformat(),
@@ -67,18 +94,25 @@ def verify(source: Path, target_url: str, options: VerifyOptions | None = None) 
     conn = open_readonly(source, options.source_busy_timeout)
     try:
         report.source_sha256_before = file_sha256(source)
-        conn.execute("BEGIN")  # one snapshot of the source for the whole comparison
-        schema = read_schema(conn, source)
-        mappings, _unknown, warnings = _map_source(
-            conn, schema, started, MigrateOptions(strict=False)
-        )
-        report.warnings = warnings
-        ctx = ScanContext(quarantine=True)
-        with target_connection(target_url, options.connect_timeout) as target:
+        with target.connect() as pg:
             try:
-                cur = raw(target).cursor()
+                cur = raw(pg).cursor()
+                no_statement_timeout(cur)
+                record = find_run(cur, options.run_id, target.label)
+                run = _run_identity(record)
+                report.compared_run = record.run_id
+                report.options = dict(record.options)
+                conn.execute("BEGIN")  # one snapshot of the source for the whole comparison
+                schema = read_schema(conn, source)
+                lineage = build_lineage(conn, schema, LineageOptions.from_dict(record.options), run)
+                materialize(conn, schema, lineage, run)
+                report.warnings = list(lineage.warnings)
+                report.notes = list(lineage.notes)
+                report.accounting = accounting_of(lineage)
+                report.unaccounted = dict(lineage.unknown)
+                ctx = ScanContext(quarantine=True)
                 mismatched = []
-                for mapping in mappings:
+                for mapping in lineage.mappings:
                     spec = mapping.spec
                     observer.table_started(spec.name, mapping.source.rows if mapping.source else 0)
                     result = scan_table(
@@ -97,25 +131,29 @@ def verify(source: Path, target_url: str, options: VerifyOptions | None = None) 
                         target_checksum=actual.checksum,
                         verified=actual == result.digest,
                         defaulted_columns=dict(mapping.defaulted),
+                        filled_columns=dict(mapping.filled),
+                        derived_columns=dict(mapping.derived),
                     )
                     report.tables[spec.name] = table
                     if not table.verified:
                         mismatched.append((mapping, result.bad_rowids))
                 report.orphans = orphan_counts(cur, table_specs())
                 for mapping, bad in mismatched:
-                    report.differences += first_differences(raw(target), conn, mapping, bad)
-                target.rollback()
+                    report.differences += first_differences(raw(pg), conn, mapping, bad)
+                pg.rollback()
             except DRIVER_ERRORS as exc:
-                raise target_error(target_url, exc, "cannot read the target") from exc
+                raise target_error(target.label, exc, "cannot read the target") from exc
         conn.execute("COMMIT")
-    except SourceError:
-        raise
     finally:
         conn.close()
     report.problems = ctx.problems
     report.problems_total = ctx.problems_total
     report.source_sha256_after = file_sha256(source)
-    ok = all(t.verified for t in report.tables.values()) and not any(report.orphans.values())
+    ok = (
+        all(t.verified for t in report.tables.values())
+        and not any(report.orphans.values())
+        and not report.unaccounted
+    )
     report.status = "verified" if ok else "mismatch"
     report.finished_at = datetime.now(UTC).isoformat()
     report.seconds = round(time.perf_counter() - clock, 3)
