@@ -59,6 +59,14 @@ def file_sha256(path: Path) -> str:
 
 def _source_error(path: Path, exc: BaseException) -> SourceError:
     text = str(exc)
+    journal = Path(f"{path}-journal")
+    if "readonly" in text and journal.exists() and journal.stat().st_size > 0:
+        return SourceError(
+            f"{path} has a hot journal ({journal.name}): a process stopped in the middle of "
+            "writing to it, and only a writer may roll that unfinished write back, while the "
+            "migration opens the file read-only; start and stop the application once (or run "
+            f"sqlite3 {path} 'PRAGMA quick_check'), then run the migration again"
+        )
     if "locked" in text or "busy" in text:
         return SourceError(
             f"{path} is locked by another process (it holds a write lock); close the "
