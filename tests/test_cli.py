@@ -40,8 +40,13 @@ CASES: dict[str, Misuse] = {
     ),
     "migrate without a target": Misuse(
         ["db", "migrate", "--from", "x.db"],
-        ["Missing option '--to'", "Target PostgreSQL URL", "see 'rms db migrate --help'"],
+        ["no target database: give --to URL", "DATABASE_URL", "DB_SECRET_ARN"],
     ),
+    "risk-group map without a group": Misuse(
+        ["db", "migrate", "--from", "x.db", "--to", "postgresql://u@h/d", "--map-risk-group", "2"],
+        ["--map-risk-group 2: expected OLD=GROUP"],
+    ),
+    "runs of the embedded database": Misuse(["db", "runs"], ["no target database"]),
     "misspelt option": Misuse(
         ["serve", "--prot", "9000"],
         ["No such option: --prot (did you mean --port?)", "see 'rms serve --help'"],

@@ -184,6 +184,12 @@ def test_init_era_risk_groups_named_or_mapped(
             "AND column_name = 'risk_group' ORDER BY row_id"
         ).fetchall()
     assert named == [("Equities", 2), ("risk group 1", 3)]
+    with psycopg.connect(libpq(url)) as conn:
+        made = conn.execute(
+            'SELECT "createdAt", "updatedAt", "deletedAt", version FROM risk_group'
+        ).fetchall()
+    start = plan.started_at.replace(microsecond=plan.started_at.microsecond // 1000 * 1000)
+    assert made == [(start.replace(tzinfo=None), start.replace(tzinfo=None), None, 1)] * 2
     assert [v for (v,) in kept] == [1, 2, 1, 2, 1]
 
 

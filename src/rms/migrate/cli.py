@@ -173,11 +173,10 @@ def _accounting_lines(report: MigrationReport) -> list[str]:
             f"{group['universe_rows']} universe row(s) whose old risk_group was "
             f"{group['old_value']}"
         )
-    for key, label in (("filled", "filled (--fill)"), ("derived", "derived")):
-        for table, columns in acc.get(key, {}).items():
-            for column, how in columns.items():
-                if column != "*":
-                    lines.append(f"{label}: {table}.{column}: {how}")
+    for table, columns in acc.get("derived", {}).items():
+        for column, how in columns.items():
+            if column != "*":
+                lines.append(f"{table}.{column}: derived {how}")
     lines += report.notes
     left = acc.get("left_behind", {})
     if left:

@@ -201,6 +201,9 @@ class Lineage:
     warnings: list[str]
     notes: list[str]
     point: HistoryPoint
+    #: What the owner should do after this migration (rename the created risk groups):
+    #: said by ``migrate``, not again by every ``verify``.
+    advice: list[str] = field(default_factory=list)
     #: ``T_VALUES`` contents: the filled values, in rowid order.
     fill_values: list[Any] = field(default_factory=list)
     #: Source ``risk_group`` rows by id and by name (for fills and the risk-group map).
@@ -337,6 +340,7 @@ class _Builder:
         self.left_tables: set[str] = set()
         self.left_columns: set[tuple[str, str]] = set()
         self.warnings: list[str] = []
+        self.advice: list[str] = []
         self.notes: list[str] = []
         self.archive: list[ArchiveItem] = []
         self.risk_groups: list[RiskGroupDecision] = []
@@ -453,7 +457,7 @@ class _Builder:
                     "rename it in the application, or run again with --map-risk-group "
                     f"{decisions[0].old_value!s}=NAME to use a group of your choosing"
                 )
-            self.warnings.append(
+            self.advice.append(
                 f"created risk group {name!r} for {rows} universe row(s) whose init-era "
                 f"risk_group was {olds} (the application's migration {migration_name(2)} "
                 f"replaced that number by a risk_group row): {advice}"
@@ -654,6 +658,16 @@ class _Builder:
         return sum(item.count for item in self.archive)
 
 
+def _show_default(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value == "run start":
+        return "the run's start instant"
+    return repr(value)
+
+
 def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -685,7 +699,7 @@ def build_lineage(
         for column, default in mapping.defaulted.items():
             builder.notes.append(
                 f"{mapping.spec.name}.{column}: absent from the source, its "
-                f"{mapping.source.rows} row(s) get the default {default!r}"
+                f"{mapping.source.rows} row(s) get the default {_show_default(default)}"
             )
         for column, text in mapping.filled.items():
             builder.notes.append(
@@ -702,6 +716,7 @@ def build_lineage(
         missing=builder.missing,
         warnings=builder.warnings,
         notes=builder.notes,
+        advice=builder.advice,
         point=history_point(schema),
         fill_values=builder.fill_values,
         source_groups=builder.groups,
@@ -722,8 +737,8 @@ def _missing_message(missing: Mapping[str, int]) -> str:
         lines.append(f"{table}: {rows} row(s) have no {column}{since}")
     fills = " ".join(f"--fill {key}=VALUE" for key in missing)
     return (
-        "the source lacks required values, and inventing them is not ours to do; nothing was "
-        "written:\n  " + "\n  ".join(lines) + f"\nways out: {fills} (every such row gets that "
+        "the source lacks required values, and inventing them is not ours to do (nothing was "
+        "written)\n  " + "\n  ".join(lines) + f"\nways out: {fills} (every such row gets that "
         "value, recorded in the report and the ledger), or --on-error quarantine (those rows "
         "are set aside whole in the quarantine file, not loaded)"
     )
@@ -830,13 +845,15 @@ def materialize(
             if g.created and g.group_id not in seen:
                 seen.add(g.group_id)
                 conn.execute(
-                    f"INSERT INTO {T_RISK_GROUP} VALUES (?, ?, ?, ?, NULL, 1)",  # noqa: S608
+                    f'INSERT INTO {T_RISK_GROUP} (id, name, "createdAt", "updatedAt", '  # noqa: S608
+                    '"deletedAt", version) VALUES (?, ?, ?, ?, NULL, 1)',
                     (g.group_id, g.name, run.run_start_ms, run.run_start_ms),
                 )
     if lineage.archive:
         _derived_table(conn, schema, specs[ARCHIVE_TABLE], T_ARCHIVE, run)
         conn.executemany(
-            f"INSERT INTO {T_ARCHIVE} VALUES ({', '.join('?' for _ in range(7))})",  # noqa: S608
+            f"INSERT INTO {T_ARCHIVE} (id, origin, table_name, row_id, column_name, value, "  # noqa: S608
+            "archived_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             _archive_rows(conn, schema, lineage, run),
         )
 

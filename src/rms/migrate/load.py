@@ -180,7 +180,7 @@ class MigrationPlan:
 
     @property
     def warnings(self) -> list[str]:
-        return self.lineage.warnings
+        return self.lineage.warnings + self.lineage.advice
 
     @property
     def rows_to_replace(self) -> int:
