@@ -212,3 +212,34 @@ def test_older_files_without_required_values_stop_with_the_ways_out(
     lines = [json.loads(x) for x in Path(str(report.quarantine_file)).read_text().splitlines()]
     assert {x["id"] for x in lines} == {f"trades-{i}" for i in range(5)}
     assert all("--fill trades.quantity=VALUE" in x["problems"][0]["reason"] for x in lines)
+
+
+@pytest.mark.parametrize("revision", ["0001", "head"])
+def test_a_file_rms_wrote_migrates_too(
+    revision: str, tmp_path: Path, create_pg_database: Callable[[], str]
+) -> None:
+    """Our own embedded database (what `make run` uses, at either revision): its settings,
+    archive and alembic_version are accounted for; nothing unknown, nothing lost."""
+    from rms.db import build_database
+    from rms.seed import seed_demo, seed_reference
+    from rms.settings import load_settings
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "rms-0001" / "service-0001.db"
+    source = tmp_path / "rms.db"
+    shutil.copyfile(fixture, source)
+    if revision == "head":
+        from rms.schema.migrations import upgrade
+
+        db = build_database(load_settings(database_url=f"sqlite:///{source}"))
+        try:
+            upgrade(db.engine)
+            db.run(lambda s: seed_reference(s, range(2024, 2026)))
+            db.run(seed_demo)
+        finally:
+            db.dispose()
+    url = create_pg_database()
+    options = MigrateOptions(report_path=tmp_path / "run" / "report.json")
+    report = run_migration(preflight(source, url, options), options)
+    assert report.status == "committed" and report.rows_loaded > 0
+    assert report.accounting["source_tables"]["alembic_version"]["fate"] == "bookkeeping"
+    assert verify(source, url).status == "verified"

@@ -25,6 +25,7 @@ __all__ = [
     "DROPPED_COLUMNS",
     "DROPPED_TABLES",
     "MIGRATIONS",
+    "OWN_BOOKKEEPING_TABLES",
     "RENAMED_VALUES",
     "HistoryPoint",
     "history_point",
@@ -86,6 +87,11 @@ DROPPED_TABLES: dict[str, int] = {"status": 4, "_accountsTostatus": 4}
 #: whole (so nothing is lost) and never becomes a table in PostgreSQL, where a
 #: ``_prisma_migrations`` holding SQLite migrations would mislead ``prisma migrate``.
 BOOKKEEPING_TABLES: frozenset[str] = frozenset({"_prisma_migrations"})
+
+#: Our own schema bookkeeping, in a file rms wrote (the embedded database): which Alembic
+#: revision the file is at. It describes that file's schema; the target keeps its own, so it
+#: is accounted for and not carried.
+OWN_BOOKKEEPING_TABLES: frozenset[str] = frozenset({"alembic_version"})
 
 #: Required columns the application added without a default -> the migration that added them.
 #: Its own migration fails on a table with rows, so an older file with rows there has none.

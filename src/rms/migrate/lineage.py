@@ -46,6 +46,7 @@ from rms.migrate.history import (
     BOOKKEEPING_TABLES,
     DROPPED_COLUMNS,
     DROPPED_TABLES,
+    OWN_BOOKKEEPING_TABLES,
     RENAMED_VALUES,
     HistoryPoint,
     history_point,
@@ -170,7 +171,7 @@ class SourceAccount:
 
     table: str
     rows: int
-    #: carried | archived | left behind | unknown
+    #: carried | archived | left behind | bookkeeping (rms's alembic_version) | unknown
     fate: str
     target: str | None = None
     columns: dict[str, str] = field(default_factory=dict)
@@ -503,6 +504,10 @@ class _Builder:
             )
             if spec is not None:
                 self._account_columns(table, spec)
+                continue
+            if name in OWN_BOOKKEEPING_TABLES:
+                # The file's own schema revision: the target has its own (not carried).
+                self.accounts[name] = SourceAccount(name, table.rows, "bookkeeping")
                 continue
             dropped = DROPPED_TABLES.get(name)
             if dropped is not None or name in BOOKKEEPING_TABLES:
