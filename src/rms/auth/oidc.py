@@ -102,16 +102,30 @@ class OidcProvider:
         self._timeout = settings.auth_oidc_timeout_seconds
         self._refresh_every = settings.auth_oidc_jwks_refresh_seconds
         self._clock = clock
-        self._http = http or httpx.Client(timeout=self._timeout, follow_redirects=False)
-        self._lock = threading.Lock()
+        self._given_http = http
+        self._http_client: httpx.Client | None = http
+        # Re-entrant: discovery (under the lock) asks for the HTTP client (also under it).
+        self._lock = threading.RLock()
         self._discovery: Discovery | None = None
         self._jwks: PyJWKClient | None = None
         self._last_refresh: float | None = None
         #: JWKS downloads so far (the first one included): for tests and the log.
         self.jwks_fetches = 0
 
+    @property
+    def _http(self) -> httpx.Client:
+        """The HTTP client, made when first needed (and again after :meth:`close`)."""
+        with self._lock:
+            if self._http_client is None:
+                self._http_client = httpx.Client(timeout=self._timeout, follow_redirects=False)
+            return self._http_client
+
     def close(self) -> None:
-        self._http.close()
+        """Close the HTTP client (the app's shutdown); a later call makes a new one."""
+        with self._lock:
+            client, self._http_client = self._http_client, self._given_http
+        if client is not None and client is not self._given_http:
+            client.close()
 
     # -- discovery and keys --------------------------------------------------------------
 
