@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from rms.auth.serving import mask_access_log, sign_in_lines
 from rms.devtools.pgcluster import free_port
 from tests.rms_cli import run_rms
 
@@ -69,3 +70,78 @@ def test_sign_in_off_is_refused_off_loopback(host: str, monkeypatch: pytest.Monk
         f"error: RMS_AUTH=off is refused on {host}: sign-in may be turned off only for a "
         "service listening on 127.0.0.1, ::1 or localhost"
     ]
+
+
+def test_the_sign_in_lines_for_each_configuration(tmp_path: Path) -> None:
+    from rms.auth import Authenticator
+    from rms.settings import load_settings
+
+    db = f"sqlite:///{tmp_path / 'lines.db'}"
+    made = load_settings(database_url=db)
+    auth = Authenticator(made)
+    assert auth.local is not None
+    lines = sign_in_lines(made, auth, "0.0.0.0", 8000)
+    assert lines[0] == f"sign in: http://127.0.0.1:8000/auth/token?token={auth.local.value}"
+    given = load_settings(database_url=db, rms_api_token="given-token-0123456789")
+    lines = sign_in_lines(given, Authenticator(given), "::1", 8001)
+    assert lines == [
+        "sign in with the token in RMS_API_TOKEN: http://[::1]:8001/auth/login "
+        "(or send it as Authorization: Bearer)"
+    ]
+    oidc = load_settings(
+        database_url=db,
+        auth_oidc_issuer="https://issuer.example.com",
+        auth_oidc_audience="client",
+        rms_public_url="https://rms.example.com",
+    )
+    assert sign_in_lines(oidc, Authenticator(oidc), "127.0.0.1", 8000) == [
+        "sign in with https://issuer.example.com: https://rms.example.com/auth/login?via=oidc"
+    ]
+    off = load_settings(database_url=db, rms_auth="off")
+    line = sign_in_lines(off, Authenticator(off, bind_host="127.0.0.1"), "127.0.0.1", 8000)
+    assert line[0].startswith("sign-in is OFF (RMS_AUTH=off)")
+
+
+def test_the_access_log_filter_masks_the_token_in_uvicorns_arguments() -> None:
+    import logging
+
+    from rms.secrets import default_secret_registry
+
+    default_secret_registry().add("registered-secret-value")
+    mask_access_log()
+    mask_access_log()  # idempotent
+    logger = logging.getLogger("uvicorn.access")
+    assert sum(type(f).__name__ == "_AccessLogFilter" for f in logger.filters) == 1
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        (
+            "127.0.0.1:5",
+            "GET",
+            "/auth/token?token=abc&next=/x&k=registered-secret-value",
+            "1.1",
+            303,
+        ),
+        None,
+    )
+    for f in logger.filters:
+        f.filter(record)
+    assert record.getMessage() == (
+        '127.0.0.1:5 - "GET /auth/token?token=********&next=/x&k=******** HTTP/1.1" 303'
+    )
+
+
+def test_require_user_refuses_without_a_principal() -> None:
+    from starlette.requests import Request
+
+    from rms.auth import Principal, require_user
+    from rms.errors import AuthenticationError
+
+    anonymous = Request({"type": "http", "state": {"principal": None}, "headers": []})
+    with pytest.raises(AuthenticationError):
+        require_user(anonymous)
+    owner = Principal("owner", "token", "bearer")
+    assert require_user(Request({"type": "http", "state": {"principal": owner}})) == owner
