@@ -36,6 +36,9 @@ from rms.devtools.pgcluster import PgCluster, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 RMS = [sys.executable, "-m", "rms.cli"]
+#: The servers sign in with a fixed token, sent by every client here.
+BENCH_TOKEN = "bench-service-token-0123456789"
+AUTH = {"Authorization": f"Bearer {BENCH_TOKEN}"}
 
 MIX = [
     ("GET /api/accounts", "GET", "/api/accounts", None),
@@ -65,6 +68,7 @@ def serve(url: str, **extra_env: str) -> Iterator[str]:
         "DATABASE_URL": url,
         "LOG_LEVEL": "WARNING",
         "RMS_STATE_DIR": state,
+        "RMS_API_TOKEN": BENCH_TOKEN,
         **extra_env,
     }
     run([*RMS, "db", "upgrade"], env)
@@ -98,7 +102,7 @@ def serve(url: str, **extra_env: str) -> Iterator[str]:
 
 def request_mix(base: str, rounds: int) -> dict[str, list[float]]:
     timings: dict[str, list[float]] = {name: [] for name, *_ in MIX}
-    with httpx.Client(base_url=base, timeout=60) as http:
+    with httpx.Client(base_url=base, timeout=60, headers=AUTH) as http:
         for _name, method, path, body in MIX:  # warm-up
             http.request(method, path, json=body)
         for _ in range(rounds):
@@ -114,7 +118,7 @@ async def concurrent_load(base: str, clients: int, per_client: int) -> tuple[flo
     latencies: list[float] = []
     errors = 0
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as http:
+    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits, headers=AUTH) as http:
 
         async def client(n: int) -> None:
             nonlocal errors
@@ -160,7 +164,7 @@ def first_request_after_pause(url: str, cycles: int, resume_delay: float) -> lis
         proxied = sim.proxied_url(url).replace("postgresql+psycopg", "postgresql")
         with (
             serve(proxied, DB_IDLE_RELEASE_SECONDS="0.5") as base,
-            httpx.Client(base_url=base, timeout=60) as http,
+            httpx.Client(base_url=base, timeout=60, headers=AUTH) as http,
         ):
             for _ in range(cycles):
                 sim.wait_for_state("paused", timeout=30)

@@ -90,16 +90,23 @@ def serve(
     import uvicorn
 
     from rms.api import create_app
+    from rms.auth import Authenticator
+    from rms.auth.serving import mask_access_log, sign_in_lines
     from rms.db import build_database
 
     settings = command_settings(ctx)
     configure_logging(settings.log_level, timestamps=True)
+    auth = Authenticator(settings, bind_host=host)  # refuses RMS_AUTH=off off loopback
     db = build_database(settings, session_factory=hooks_of(ctx).session_factory)
-    stdout_console().print(
+    out = stdout_console()
+    out.print(
         f"RMS on http://{host}:{port} (docs at /docs), database: {_describe(settings)}",
         markup=False,
     )
-    application = create_app(settings, db=db)
+    for line in sign_in_lines(settings, auth, host, port):
+        out.print(line, markup=False, soft_wrap=True)
+    mask_access_log()
+    application = create_app(settings, db=db, bind_host=host, authenticator=auth)
     try:
         uvicorn.run(application, host=host, port=port, log_level=settings.log_level.lower())
     finally:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "AuthenticationError",
     "AwsError",
     "ConfigError",
     "ConflictError",
@@ -76,6 +77,16 @@ class AwsError(RmsError):
         self.kind = kind
         self.code = code
         self.transient = transient
+
+
+class AuthenticationError(RmsError):
+    """A credential was missing or refused (HTTP 401).
+
+    ``message`` is the reason, for the log only: a refused request is told that sign-in is
+    required and nothing about which check failed.
+    """
+
+    title = "Sign-in required"
 
 
 class InvalidInputError(RmsError):

@@ -1,4 +1,10 @@
-"""API fixtures: a TestClient over the app bound to the test's rolled-back transaction."""
+"""API fixtures: TestClients over the app bound to the test's rolled-back transaction.
+
+``client`` is signed in (it sends the app's local token as ``Authorization: Bearer``), so
+tests of the API need not care about sign-in; ``anon_client`` sends no credential. Both
+talk to the app as ``http://localhost`` (an allowed Host; TestClient's own ``testserver``
+is not one).
+"""
 
 from __future__ import annotations
 
@@ -6,16 +12,39 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from rms.api import create_app
 from rms.db.database import Database
 from rms.settings import Settings
 
+BASE_URL = "http://localhost"
+
+
+def bearer(app: FastAPI) -> dict[str, str]:
+    """The Authorization header that signs in to ``app`` with its local token."""
+    return {"Authorization": f"Bearer {app.state.auth.local.value}"}
+
+
+def signed_in_client(app: FastAPI) -> TestClient:
+    return TestClient(app, base_url=BASE_URL, headers=bearer(app), raise_server_exceptions=False)
+
 
 @pytest.fixture
-def client(settings: Settings, db: Database) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, db=db), raise_server_exceptions=False) as test_client:
+def app(settings: Settings, db: Database) -> FastAPI:
+    return create_app(settings, db=db)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with signed_in_client(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def anon_client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, base_url=BASE_URL, raise_server_exceptions=False) as test_client:
         yield test_client
 
 

@@ -29,6 +29,15 @@ from tests.live_server import live_server
 PAUSE_AFTER, RESUME_DELAY, IDLE_RELEASE = 2.0, 3.0, 1.0
 
 
+#: The services here sign in with a fixed local token (sign-in is not what they test).
+TOKEN = "serverless-test-token-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def _http(base_url: str) -> httpx.Client:
+    return httpx.Client(base_url=base_url, timeout=30, headers=AUTH)
+
+
 def _service_settings(url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": url,
@@ -38,6 +47,7 @@ def _service_settings(url: str, **overrides: Any) -> Settings:
         "db_retry_initial_backoff_seconds": 0.05,
         "db_retry_max_backoff_seconds": 0.3,
         "reference_cache_ttl_seconds": 0,
+        "rms_api_token": TOKEN,
         **overrides,
     }
     return load_settings(**values)
@@ -77,7 +87,7 @@ def _wait_paused(sim: AuroraSim, poll: Callable[[], None] | None = None) -> None
 def test_idle_service_lets_the_database_pause_despite_health_checks(
     sim: AuroraSim, service: str
 ) -> None:
-    with httpx.Client(base_url=service, timeout=30) as http:
+    with _http(service) as http:
         assert http.get("/api/accounts").status_code == 200
         assert sim.state().open_connections >= 1
         resumes = sim.state().resumes
@@ -101,7 +111,7 @@ def test_idle_service_lets_the_database_pause_despite_health_checks(
 def test_requests_across_three_pause_cycles_never_fail(sim: AuroraSim, service: str) -> None:
     failures: list[str] = []
     statuses = 0
-    with httpx.Client(base_url=service, timeout=30) as http:
+    with _http(service) as http:
         for cycle in range(3):
             http.get("/api/accounts")
             _wait_paused(sim)
@@ -123,7 +133,7 @@ def test_requests_across_three_pause_cycles_never_fail(sim: AuroraSim, service: 
 
 
 def _load(base_url: str, stop: threading.Event, created: list[str], failed: list[str]) -> None:
-    with httpx.Client(base_url=base_url, timeout=30) as http:
+    with _http(base_url) as http:
         while not stop.is_set():
             account_id = f"acct-{uuid.uuid4()}"
             write = http.post("/api/accounts", json={"id": account_id, "name": account_id})
@@ -172,7 +182,7 @@ def test_connections_dropped_mid_load(sim: AuroraSim, service: str, pg_migrated:
     assert failed == []  # (writes resumed after every drop: checked above, while loading)
     total, distinct = _count_accounts(pg_migrated)
     assert total == distinct == len(set(created))  # every write exactly once
-    with httpx.Client(base_url=service, timeout=30) as http:
+    with _http(service) as http:
         assert http.get("/health").json()["status"] == "ok"  # recovered without restart
 
 
@@ -206,7 +216,10 @@ def test_postgresql_restart_mid_load() -> None:
 def test_wrong_credentials_fail_fast_with_a_clear_problem(pg_migrated: str) -> None:
     url = pg_migrated.replace("postgres@", "nobody_here@")
     app = create_app(_service_settings(url))
-    with live_server(app) as base_url, httpx.Client(base_url=base_url, timeout=30) as http:
+    with (
+        live_server(app) as base_url,
+        httpx.Client(base_url=base_url, timeout=30, headers=AUTH) as http,
+    ):
         response = http.get("/api/accounts")
         assert response.status_code == 503
         body = response.json()
@@ -225,7 +238,10 @@ def test_past_the_budget_requests_get_503_with_retry_after(pg_migrated: str) -> 
             proxy.proxied_url(pg_migrated), db_cold_start_budget_seconds=1.0
         )
         app = create_app(settings)
-        with live_server(app) as base_url, httpx.Client(base_url=base_url, timeout=30) as http:
+        with (
+            live_server(app) as base_url,
+            httpx.Client(base_url=base_url, timeout=30, headers=AUTH) as http,
+        ):
             response = http.get("/api/accounts")
         assert response.status_code == 503
         assert int(response.headers["Retry-After"]) >= 1

@@ -16,7 +16,6 @@ from typing import Any
 
 import boto3
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from rms.api import create_app
@@ -29,6 +28,7 @@ from rms.db.observe import DbObserver
 from rms.errors import ConfigError, DatabaseAuthError
 from rms.schema.migrations import upgrade
 from rms.settings import Settings, load_settings
+from tests.api.conftest import signed_in_client
 from tests.db.pg_tls import (  # noqa: F401
     REGION,
     TlsCluster,
@@ -99,7 +99,7 @@ def test_rotation_without_restart(
     assert isinstance(source, SecretsManagerSource)
     upgrade(engine)
     db = Database(engine, observer=observer, policy=FAST)
-    with TestClient(create_app(settings, db=db)) as client:
+    with signed_in_client(create_app(settings, db=db)) as client:
         assert client.get("/api/accounts").status_code == 200
 
         # Rotation: the password changes in the database and in the secret; the pool's
@@ -168,7 +168,7 @@ def test_failing_connection_leaks_no_secret(
     settings = _settings(tls_cluster, arn)
     engine, _ = _engine(settings, aws, DbObserver())
     db = Database(engine, policy=FAST)
-    with TestClient(create_app(settings, db=db), raise_server_exceptions=False) as client:
+    with signed_in_client(create_app(settings, db=db)) as client:
         response = client.get("/api/accounts")
     assert response.status_code == 503
     with pytest.raises(DatabaseAuthError) as caught:

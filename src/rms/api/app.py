@@ -1,4 +1,11 @@
-"""The application factory. Nothing is created at import time."""
+"""The application factory. Nothing is created at import time.
+
+The request path, outermost first: security headers, the Host check and the early body
+limit (:mod:`rms.api.middleware`, wrapped around FastAPI's whole stack, see
+:class:`_RmsApp`), FastAPI's error handling and streaming body limit, the sign-in gate
+(:class:`~rms.api.middleware.AuthGate`), then the routes. Only ``/health/live``,
+``/health/ready`` and the sign-in routes answer without a credential.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +14,72 @@ from contextlib import asynccontextmanager
 
 import anyio.to_thread
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.types import ASGIApp
 
 from rms import __version__
-from rms.api.cache import TTLCache
+from rms.api.cache import ReferenceCache
 from rms.api.http_metrics import install_http_metrics
+from rms.api.middleware import (
+    AuthGate,
+    BodyLimit,
+    HostCheck,
+    SecurityHeaders,
+    authentication_error_handler,
+    csp_allowing_inline,
+)
 from rms.api.problems import install_problem_handlers
+from rms.api.routes.auth import auth_router
 from rms.api.routes.health import health_router
 from rms.api.routes.resources import resource_routers
 from rms.api.routes.summary import summary_router
+from rms.auth import Authenticator
 from rms.db.build import build_database
 from rms.db.database import Database
 from rms.db.engine import is_sqlite
 from rms.db.pool import IdleReleaser
+from rms.errors import AuthenticationError
 from rms.settings import Settings
 
 __all__ = ["create_app"]
 
+#: Where the API docs' pages load their scripts and styles from.
+_DOCS_CDN = "https://cdn.jsdelivr.net"
 
-def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
-    """Build the app. Pass ``db`` to reuse an existing database (tests, embedding)."""
+
+class _RmsApp(FastAPI):
+    """FastAPI with the headers, Host check and body limit outside its whole stack.
+
+    Outside, so that FastAPI's own 500 answers carry the security headers, and so that the
+    body limit's early 413 problem is not rewritten by Starlette's body limiter (which
+    replaces any response to an over-long declared body with its plain-text 413).
+    """
+
+    public_url: str | None = None
+    allowed_hosts: frozenset[str] = frozenset()
+
+    def build_middleware_stack(self) -> ASGIApp:
+        inner = BodyLimit(super().build_middleware_stack(), max_bytes=self.max_body_size or 0)
+        return SecurityHeaders(
+            HostCheck(inner, allowed=self.allowed_hosts), public_url=self.public_url
+        )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    bind_host: str | None = None,
+    authenticator: Authenticator | None = None,
+) -> FastAPI:
+    """Build the app. Pass ``db`` to reuse an existing database (tests, embedding).
+
+    ``bind_host`` is the address the server listens on (``rms serve --host``); only a
+    loopback one admits ``RMS_AUTH=off``. ``authenticator`` replaces the one built from the
+    settings (tests that inject an OIDC provider).
+    """
+    auth = authenticator or Authenticator(settings, bind_host=bind_host)
     owns_db = db is None
     database = db if db is not None else build_database(settings)
     releaser = (
@@ -47,23 +101,70 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
         yield
         if releaser is not None:
             releaser.stop()
+        auth.close()
         if owns_db:
             database.dispose()
 
-    app = FastAPI(
+    app = _RmsApp(
         title="RMS",
         version=__version__,
         description="Closed-end-fund income portfolio: accounts, universe, trades, deposits.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        max_body_size=settings.api_max_body_bytes,
     )
+    app.public_url = settings.rms_public_url
+    app.allowed_hosts = settings.allowed_hosts()
     app.state.settings = settings
     app.state.db = database
     app.state.releaser = releaser
-    app.state.cache = TTLCache(settings.reference_cache_ttl_seconds)
+    app.state.auth = auth
+    app.state.cache = ReferenceCache(
+        settings.reference_cache_ttl_seconds,
+        max_entries=settings.reference_cache_max_entries,
+        max_bytes=settings.reference_cache_max_bytes,
+    )
     install_problem_handlers(app)
+    app.add_exception_handler(AuthenticationError, authentication_error_handler)
     install_http_metrics(app, database.observer.registry)
+    app.add_middleware(AuthGate, authenticator=auth)
     app.include_router(health_router())
+    app.include_router(auth_router())
+    _docs_routes(app)
     for router in resource_routers():
         app.include_router(router)
     app.include_router(summary_router())
     return app
+
+
+def _docs_routes(app: FastAPI) -> None:
+    """``/docs`` and ``/redoc`` with a CSP that admits exactly their own inline script."""
+
+    def page(html: HTMLResponse, extra: str) -> HTMLResponse:
+        body = bytes(html.body).decode()
+        policy = csp_allowing_inline(body, scripts=[_DOCS_CDN], extra=extra)
+        return HTMLResponse(body, headers={"Content-Security-Policy": policy})
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        # Until the service has pages of its own, its home is the API documentation.
+        return RedirectResponse("/docs", status_code=303)
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        html = get_swagger_ui_html(openapi_url="/openapi.json", title="RMS API")
+        return page(
+            html,
+            f"style-src 'self' {_DOCS_CDN}; img-src 'self' data: https://fastapi.tiangolo.com",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        html = get_redoc_html(openapi_url="/openapi.json", title="RMS API")
+        return page(
+            html,
+            "style-src 'self' 'unsafe-inline' https://fonts.googleapis.com; "
+            "font-src https://fonts.gstatic.com; img-src 'self' data: https:; "
+            "worker-src blob:",
+        )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from rms.api.cache import TTLCache
+from rms.api.cache import ReferenceCache
 from rms.db.database import Database
+from rms.settings import Settings
 
-__all__ = ["database", "reference_cache"]
+__all__ = ["app_settings", "database", "reference_cache"]
 
 
 def database(request: Request) -> Database:
@@ -15,6 +16,11 @@ def database(request: Request) -> Database:
     return db
 
 
-def reference_cache(request: Request) -> TTLCache:
-    cache: TTLCache = request.app.state.cache
+def reference_cache(request: Request) -> ReferenceCache:
+    cache: ReferenceCache = request.app.state.cache
     return cache
+
+
+def app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings

@@ -43,10 +43,14 @@ _STATUS: list[tuple[type[RmsError], int]] = [
 
 _SLUGS = {
     400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
     404: "not-found",
     405: "method-not-allowed",
     409: "conflict",
+    413: "content-too-large",
     422: "invalid-input",
+    429: "too-many-requests",
     503: "unavailable",
     500: "internal-error",
 }
@@ -115,9 +119,12 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    title = {400: "Bad request", 404: "Not found", 405: "Method not allowed"}.get(
-        exc.status_code, "HTTP error"
-    )
+    title = {
+        400: "Bad request",
+        404: "Not found",
+        405: "Method not allowed",
+        413: "Request body too large",
+    }.get(exc.status_code, "HTTP error")
     return problem_response(
         exc.status_code, title, str(exc.detail), request, headers=getattr(exc, "headers", None)
     )

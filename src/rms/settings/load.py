@@ -57,6 +57,9 @@ def load_settings(*, session_factory: SessionFactory | None = None, **overrides:
         default_secret_registry().add(settings.db_password.get_secret_value())
     if settings.database_url:
         default_secret_registry().add(url_password(settings.database_url))
+    for secret in (settings.rms_api_token, settings.rms_session_key):
+        if secret is not None:
+            default_secret_registry().add(secret.get_secret_value())
     return settings
 
 

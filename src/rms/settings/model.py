@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AliasChoices,
@@ -29,7 +30,13 @@ from rms.errors import ConfigError
 from rms.secrets import redact
 from rms.settings.sources import ENV_CONFIG, SsmPathSource
 from rms.settings.state import EMBEDDED_DATABASE, default_state_dir, make_private_dir
-from rms.settings.urls import DEFAULT_PG_PORT, is_local_host, normalise_database_url, url_query
+from rms.settings.urls import (
+    DEFAULT_PG_PORT,
+    check_web_url,
+    is_local_host,
+    normalise_database_url,
+    url_query,
+)
 
 __all__ = ["PASSWORD_SOURCES", "Settings", "SslMode", "env_name", "env_names"]
 
@@ -163,10 +170,21 @@ class Settings(BaseSettings):
         default="RMS/Database", description="CloudWatch namespace of the EMF metrics."
     )
     reference_cache_ttl_seconds: float = Field(
-        default=300,
+        default=30,
         ge=0,
         description="How long reference data (risk groups, deposit types, holidays, "
-        "settings) is served from memory (0 = no cache).",
+        "settings) is served from memory (0 = no cache): the longest a change made by another "
+        "process (a migration with --replace, SQL by hand) takes to show; writes through the "
+        "service show at once.",
+    )
+    reference_cache_max_entries: int = Field(
+        default=512, ge=1, description="Most reference-data entries kept in memory (evicting)."
+    )
+    reference_cache_max_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        description="Most bytes (serialized size) of reference data kept in memory; an entry "
+        "larger than this is served but not kept.",
     )
     sqlite_busy_timeout_ms: int = Field(
         default=5_000, ge=0, description="How long SQLite waits on a locked database."
@@ -175,6 +193,87 @@ class Settings(BaseSettings):
         default=None,
         description="SSM path (e.g. /rms/prod/) whose parameters, named like these variables "
         "(DB_HOST, ...), are read once at start-up; the environment and .env win over them.",
+    )
+
+    # -- sign-in and limits of the HTTP service (rms.auth, rms.api.middleware) ---------------
+    rms_auth: Literal["on", "off"] = Field(
+        default="on",
+        description="Sign-in: on (default), or off, which only a loopback bind accepts (the "
+        "service refuses to start otherwise).",
+    )
+    rms_api_token: SecretStr | None = Field(
+        default=None,
+        description="The local sign-in token (Bearer token and sign-in URL). Not set and no "
+        "OIDC issuer: a random token kept in <state dir>/auth/token (0600).",
+    )
+    rms_session_key: SecretStr | None = Field(
+        default=None,
+        description="Key that signs session cookies (at least 32 characters). Not set: a random "
+        "key kept in <state dir>/auth/session.key (0600). Set it when several instances serve "
+        "the same users (Lambda).",
+    )
+    rms_session_max_age_seconds: int = Field(
+        default=8 * 3600, ge=60, le=30 * 86400, description="How long a sign-in session lasts."
+    )
+    rms_public_url: str | None = Field(
+        default=None,
+        description="The service's public base URL (https://...): sign-in callback "
+        "(<url>/auth/callback), redirects, Secure cookies and HSTS, an allowed Host and Origin.",
+    )
+    rms_allowed_hosts: str = Field(
+        default="",
+        description="Comma-separated Host names the service answers besides the loopback "
+        "names (localhost, 127.0.0.1, ::1) and RMS_PUBLIC_URL's host; anything else is a 400.",
+    )
+    auth_oidc_issuer: str | None = Field(
+        default=None,
+        description="OIDC issuer URL (Cognito: https://cognito-idp.<region>.amazonaws.com/"
+        "<pool id>); discovery and JWKS are read from it.",
+    )
+    auth_oidc_audience: str | None = Field(
+        default=None,
+        description="Accepted audience: an ID token's aud, or a Cognito access token's "
+        "client_id (the app client id).",
+    )
+    auth_oidc_client_id: str | None = Field(
+        default=None,
+        description="Client id of the browser sign-in (authorization code with PKCE); "
+        "default: AUTH_OIDC_AUDIENCE.",
+    )
+    auth_oidc_scopes: str = Field(
+        default="openid email", description="Scopes asked for in the browser sign-in."
+    )
+    auth_oidc_leeway_seconds: float = Field(
+        default=30, ge=0, le=300, description="Clock skew allowed on exp, nbf and iat."
+    )
+    auth_oidc_timeout_seconds: float = Field(
+        default=3,
+        gt=0,
+        le=30,
+        description="Timeout of each call to the issuer (discovery, JWKS, token exchange).",
+    )
+    auth_oidc_jwks_refresh_seconds: float = Field(
+        default=60,
+        ge=0,
+        description="At most one JWKS refresh per this many seconds for an unknown key id.",
+    )
+    auth_failure_limit: int = Field(
+        default=10, ge=1, description="Failed sign-ins allowed per client within the window."
+    )
+    auth_failure_window_seconds: int = Field(
+        default=300,
+        ge=1,
+        description="Window of AUTH_FAILURE_LIMIT; past it a client gets 429 with Retry-After.",
+    )
+    api_max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body accepted (413 beyond it, enforced while reading).",
+    )
+    api_max_setting_value_bytes: int = Field(
+        default=64 * 1024,
+        ge=16,
+        description="Largest setting value (its JSON text, in bytes) accepted (422 beyond).",
     )
 
     _origins: dict[str, str] = PrivateAttr(default_factory=dict)
@@ -227,6 +326,38 @@ class Settings(BaseSettings):
     def _state_dir_absolute(cls, value: Path) -> Path:
         # Resolved once, so a later chdir cannot move where the files go.
         return value.expanduser().absolute()
+
+    @field_validator("rms_public_url", "auth_oidc_issuer")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        return check_web_url(value.strip())
+
+    @field_validator("rms_session_key")
+    @classmethod
+    def _long_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+        return value
+
+    @field_validator("rms_api_token")
+    @classmethod
+    def _long_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (e.g. `openssl rand -hex 32`)")
+        return value
+
+    @model_validator(mode="after")
+    def _check_oidc(self) -> Settings:
+        if bool(self.auth_oidc_issuer) != bool(self.auth_oidc_audience):
+            given, missing = (
+                ("AUTH_OIDC_ISSUER", "AUTH_OIDC_AUDIENCE")
+                if self.auth_oidc_issuer
+                else ("AUTH_OIDC_AUDIENCE", "AUTH_OIDC_ISSUER")
+            )
+            raise _conflict(f"{given} is set but {missing} is not: set both", [missing, given])
+        return self
 
     @model_validator(mode="after")
     def _check_combination(self) -> Settings:
@@ -320,6 +451,14 @@ class Settings(BaseSettings):
         if name.startswith("/") or name.startswith("arn:"):
             return name
         return f"/rms/{self.environment}/{name}"
+
+    def allowed_hosts(self) -> frozenset[str]:
+        """Host names the service answers: loopback names, RMS_ALLOWED_HOSTS, the public URL's."""
+        names = {"localhost", "127.0.0.1", "::1"}
+        names.update(h.strip().lower() for h in self.rms_allowed_hosts.split(",") if h.strip())
+        if self.rms_public_url:
+            names.add((urlsplit(self.rms_public_url).hostname or "").lower())
+        return frozenset(names)
 
     def origin(self, field_name: str) -> str:
         """Where a field's value came from: override, env, .env, ``ssm:/name`` or default."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -12,6 +13,7 @@ from rms.errors import ConfigError
 
 __all__ = [
     "DEFAULT_PG_PORT",
+    "check_web_url",
     "is_local_host",
     "normalise_database_url",
     "url_password",
@@ -67,3 +69,20 @@ def is_local_host(host: str | None) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def check_web_url(url: str) -> str:
+    """``url`` without a trailing slash, if it is an https:// base URL (http:// on loopback).
+
+    A sign-in issuer or a public URL in clear text would let anyone on the path read or
+    forge sign-ins, so plain http is accepted only for a loopback host (tests, local work).
+    Raises ValueError (reported by the settings with the variable's name).
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError(f"{url!r} is not an http(s) URL with a host name")
+    if parts.scheme == "http" and not is_local_host(parts.hostname):
+        raise ValueError(f"{url!r} must use https:// (http:// only for a loopback host)")
+    if parts.query or parts.fragment:
+        raise ValueError(f"{url!r} must not have a query or a fragment")
+    return url.rstrip("/")

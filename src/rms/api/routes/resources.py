@@ -14,10 +14,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import BaseModel
+from pydantic_core import to_json
 from sqlalchemy.orm import Session
 
-from rms.api.cache import TTLCache
-from rms.api.deps import database, reference_cache
+from rms.api.cache import ReferenceCache
+from rms.api.deps import app_settings, database, reference_cache
 from rms.api.schemas import (
     FILTERS,
     MODELS,
@@ -27,13 +28,15 @@ from rms.api.schemas import (
     problem_responses,
 )
 from rms.db.database import Database
-from rms.errors import NotFoundError
+from rms.errors import InvalidInputError, NotFoundError
 from rms.repo import crud
 from rms.repo.resources import RESOURCES, ResourceSpec
+from rms.settings import Settings
 
 __all__ = ["resource_routers"]
 
-CacheDep = Annotated[TTLCache, Depends(reference_cache)]
+CacheDep = Annotated[ReferenceCache, Depends(reference_cache)]
+SettingsDep = Annotated[Settings, Depends(app_settings)]
 KeyPath = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^\x00]+$")]
 
 
@@ -50,7 +53,7 @@ def _router(
     def out(row: Any) -> BaseModel:
         return read_model.model_validate(row)  # type: ignore[no-any-return]
 
-    def cached(cache: TTLCache, key: Any, load: Any) -> Any:
+    def cached(cache: ReferenceCache, key: Any, load: Any) -> Any:
         """Reference data is served from memory (see rms.api.cache); the rest is not."""
         return cache.get_or_load(spec.name, key, load) if spec.reference_data else load()
 
@@ -78,7 +81,7 @@ def _router(
 
         return cached(cache, ("list", query.model_dump_json()), lambda: db.run(work))  # type: ignore[no-any-return]
 
-    def get_one(db: Database, cache: TTLCache, key: str, include_deleted: bool) -> BaseModel:
+    def get_one(db: Database, cache: ReferenceCache, key: str, include_deleted: bool) -> BaseModel:
         return cached(  # type: ignore[no-any-return]
             cache,
             ("get", key, include_deleted),
@@ -123,13 +126,17 @@ def _write_routes(router: APIRouter, spec: ResourceSpec, models: ResourceModels,
         summary=f"Create a {spec.label}",
     )
     def create_row(
-        body: create_model, db: Annotated[Database, Depends(database)], cache: CacheDep
+        body: create_model,
+        db: Annotated[Database, Depends(database)],
+        cache: CacheDep,
+        settings: SettingsDep,
     ) -> BaseModel:
-        cache.invalidate(spec.name)
         values = body.model_dump()
+        _check_value_size(spec, values, settings.api_max_setting_value_bytes)
         if values.get(spec.key) is None:
             values[spec.key] = crud.new_id()  # before the first attempt: retries reuse it
-        created: BaseModel = db.run(lambda s: out(crud.create_row(s, spec, values)))
+        with cache.writing(spec.name):
+            created: BaseModel = db.run(lambda s: out(crud.create_row(s, spec, values)))
         return created
 
     @router.patch("/{key}", response_model=read_model, summary=f"Update a {spec.label}")
@@ -138,11 +145,15 @@ def _write_routes(router: APIRouter, spec: ResourceSpec, models: ResourceModels,
         body: update_model,
         db: Annotated[Database, Depends(database)],
         cache: CacheDep,
+        settings: SettingsDep,
     ) -> BaseModel:
-        cache.invalidate(spec.name)
         changes = body.model_dump(exclude_unset=True)
+        _check_value_size(spec, changes, settings.api_max_setting_value_bytes)
         version = changes.pop("version", None)
-        updated: BaseModel = db.run(lambda s: out(crud.update_row(s, spec, key, version, changes)))
+        with cache.writing(spec.name):
+            updated: BaseModel = db.run(
+                lambda s: out(crud.update_row(s, spec, key, version, changes))
+            )
         return updated
 
     if not spec.soft_delete:
@@ -151,8 +162,8 @@ def _write_routes(router: APIRouter, spec: ResourceSpec, models: ResourceModels,
         def hard_delete_row(
             key: KeyPath, db: Annotated[Database, Depends(database)], cache: CacheDep
         ) -> BaseModel:
-            cache.invalidate(spec.name)
-            return _delete_once(db, lambda s: out(crud.delete_row(s, spec, key, None)))
+            with cache.writing(spec.name):
+                return _delete_once(db, lambda s: out(crud.delete_row(s, spec, key, None)))
 
         return
 
@@ -163,9 +174,22 @@ def _write_routes(router: APIRouter, spec: ResourceSpec, models: ResourceModels,
         cache: CacheDep,
         version: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
     ) -> BaseModel:
-        cache.invalidate(spec.name)
-        deleted: BaseModel = db.run(lambda s: out(crud.delete_row(s, spec, key, version)))
+        with cache.writing(spec.name):
+            deleted: BaseModel = db.run(lambda s: out(crud.delete_row(s, spec, key, version)))
         return deleted
+
+
+def _check_value_size(spec: ResourceSpec, values: dict[str, Any], limit: int) -> None:
+    """A setting's value is kept whole in memory by the reference cache: bound its size."""
+    if spec.name != "settings" or "value" not in values:
+        return
+    size = len(to_json(values["value"]))
+    if size > limit:
+        raise InvalidInputError(
+            f"value is {size} bytes of JSON; a setting's value may have at most {limit} "
+            "(API_MAX_SETTING_VALUE_BYTES)",
+            field="value",
+        )
 
 
 def _delete_once(db: Database, delete: Callable[[Session], BaseModel]) -> BaseModel:

@@ -1,0 +1,298 @@
+"""Sign-in and sign-out: the local token URL, the OIDC browser flow, and the cookie.
+
+Routes (left out of the OpenAPI schema; they are for browsers):
+
+- ``GET /auth/token?token=...&next=/path``: the sign-in URL ``rms serve`` prints. A right
+  token sets the session cookie and redirects (303) to ``next`` (default ``/``), a URL
+  without the token, so it leaves the address bar and the history. ``POST /auth/token``
+  takes the same from the sign-in form (``application/x-www-form-urlencoded``).
+- ``GET /auth/login?next=/path``: with an OIDC issuer, starts its authorization-code flow
+  with PKCE (state, nonce and the verifier go in a signed ten-minute cookie); without one,
+  a small page with the token form. Both configured: a page offering both.
+- ``GET /auth/callback?code=...&state=...``: checks the state against that cookie,
+  exchanges the code (with the verifier) at the issuer's token endpoint, checks the ID
+  token (and its nonce), and sets the session cookie.
+- ``GET|POST /auth/logout``: clears the cookie; an OIDC session is sent on to the
+  issuer's sign-out (Cognito's ``/logout``) and back to ``<public URL>/``, a local one to
+  ``/auth/login``.
+
+Cookies: the session is ``HttpOnly``, ``SameSite=Strict``, ``Path=/``, ``Secure`` under
+HTTPS (the request's scheme as the server or proxy reports it, or an https
+``RMS_PUBLIC_URL``). The flow cookie is ``SameSite=Lax``, because the issuer's redirect back
+to the callback is a cross-site navigation that must carry it. For the same reason the
+callback answers with a small page that moves on by itself (``<meta http-equiv=refresh>``)
+rather than a redirect: a browser does not send a ``Strict`` cookie on a navigation that
+a cross-site redirect chain started, and the first page after sign-in would not see it.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import secrets
+from typing import Annotated
+from urllib.parse import parse_qs, quote
+
+import anyio.to_thread
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from rms.api.middleware import too_large
+from rms.api.problems import problem_response
+from rms.auth import Authenticator, Principal
+from rms.auth.guard import client_address, oidc_principal
+from rms.auth.oidc import pkce_pair
+from rms.auth.sessions import FLOW_COOKIE, FLOW_MAX_AGE_SECONDS, SESSION_COOKIE
+from rms.errors import AuthenticationError
+
+__all__ = ["auth_router", "safe_next"]
+
+log = logging.getLogger("rms.auth")
+
+_FORM_LIMIT = 4096
+
+
+def safe_next(value: str | None) -> str:
+    """``value`` if it is a path on this site, else ``/`` (no open redirect)."""
+    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
+        return "/"
+    if any(c in value for c in "\r\n\x00"):
+        return "/"
+    return value
+
+
+def _auth(request: Request) -> Authenticator:
+    authenticator: Authenticator = request.app.state.auth
+    return authenticator
+
+
+def base_url(request: Request, authenticator: Authenticator) -> str:
+    """The service's public base URL: RMS_PUBLIC_URL, else as this request reached it."""
+    if authenticator.public_url:
+        return authenticator.public_url
+    return f"{request.url.scheme}://{request.headers.get('host', 'localhost')}"
+
+
+def _secure(request: Request, authenticator: Authenticator) -> bool:
+    return request.url.scheme == "https" or bool(
+        authenticator.public_url and authenticator.public_url.startswith("https:")
+    )
+
+
+def start_session(
+    response: Response, request: Request, authenticator: Authenticator, principal: Principal
+) -> Response:
+    response.set_cookie(
+        SESSION_COOKIE,
+        authenticator.sessions.issue(principal),
+        max_age=authenticator.sessions.max_age_seconds,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request, authenticator),
+    )
+    return response
+
+
+def _page(title: str, body: str, *, refresh_to: str | None = None) -> HTMLResponse:
+    refresh = (
+        f'<meta http-equiv="refresh" content="0; url={html.escape(refresh_to)}">'
+        if refresh_to
+        else ""
+    )
+    return HTMLResponse(
+        '<!DOCTYPE html><html><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title>{refresh}</head>"
+        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
+
+
+def _refused(request: Request, reason: str, *, count: bool = True) -> Response:
+    """A failed sign-in: counted against the client, logged with its reason, told nothing."""
+    authenticator = _auth(request)
+    if count:
+        authenticator.limiter.failed(client_address(request))
+    return _login_failed(request, reason)
+
+
+def _login_failed(request: Request, reason: str) -> Response:
+    log.info("sign-in failed from %s: %s", client_address(request), reason)
+    return problem_response(
+        401,
+        "Sign-in failed",
+        "the sign-in did not succeed; start again from /auth/login",
+        request,
+        headers={"WWW-Authenticate": 'Bearer realm="rms"'},
+    )
+
+
+def _rate_limited(request: Request) -> Response | None:
+    wait = _auth(request).limiter.retry_after(client_address(request))
+    if wait is None:
+        return None
+    return problem_response(
+        429,
+        "Too many failed sign-ins",
+        "too many failed sign-ins from this address; try again later",
+        request,
+        headers={"Retry-After": str(wait)},
+    )
+
+
+def _token_sign_in(request: Request, token: str, next_path: str | None) -> Response:
+    limited = _rate_limited(request)
+    if limited is not None:
+        return limited
+    authenticator = _auth(request)
+    try:
+        principal = authenticator.check_local_token(token)
+    except AuthenticationError as exc:
+        return _refused(request, exc.message)
+    response = RedirectResponse(safe_next(next_path), status_code=303)
+    return start_session(response, request, authenticator, principal)
+
+
+def auth_router() -> APIRouter:
+    router = APIRouter(prefix="/auth", include_in_schema=False)
+
+    @router.get("/token")
+    def token_url(
+        request: Request,
+        token: Annotated[str, Query(max_length=512)] = "",
+        next_path: Annotated[str | None, Query(alias="next", max_length=2048)] = None,
+    ) -> Response:
+        return _token_sign_in(request, token, next_path)
+
+    @router.post("/token")
+    async def token_form(request: Request) -> Response:
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > _FORM_LIMIT:
+                return too_large(request, _FORM_LIMIT)
+        try:
+            form = parse_qs(body.decode("utf-8", "replace"), max_num_fields=4)
+        except ValueError:
+            return _login_failed(request, "the sign-in form has too many fields")
+        token = (form.get("token") or [""])[0].strip()
+        next_path = (form.get("next") or ["/"])[0]
+        return await anyio.to_thread.run_sync(_token_sign_in, request, token, next_path)
+
+    @router.get("/login")
+    async def login(
+        request: Request,
+        next_path: Annotated[str | None, Query(alias="next", max_length=2048)] = None,
+        via: Annotated[str | None, Query(max_length=10)] = None,
+    ) -> Response:
+        authenticator = _auth(request)
+        target = safe_next(next_path)
+        if authenticator.oidc is not None and (authenticator.local is None or via == "oidc"):
+            return await _start_oidc(request, authenticator, target)
+        return _login_page(authenticator, target)
+
+    @router.get("/callback")
+    async def callback(
+        request: Request,
+        code: Annotated[str, Query(max_length=4096)] = "",
+        state: Annotated[str, Query(max_length=512)] = "",
+        error: Annotated[str | None, Query(max_length=200)] = None,
+    ) -> Response:
+        limited = _rate_limited(request)
+        if limited is not None:
+            return limited
+        authenticator = _auth(request)
+        if authenticator.oidc is None:
+            return _refused(request, "a callback, but no OIDC issuer is configured")
+        if error is not None:
+            return _refused(request, f"the issuer answered error={error!r}", count=False)
+        flow = authenticator.flows.check(request.cookies.get(FLOW_COOKIE, ""))
+        if flow is None:
+            return _refused(request, "no (or an expired or forged) sign-in cookie")
+        if not code or not secrets.compare_digest(flow["st"].encode(), state.encode()):
+            return _refused(request, "the state does not match this browser's sign-in")
+        oidc = authenticator.oidc
+        redirect_uri = f"{base_url(request, authenticator)}/auth/callback"
+        try:
+            tokens = await anyio.to_thread.run_sync(oidc.exchange, code, flow["v"], redirect_uri)
+            claims = await anyio.to_thread.run_sync(
+                lambda: oidc.verify(tokens["id_token"], nonce=flow["n"])
+            )
+        except AuthenticationError as exc:
+            return _refused(request, exc.message)
+        principal = oidc_principal(claims, oidc.issuer, "cookie")
+        target = flow["next"]
+        response = _page(
+            "Signed in",
+            f'<p><a href="{html.escape(target)}">Continue</a></p>',
+            refresh_to=target,
+        )
+        response.delete_cookie(FLOW_COOKIE, path="/auth/callback")
+        return start_session(response, request, authenticator, principal)
+
+    @router.api_route("/logout", methods=["GET", "POST"])
+    async def logout(request: Request) -> Response:
+        authenticator = _auth(request)
+        principal = getattr(request.state, "principal", None)
+        target = "/auth/login"
+        if (
+            isinstance(principal, Principal)
+            and principal.method == "oidc"
+            and authenticator.oidc is not None
+        ):
+            to_issuer = await anyio.to_thread.run_sync(
+                authenticator.oidc.logout_url, f"{base_url(request, authenticator)}/"
+            )
+            target = to_issuer or "/"
+        response = RedirectResponse(target, status_code=303)
+        response.delete_cookie(
+            SESSION_COOKIE,
+            path="/",
+            httponly=True,
+            samesite="strict",
+            secure=_secure(request, authenticator),
+        )
+        return response
+
+    return router
+
+
+async def _start_oidc(request: Request, authenticator: Authenticator, target: str) -> Response:
+    assert authenticator.oidc is not None
+    state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    verifier, challenge = pkce_pair()
+    redirect_uri = f"{base_url(request, authenticator)}/auth/callback"
+    try:
+        url = await anyio.to_thread.run_sync(
+            authenticator.oidc.authorization_url, redirect_uri, state, nonce, challenge
+        )
+    except AuthenticationError as exc:
+        return _login_failed(request, exc.message)
+    response = RedirectResponse(url, status_code=303)
+    response.set_cookie(
+        FLOW_COOKIE,
+        authenticator.flows.issue(state, nonce, verifier, target),
+        max_age=FLOW_MAX_AGE_SECONDS,
+        path="/auth/callback",
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request, authenticator),
+    )
+    return response
+
+
+def _login_page(authenticator: Authenticator, target: str) -> HTMLResponse:
+    parts = []
+    if authenticator.oidc is not None:
+        link = html.escape(f"/auth/login?via=oidc&next={quote(target, safe='')}")
+        parts.append(f'<p><a href="{link}">Sign in with the identity provider</a></p>')
+    if authenticator.local is not None:
+        parts.append(
+            '<form method="post" action="/auth/token">'
+            '<p><label>Token <input type="password" name="token" autocomplete="off" '
+            "required></label></p>"
+            f'<input type="hidden" name="next" value="{html.escape(target)}">'
+            '<p><button type="submit">Sign in</button></p></form>'
+            "<p>The token is in the sign-in URL <code>rms serve</code> printed, and in the "
+            "state directory's <code>auth/token</code>.</p>"
+        )
+    return _page("Sign in to RMS", "".join(parts))
