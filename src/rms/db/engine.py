@@ -19,7 +19,11 @@ from rms.db.credentials import credentials_from_settings
 from rms.db.observe import DbObserver
 from rms.settings import Settings, make_private_dir
 
-__all__ = ["create_db_engine", "is_sqlite", "retry_policy"]
+__all__ = ["SQLITE_WRITE_OPTION", "create_db_engine", "is_sqlite", "retry_policy"]
+
+#: Execution option of a connection whose transaction writes: on SQLite it begins with
+#: ``BEGIN IMMEDIATE`` (see rms.db.database.Database.run).
+SQLITE_WRITE_OPTION = "rms_sqlite_write"
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -95,6 +99,7 @@ def _sqlite_engine(url: str, settings: Settings) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        write = conn.get_execution_options().get(SQLITE_WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine

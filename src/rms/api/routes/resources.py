@@ -21,6 +21,7 @@ from rms.api.deps import database, reference_cache
 from rms.api.schemas import (
     FILTERS,
     MODELS,
+    NO_NUL_PATTERN,
     PageOut,
     ReadOnlyModels,
     ResourceModels,
@@ -34,7 +35,7 @@ from rms.repo.resources import RESOURCES, ResourceSpec
 __all__ = ["resource_routers"]
 
 CacheDep = Annotated[TTLCache, Depends(reference_cache)]
-KeyPath = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^\x00]+$")]
+KeyPath = Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL_PATTERN)]
 
 
 def _router(
@@ -129,7 +130,7 @@ def _write_routes(router: APIRouter, spec: ResourceSpec, models: ResourceModels,
         values = body.model_dump()
         if values.get(spec.key) is None:
             values[spec.key] = crud.new_id()  # before the first attempt: retries reuse it
-        created: BaseModel = db.run(lambda s: out(crud.create_row(s, spec, values)))
+        created: BaseModel = db.run(lambda s: out(crud.create_row(s, spec, values)), write=True)
         return created
 
     @router.patch("/{key}", response_model=read_model, summary=f"Update a {spec.label}")
@@ -142,7 +143,9 @@ def _write_routes(router: APIRouter, spec: ResourceSpec, models: ResourceModels,
         cache.invalidate(spec.name)
         changes = body.model_dump(exclude_unset=True)
         version = changes.pop("version", None)
-        updated: BaseModel = db.run(lambda s: out(crud.update_row(s, spec, key, version, changes)))
+        updated: BaseModel = db.run(
+            lambda s: out(crud.update_row(s, spec, key, version, changes)), write=True
+        )
         return updated
 
     if not spec.soft_delete:
@@ -164,7 +167,9 @@ def _write_routes(router: APIRouter, spec: ResourceSpec, models: ResourceModels,
         version: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
     ) -> BaseModel:
         cache.invalidate(spec.name)
-        deleted: BaseModel = db.run(lambda s: out(crud.delete_row(s, spec, key, version)))
+        deleted: BaseModel = db.run(
+            lambda s: out(crud.delete_row(s, spec, key, version)), write=True
+        )
         return deleted
 
 
@@ -184,7 +189,7 @@ def _delete_once(db: Database, delete: Callable[[Session], BaseModel]) -> BaseMo
         seen[:] = [result]
         return result
 
-    return db.run(work)
+    return db.run(work, write=True)
 
 
 def resource_routers() -> list[APIRouter]:
