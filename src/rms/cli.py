@@ -188,9 +188,7 @@ def db_seed(
         )
     db = build_database(settings, session_factory=hooks_of(ctx).session_factory)
     try:
-        result = db.run(
-            lambda s: seed_reference(s, range(first_year, last_year + 1)), write=True
-        )
+        result = db.run(lambda s: seed_reference(s, range(first_year, last_year + 1)), write=True)
         if add_demo:
             result.inserted.update(db.run(seed_demo, write=True).inserted)
     finally:

@@ -78,6 +78,10 @@ def create_db_engine(
     return engine
 
 
+def _lenient_text(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
 def _sqlite_engine(url: str, settings: Settings) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
@@ -90,6 +94,10 @@ def _sqlite_engine(url: str, settings: Settings) -> Engine:
         # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin, so
         # SAVEPOINTs and rollbacks behave as on PostgreSQL.
         dbapi_conn.isolation_level = None
+        # TEXT that is not UTF-8 (a lone surrogate's bytes, as some writers store it) reads
+        # as lone surrogates instead of failing the whole query: nothing is lost, and the
+        # API shows them as U+FFFD (rms.api.schemas.displayable).
+        dbapi_conn.text_factory = _lenient_text
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
