@@ -1,10 +1,19 @@
 """Request and response models of the HTTP API.
 
-Each resource declares its fields once (``XFields``); :func:`resource_models` derives the
-create body (optional client id), the update body (every field optional, ``version``
-required) and the response model from it. Value types bound what the database can hold
-(32-bit integers, finite floats, no NUL characters, years 1900-2199), so no valid request
-can reach the database with a value it would reject.
+Each resource declares its fields once (``XFields``); :class:`ResourceModels` derives the
+create body (optional client id), the update body (every field optional, with the same
+bounds, ``version`` required) and the response model from it. Value types bound what the
+database can hold (32-bit integers, finite floats, text without NUL or lone surrogates,
+instants as ISO-8601 text within 1900-2199), so no valid request can reach the database with
+a value it would reject; their error messages say what to write, in words (the problem
+handler turns a pattern into its :data:`PATTERN_HINTS` sentence).
+
+The portfolio rules that involve several fields (a trade's sell date against its buy date)
+are :mod:`rms.domain.rules`, checked by the repository on the row as stored; the models
+state them in their descriptions, so the OpenAPI document shows them.
+
+Responses are not held to the input bounds: a row written before today's rules, or by the
+application, is shown as it is, with text made sendable (:func:`displayable`).
 """
 
 from __future__ import annotations
