@@ -195,9 +195,9 @@ def db_seed(
         )
     db = build_database(settings, session_factory=hooks_of(ctx).session_factory)
     try:
-        result = db.run(lambda s: seed_reference(s, range(first_year, last_year + 1)))
+        result = db.run(lambda s: seed_reference(s, range(first_year, last_year + 1)), write=True)
         if add_demo:
-            result.inserted.update(db.run(seed_demo).inserted)
+            result.inserted.update(db.run(seed_demo, write=True).inserted)
     finally:
         db.dispose()
     summary = ", ".join(f"{table} {count}" for table, count in result.inserted.items())

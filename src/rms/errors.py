@@ -19,6 +19,7 @@ __all__ = [
     "DatabaseAuthError",
     "DatabaseError",
     "DatabaseUnavailableError",
+    "InUseError",
     "IntegrityViolationError",
     "InvalidInputError",
     "MigrationError",
@@ -143,6 +144,31 @@ class ReferenceViolationError(IntegrityViolationError):
     """A foreign key names a row that does not exist, or a referenced row is still in use."""
 
     title = "Unknown reference"
+
+
+class InUseError(ConflictError):
+    """A row cannot be deleted while live rows depend on it (an account's open trades).
+
+    ``ids`` are the first of the dependent rows (at most :attr:`SHOWN`), ``count`` all of them.
+    """
+
+    title = "Still in use"
+    SHOWN = 20
+
+    def __init__(
+        self, resource: str, row_id: str, dependents: str, ids: list[str], count: int
+    ) -> None:
+        shown = ", ".join(repr(i) for i in ids[: self.SHOWN])
+        more = f" and {count - self.SHOWN} more" if count > self.SHOWN else ""
+        super().__init__(
+            f"{resource} {row_id!r} still has {count} {dependents}: {shown}{more}; "
+            f"close or delete them first",
+            field="id",
+            resource=resource,
+        )
+        self.dependents = dependents
+        self.ids = ids[: self.SHOWN]
+        self.count = count
 
 
 class DatabaseError(RmsError):

@@ -119,7 +119,7 @@ def test_validation_problems_name_the_field(client: TestClient) -> None:
     assert body["errors"][0]["field"] == "name"
     _problem(client.post("/api/accounts", json={"name": "a", "colour": "red"}), 422, "colour")
     _problem(client.post("/api/accounts", json={"name": "nul\u0000byte"}), 422, "name")
-    _problem(client.post("/api/accounts", content=b"{not json"), 422)
+    _problem(client.post("/api/accounts", content=b"{not json"), 400, "body")
     _problem(client.get("/api/accounts", params={"limit": 0}), 422, "limit")
     _problem(client.get("/api/accounts", params={"typo": 1}), 422, "typo")
     _problem(client.patch("/api/accounts/x", json={"name": "no version"}), 422, "version")
@@ -169,7 +169,7 @@ def test_trade_filters(client: TestClient, api: Api) -> None:
             "accountId": account,
             "universeId": symbol,
             "buy": 10,
-            "sell": 11,
+            "sell": 11 if sell_date else None,
             "buy_date": buy_date,
             "quantity": 5,
             "sell_date": sell_date,

@@ -22,7 +22,7 @@ def portfolio(api: Api) -> dict[str, Any]:
         account: dict[str, Any],
         symbol: dict[str, Any],
         buy: float,
-        sell: float,
+        sell: float | None,
         quantity: int,
         buy_date: str,
         sell_date: str | None = None,
@@ -53,9 +53,9 @@ def portfolio(api: Api) -> dict[str, Any]:
     trade(two, bst, 30.0, 27.0, 10, "2024-02-01", "2024-03-31T23:59:59.999Z")  # -30
     trade(one, bst, 20.0, 25.0, 4, "2024-02-01", "2024-04-01")  # April: +20
     # Open positions.
-    trade(one, pdi, 11.0, 0.0, 50, "2024-03-20")  # Income 550
-    trade(two, bst, 31.5, 0.0, 10, "2024-01-15")  # Equities 315
-    trade(two, pdi, 9.0, 0.0, 10, "2024-05-01")  # bought after March
+    trade(one, pdi, 11.0, None, 50, "2024-03-20")  # Income 550
+    trade(two, bst, 31.5, None, 10, "2024-01-15")  # Equities 315
+    trade(two, pdi, 9.0, None, 10, "2024-05-01")  # bought after March
     money(one, "2024-03-01", 1000.0)
     money(two, "2024-03-15", 500.0)
     money(one, "2024-04-01", 99.0)

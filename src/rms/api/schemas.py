@@ -1,17 +1,29 @@
 """Request and response models of the HTTP API.
 
-Each resource declares its fields once (``XFields``); :func:`resource_models` derives the
-create body (optional client id), the update body (every field optional, ``version``
-required) and the response model from it. Value types bound what the database can hold
-(32-bit integers, finite floats, no NUL characters, years 1900-2199), so no valid request
-can reach the database with a value it would reject.
+Each resource declares its fields once (``XFields``); :class:`ResourceModels` derives the
+create body (optional client id), the update body (every field optional, with the same
+bounds, ``version`` required) and the response model from it. Value types bound what the
+database can hold (32-bit integers, finite floats, text without NUL or lone surrogates,
+instants as ISO-8601 text within 1900-2199), so no valid request can reach the database with
+a value it would reject; their error messages say what to write, in words (the problem
+handler turns a pattern into its :data:`PATTERN_HINTS` sentence).
+
+The portfolio rules that involve several fields (a trade's sell date against its buy date)
+are :mod:`rms.domain.rules`, checked by the repository on the row as stored; the models
+state them in their descriptions, so the OpenAPI document shows them.
+
+Responses are not held to the input bounds: a row written before today's rules, or by the
+application, is shown as it is, with text made sendable (:func:`displayable`).
 """
 
 from __future__ import annotations
 
+import json
 import math
+import re
+import types
 from datetime import date, datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -20,9 +32,13 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     create_model,
+    model_validator,
 )
+from pydantic.fields import FieldInfo
 
+from rms.domain.rules import trade_sell_price
 from rms.schema.types import to_utc_ms, utcnow
 
 __all__ = [
@@ -35,36 +51,158 @@ __all__ = [
 INT32_MAX = 2_147_483_647
 MIN_INSTANT = datetime(1900, 1, 1)
 MAX_INSTANT = datetime(2199, 12, 31, 23, 59, 59, 999000)
+_RANGE = "between 1900-01-01 and 2199-12-31"
+
+#: How instants are written, in the words every date error uses.
+INSTANT_FORMAT = (
+    "YYYY-MM-DD, or YYYY-MM-DDTHH:MM[:SS[.fff]] with Z or an offset such as +02:00 "
+    "(UTC when there is none), e.g. 2024-03-01 or 2024-03-01T14:30:00Z"
+)
+DAY_FORMAT = "YYYY-MM-DD, e.g. 2024-03-01"
+MONTH_FORMAT = "YYYY-MM, e.g. 2024-03"
+_INSTANT_SHAPE = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(?:[Tt ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?(?:[Zz]|[+-][0-9]{2}:?[0-9]{2})?)?"
+)
+_DAY_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_MONTH_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}")
+MONTH_PATTERN = r"^(19|2[01])[0-9]{2}-(0[1-9]|1[0-2])$"
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
+CUSIP_PATTERN = r"^[0-9A-Za-z*@#]+$"
+NOT_BLANK_PATTERN = r"\S"
+NO_NUL_PATTERN = r"^[^\x00]+$"
+
+#: What each pattern of the schema means, for error messages (no regular expression in them).
+PATTERN_HINTS = {
+    ID_PATTERN: "must start with a letter or digit and hold only letters, digits and _ . : -",
+    CUSIP_PATTERN: "must be 9 characters: digits, letters and * @ #",
+    NOT_BLANK_PATTERN: "must not be blank",
+    NO_NUL_PATTERN: "must not contain the NUL character",
+    MONTH_PATTERN: f"must be a month written {MONTH_FORMAT}, from 1900-01 to 2199-12",
+}
 
 
-def _no_nul(value: str) -> str:
+def _shown(value: object) -> str:
+    """A value as an error message quotes it: short, and a number says it is one."""
+    if isinstance(value, str):
+        text = repr(value if len(value) <= 40 else value[:40] + "...")
+        return f"got {text}"
+    if isinstance(value, bool) or value is None:
+        return f"got {json.dumps(value)}"
+    if isinstance(value, int | float):
+        return f"got the number {value!r}"
+    return f"got a JSON {'object' if isinstance(value, dict) else 'array'}"
+
+
+def _storable(value: str) -> str:
+    """Text every database can hold: no NUL (PostgreSQL refuses it), valid Unicode.
+
+    A JSON string may spell a lone surrogate (``"\ud800"``); Python keeps it, but it has
+    no UTF-8 form, so PostgreSQL refuses it and SQLite stores something no one can read
+    back as text. Refused here, before anything is written.
+    """
     if "\x00" in value:
-        raise ValueError("must not contain the NUL character")
+        raise ValueError("must not contain the NUL character (\\u0000)")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(
+            "must be valid Unicode text: it holds a lone surrogate (such as \\ud800), "
+            "which cannot be stored"
+        ) from None
     return value
 
 
-def _instant(value: datetime) -> datetime:
+def displayable(value: str) -> str:
+    """Text as a response shows it: a lone surrogate (in a row written before these rules,
+    or by another program) becomes U+FFFD, since it has no UTF-8 form to send."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in value)
+    return value
+
+
+def _displayable_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return displayable(value)
+    if isinstance(value, dict):
+        return {displayable(str(k)): _displayable_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_displayable_json(item) for item in value]
+    return value
+
+
+def _in_range(value: datetime) -> datetime:
     try:
         value = to_utc_ms(value)
     except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before year 1 in UTC
-        raise ValueError("must be between 1900-01-01 and 2199-12-31") from None
+        raise ValueError(f"must be {_RANGE}") from None
     if not MIN_INSTANT <= value.replace(tzinfo=None) <= MAX_INSTANT:
-        raise ValueError("must be between 1900-01-01 and 2199-12-31")
+        raise ValueError(f"must be {_RANGE}, {_shown(value.isoformat())}")
     return value
 
 
-def _day_text(value: object) -> object:
-    """Only ``YYYY-MM-DD`` is a day: pydantic would also read a number as a Unix time."""
-    if isinstance(value, str) and not (
-        len(value) == 10 and value[4] == value[7] == "-" and value.replace("-", "").isdigit()
-    ):
-        raise ValueError("must be a date written YYYY-MM-DD")
+def _instant_text(value: object) -> datetime:
+    """An instant from its text, and only from text (pydantic would read a number, or a
+    string of digits, as a Unix time: ``"20240201"`` would be 1970-08-23)."""
+    if isinstance(value, datetime):  # Python callers
+        return _in_range(value)
+    if not isinstance(value, str) or not _INSTANT_SHAPE.fullmatch(value):
+        raise ValueError(f"must be a date or date-time written {INSTANT_FORMAT}; {_shown(value)}")
+    text = value.replace("t", "T").replace("z", "Z").replace(",", ".")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"is not a real date or time ({_shown(value)}); write it {INSTANT_FORMAT}"
+        ) from None
+    return _in_range(parsed)
+
+
+def _day_text(value: object) -> date:
+    """A day: ``YYYY-MM-DD`` text only (pydantic would also read a number as a Unix time)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        day = value
+    elif isinstance(value, str) and _DAY_SHAPE.fullmatch(value):
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(
+                f"is not a real date ({_shown(value)}); write it {DAY_FORMAT}"
+            ) from None
+    else:
+        raise ValueError(f"must be a date written {DAY_FORMAT}; {_shown(value)}")
+    if not MIN_INSTANT.date() <= day <= MAX_INSTANT.date():
+        raise ValueError(f"must be {_RANGE}, {_shown(value)}")
+    return day
+
+
+def _month_text(value: object) -> str:
+    if not isinstance(value, str) or not _MONTH_SHAPE.fullmatch(value):
+        raise ValueError(f"must be a month written {MONTH_FORMAT}; {_shown(value)}")
+    year, month = int(value[:4]), int(value[5:])
+    if not 1 <= month <= 12:
+        raise ValueError(f"has no month {month:02d} ({_shown(value)}); write it {MONTH_FORMAT}")
+    if not MIN_INSTANT.year <= year <= MAX_INSTANT.year:
+        raise ValueError(f"must be between 1900-01 and 2199-12, {_shown(value)}")
     return value
 
 
-def _day_range(value: date) -> date:
-    if not MIN_INSTANT.date() <= value <= MAX_INSTANT.date():
-        raise ValueError("must be between 1900-01-01 and 2199-12-31")
+def _year_text(value: object) -> int:
+    year: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        year = value
+    elif isinstance(value, str) and len(value) == 4 and value.isascii() and value.isdigit():
+        year = int(value)
+    if year is None or not MIN_INSTANT.year <= year <= MAX_INSTANT.year:
+        raise ValueError(f"must be a year written YYYY, from 1900 to 2199; {_shown(value)}")
+    return year
+
+
+def _non_zero(value: float) -> float:
+    if value == 0:
+        raise ValueError("must not be 0 (a negative amount is a withdrawal)")
     return value
 
 
@@ -72,14 +210,14 @@ def _json_value(value: Any, depth: int = 0) -> Any:
     if depth > 32:
         raise ValueError("is nested too deeply (more than 32 levels)")
     if isinstance(value, str):
-        _no_nul(value)
+        _storable(value)
     elif isinstance(value, float) and not math.isfinite(value):
         raise ValueError("must not hold NaN or infinity")
     elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
         raise ValueError("holds an integer too large to round-trip through JSON numbers")
     elif isinstance(value, dict):
         for key, item in value.items():
-            _no_nul(key)
+            _storable(key)
             _json_value(item, depth + 1)
     elif isinstance(value, list):
         for item in value:
@@ -89,32 +227,58 @@ def _json_value(value: Any, depth: int = 0) -> Any:
 
 Id = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"),
+    StringConstraints(min_length=1, max_length=100, pattern=ID_PATTERN),
 ]
 # ``pattern`` (any non-space character) makes "not blank" part of the published schema.
 Name = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S"),
-    AfterValidator(_no_nul),
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=200, pattern=NOT_BLANK_PATTERN
+    ),
+    AfterValidator(_storable),
 ]
 Symbol = Annotated[
     str,
     StringConstraints(
         strip_whitespace=True, to_upper=True, min_length=1, max_length=20, pattern=r"\S"
     ),
-    AfterValidator(_no_nul),
+    AfterValidator(_storable),
 ]
+#: Free text in a query filter: bounded, storable.
+FilterText = Annotated[str, StringConstraints(max_length=200), AfterValidator(_storable)]
 Price = Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]
-Amount = Annotated[float, Field(ge=-1e12, le=1e12, allow_inf_nan=False)]
+PositivePrice = Annotated[float, Field(gt=0, le=1e12, allow_inf_nan=False)]
+Amount = Annotated[
+    float,
+    Field(ge=-1e12, le=1e12, allow_inf_nan=False, json_schema_extra={"not": {"const": 0}}),
+    AfterValidator(_non_zero),
+]
 Count = Annotated[int, Field(ge=0, le=INT32_MAX)]
+PositiveCount = Annotated[int, Field(ge=1, le=INT32_MAX)]
 PerYear = Annotated[int, Field(ge=0, le=366)]
-Instant = Annotated[datetime, AfterValidator(_instant)]
+#: An instant: ISO-8601 text within 1900-2199 (see INSTANT_FORMAT), kept to the millisecond.
+Instant = Annotated[datetime, BeforeValidator(_instant_text)]
 #: A day in a query filter: ``YYYY-MM-DD`` within the supported range.
-Day = Annotated[date, BeforeValidator(_day_text), AfterValidator(_day_range)]
+Day = Annotated[date, BeforeValidator(_day_text)]
+#: A calendar month, ``YYYY-MM`` (1900-01 to 2199-12).
+Month = Annotated[
+    str,
+    BeforeValidator(_month_text),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": MONTH_PATTERN,
+            "examples": ["2024-03"],
+            "description": f"calendar month, {MONTH_FORMAT} (1900-01 to 2199-12)",
+        }
+    ),
+]
+#: A calendar year, ``YYYY`` (1900 to 2199).
+Year = Annotated[int, BeforeValidator(_year_text), Field(ge=1900, le=2199, examples=[2024])]
 Version = Annotated[int, Field(ge=1, le=INT32_MAX)]
 JsonValue = Annotated[Any, AfterValidator(_json_value)]
-#: Free text the application computes (e.g. the volatility figures); bounded, no NUL.
-Note = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(_no_nul)]
+#: Free text the application computes (e.g. the volatility figures); bounded, storable.
+Note = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(_storable)]
 #: A CUSIP: nine characters, digits, letters and ``*@#`` (stored upper-case).
 Cusip = Annotated[
     str,
@@ -123,11 +287,15 @@ Cusip = Annotated[
         to_upper=True,
         min_length=9,
         max_length=9,
-        pattern=r"^[0-9A-Za-z*@#]+$",
+        pattern=CUSIP_PATTERN,
     ),
 ]
 #: The application's ``CusipCacheSource`` enum (rms.schema.tables.CUSIP_CACHE_SOURCES).
 CusipSource = Literal["THIRTEENF", "YAHOO_FINANCE"]
+#: Text in a response: whatever a row holds, sendable (see :func:`displayable`).
+Text = Annotated[str, AfterValidator(displayable)]
+#: A JSON value in a response (a setting), sendable.
+ShownJson = Annotated[Any, AfterValidator(_displayable_json)]
 
 
 class _Strict(BaseModel):
@@ -159,13 +327,39 @@ class UniverseFields(BaseModel):
 
 
 class TradeFields(BaseModel):
-    universeId: Id
+    """A lot bought (and, once sold, sold) in one account.
+
+    Rules, checked for every create and every update (on the stored trade with the changes
+    applied): `buy` > 0 and `quantity` > 0; `sell` and `sell_date` are set together or not
+    at all (an open trade has neither: `sell` is null while the trade is open); `sell_date`
+    is not before `buy_date`. A trade is created or reopened only on a live account and
+    symbol.
+    """
+
+    universeId: Id = Field(
+        description="the symbol's universe row (a create may name `symbol` instead)"
+    )
     accountId: Id
-    buy: Price
-    sell: Price = 0.0
+    buy: PositivePrice = Field(description="price paid per share; more than 0")
+    sell: Price | None = Field(
+        default=None,
+        description="price received per share, 0 or more; set together with `sell_date`; "
+        "null while the trade is open",
+    )
     buy_date: Instant
-    quantity: Count
-    sell_date: Instant | None = None
+    quantity: PositiveCount = Field(description="shares bought; more than 0")
+    sell_date: Instant | None = Field(
+        default=None,
+        description="when the lot was sold: not before `buy_date`; set together with `sell`",
+    )
+
+
+class TradeBySymbol(BaseModel):
+    symbol: Symbol | None = Field(
+        default=None,
+        description="the symbol, instead of `universeId` (409 if the universe has no such "
+        "live symbol; 422 if it is not the row `universeId` names)",
+    )
 
 
 class HolidayFields(BaseModel):
@@ -178,11 +372,21 @@ class DivDepositTypeFields(BaseModel):
 
 
 class DivDepositFields(BaseModel):
+    """Money into (or out of) an account.
+
+    A row with a `universeId` is a dividend of that symbol and is more than 0; a row without
+    one is a deposit, which is not 0: a negative deposit is a withdrawal. Checked for every
+    create and every update (on the stored row with the changes applied).
+    """
+
     date: Instant
-    amount: Amount
+    amount: Amount = Field(
+        description="not 0; more than 0 for a dividend (with `universeId`); a negative "
+        "deposit (no `universeId`) is a withdrawal"
+    )
     accountId: Id
     divDepositTypeId: Id
-    universeId: Id | None = None
+    universeId: Id | None = Field(default=None, description="the symbol of a dividend")
 
 
 class ScreenerFields(BaseModel):
@@ -203,20 +407,30 @@ class CusipCacheFields(BaseModel):
     symbol: Symbol
     source: CusipSource
     resolvedAt: Instant = Field(default_factory=utcnow)
-    lastUsedAt: Instant = Field(default_factory=utcnow)
+    # One "now" for both: two calls of utcnow can fall in different milliseconds.
+    lastUsedAt: Instant = Field(default_factory=lambda data: data["resolvedAt"])
 
 
 class _Read(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+class _TradeRead(_Read):
+    @model_validator(mode="after")
+    def _open_has_no_sell(self) -> _TradeRead:
+        # The column holds 0 (or whatever an older writer left) while the trade is open.
+        values = self.__dict__
+        values["sell"] = trade_sell_price(values["sell"], values["sell_date"])
+        return self
+
+
 # Responses of the CUSIP tables, as the application writes them: plain text, not held to
 # the input rules above (the archive and the audit are written by the application only).
 class CusipCacheOut(_Read):
-    id: str
-    cusip: str
-    symbol: str
-    source: str
+    id: Text
+    cusip: Text
+    symbol: Text
+    source: Text
     resolvedAt: datetime
     lastUsedAt: datetime
     createdAt: datetime
@@ -224,29 +438,66 @@ class CusipCacheOut(_Read):
 
 
 class CusipCacheArchiveOut(_Read):
-    id: str
-    cusip: str
-    symbol: str
-    source: str
+    id: Text
+    cusip: Text
+    symbol: Text
+    source: Text
     resolvedAt: datetime
     archivedAt: datetime
-    reason: str | None = None
+    reason: Text | None = None
 
 
 class CusipCacheAuditOut(_Read):
-    id: str
-    cusip: str
-    symbol: str
-    action: str
-    source: str
-    userId: str | None = None
-    reason: str | None = None
+    id: Text
+    cusip: Text
+    symbol: Text
+    action: Text
+    source: Text
+    userId: Text | None = None
+    reason: Text | None = None
     createdAt: datetime
 
 
-SettingKey = Annotated[
-    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
-]
+SettingKey = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=ID_PATTERN)]
+
+
+def _loose(annotation: Any) -> Any:
+    """The response type of an input type: no bounds, any text made sendable.
+
+    A response shows what a row holds, including rows written before today's rules or by
+    the application (a zero price, a lower-case symbol, an old enum value): applying the
+    input bounds there would turn reading such a row into a 500.
+    """
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _loose(get_args(annotation)[0])
+    if origin is Union or origin is types.UnionType:
+        return Union[tuple(_loose(arg) for arg in get_args(annotation))]  # noqa: UP007
+    if annotation is str or origin is Literal:
+        return Text
+    if annotation is Any:
+        return ShownJson
+    return annotation
+
+
+def _declared(info: FieldInfo) -> Any:
+    """A field's type with its constraints (pydantic keeps those apart, in ``metadata``)."""
+    if not info.metadata:
+        return info.annotation
+    return Annotated[(info.annotation, *info.metadata)]
+
+
+def _read_fields(fields: type[BaseModel]) -> dict[str, Any]:
+    return {
+        name: (
+            _loose(info.annotation),
+            Field(
+                default=... if info.is_required() else None,
+                description=info.description,
+            ),
+        )
+        for name, info in fields.model_fields.items()
+    }
 
 
 class ResourceModels:
@@ -255,6 +506,9 @@ class ResourceModels:
     ``versioned`` resources (soft delete, optimistic version) add ``deletedAt`` and
     ``version`` to responses and require ``version`` in updates; others (the CUSIP cache)
     have timestamps only. ``read`` replaces the derived response model when given.
+    ``inputs`` are fields a write may carry that are not columns (a trade's ``symbol``);
+    ``optional_on_create`` are fields a create may leave out because an input stands in
+    for them (``universeId``, when ``symbol`` names it).
     """
 
     def __init__(
@@ -265,31 +519,48 @@ class ResourceModels:
         *,
         versioned: bool = True,
         read: type[BaseModel] | None = None,
+        read_base: type[BaseModel] = _Read,
+        inputs: type[BaseModel] | None = None,
+        optional_on_create: tuple[str, ...] = (),
     ) -> None:
         self.fields = fields
         self.key = key
+        doc = fields.__doc__ if fields.__doc__ != BaseModel.__doc__ else None
         key_field: Any = (SettingKey, ...) if key != "id" else (Id | None, None)
+        relaxed: dict[str, Any] = {
+            name: (
+                _declared(fields.model_fields[name]) | None,
+                Field(default=None, description=fields.model_fields[name].description),
+            )
+            for name in optional_on_create
+        }
+        bases = (fields, inputs, _Strict) if inputs is not None else (fields, _Strict)
         self.create: type[BaseModel] = create_model(
-            f"{prefix}Create", __base__=(fields, _Strict), **{key: key_field}
+            f"{prefix}Create", __base__=bases, __doc__=doc, **{key: key_field}, **relaxed
         )
         optional: dict[str, Any] = {
-            name: (info.annotation, None) for name, info in fields.model_fields.items()
+            name: (_declared(info), Field(default=None, description=info.description))
+            for source in (fields, inputs)
+            if source is not None
+            for name, info in source.model_fields.items()
         }
         if versioned:
             optional["version"] = (
                 Version,
                 Field(description="the version this change was made against"),
             )
-        self.update: type[BaseModel] = create_model(f"{prefix}Update", __base__=_Strict, **optional)
+        self.update: type[BaseModel] = create_model(
+            f"{prefix}Update", __base__=_Strict, __doc__=doc, **optional
+        )
         managed: dict[str, Any] = {
-            key: (str, ...),
+            key: (Text, ...),
             "createdAt": (datetime, ...),
             "updatedAt": (datetime, ...),
         }
         if versioned:
             managed |= {"deletedAt": (datetime | None, None), "version": (int, ...)}
         self.read: type[BaseModel] = read or create_model(
-            prefix, __base__=(fields, _Read), **managed
+            prefix, __base__=read_base, __doc__=doc, **_read_fields(fields), **managed
         )
 
 
@@ -304,7 +575,13 @@ MODELS: dict[str, ResourceModels | ReadOnlyModels] = {
     "accounts": ResourceModels("Account", AccountFields),
     "risk-groups": ResourceModels("RiskGroup", RiskGroupFields),
     "universe": ResourceModels("Universe", UniverseFields),
-    "trades": ResourceModels("Trade", TradeFields),
+    "trades": ResourceModels(
+        "Trade",
+        TradeFields,
+        read_base=_TradeRead,
+        inputs=TradeBySymbol,
+        optional_on_create=("universeId",),
+    ),
     "div-deposit-types": ResourceModels("DivDepositType", DivDepositTypeFields),
     "div-deposits": ResourceModels("DivDeposit", DivDepositFields),
     "holidays": ResourceModels("Holiday", HolidayFields),
@@ -339,7 +616,7 @@ class _Filters(_Paging):
 
 
 class NameFilters(_Filters):
-    name: Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_nul)] | None = None
+    name: FilterText | None = None
 
 
 class UniverseFilters(_Filters):
@@ -394,7 +671,7 @@ class CusipAuditFilters(CusipFilters):
 
 
 class SettingFilters(_Filters):
-    prefix: Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_nul)] | None = None
+    prefix: FilterText | None = None
 
 
 FILTERS: dict[str, type[_Paging]] = {
@@ -431,7 +708,7 @@ class MonthFiguresOut(BaseModel):
 
 class SummaryOut(MonthFiguresOut):
     account_id: str | None
-    open_cost_basis: dict[str, float]
+    open_cost_basis: dict[Text, float]
     open_cost_basis_total: float
 
 
@@ -446,8 +723,21 @@ class FieldProblem(BaseModel):
     reason: str
 
 
+class BlockingRows(BaseModel):
+    """The rows that keep a row from being deleted (at most 20 ids shown)."""
+
+    resource: str = Field(description="what they are, e.g. `open trades`")
+    count: int
+    ids: list[str]
+
+
 class Problem(BaseModel):
-    """RFC 9457 problem details, as every error response carries them."""
+    """RFC 9457 problem details, as every error response carries them.
+
+    `type` is a page of this service (`/problems/<slug>`) that explains the problem and
+    what to do about it; `field` names the offending field; `errors` lists every field
+    problem of a request that had several.
+    """
 
     type: str
     title: str
@@ -456,14 +746,17 @@ class Problem(BaseModel):
     instance: str | None = None
     field: str | None = None
     errors: list[FieldProblem] | None = None
+    blocking: BlockingRows | None = None
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI declarations of the problem responses a route can give."""
     descriptions = {
-        400: "The request body could not be parsed",
+        400: "The request body is not JSON (or not a JSON document at all)",
         404: "No such row (or it is soft-deleted)",
-        409: "Conflict: stale version, duplicate value or id reuse",
+        409: "Conflict: stale version, duplicate value, unknown reference, id reused with "
+        "other content, or a row still in use (an account or symbol with open trades; "
+        "`blocking` lists them)",
         422: "Invalid input; `field` names the offending field",
         503: "Database unavailable; retry after the Retry-After header",
     }

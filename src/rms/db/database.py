@@ -6,13 +6,21 @@ errors, and retry whole transactions that are safe to retry: those that failed o
 connection, a serialization failure or a deadlock. Writes are made safe to replay by the
 repository (client-side ids for creates; updates and deletes recognise their own effect),
 so a connection lost during COMMIT, when nobody can know whether it landed, is retried too.
+
+On SQLite, write transactions (``run(..., write=True)``) wait for each other instead of
+failing with "database is locked": one at a time per :class:`Database` (a lock held from
+BEGIN to COMMIT), each starting with ``BEGIN IMMEDIATE`` so it holds SQLite's write lock
+before it reads anything (a deferred transaction that read first and then finds another
+writer's newer commit fails at once, whatever ``busy_timeout`` says); ``busy_timeout``
+remains the backstop against writers in other processes. Readers never wait (WAL).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
@@ -20,6 +28,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from rms.db.connect import RetryPolicy
+from rms.db.engine import SQLITE_WRITE_OPTION
 from rms.db.errors import DRIVER_ERRORS, Failure, classify, translate_db_error
 from rms.db.observe import DbObserver
 from rms.db.pool import pool_figures
@@ -48,6 +57,7 @@ class Database:
         self.policy = policy or RetryPolicy()
         self._waiting = 0
         self._waiting_lock = threading.Lock()  # request threads update it concurrently
+        self._sqlite_writer = threading.Lock()  # one SQLite write transaction at a time
         self.observer.pool_figures = lambda: pool_figures(engine, self._waiting)
         if bind is None:
             self._sessions = sessionmaker(engine, expire_on_commit=False)
@@ -62,21 +72,28 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def run(self, work: Callable[[Session], T], *, retry: bool = True) -> T:
+    def run(self, work: Callable[[Session], T], *, retry: bool = True, write: bool = False) -> T:
         """Run ``work`` in one transaction; commit if it returns, roll back if it raises.
 
         ``work`` may run more than once (when ``retry``), so it must not have effects
-        outside the session other than ones that are safe to repeat.
+        outside the session other than ones that are safe to repeat. ``write`` marks a
+        transaction that writes: on SQLite it waits for the other writers (see above).
         """
         deadline = time.monotonic() + self.policy.budget_seconds
+        serialise = write and self.dialect == "sqlite"
+        options = {SQLITE_WRITE_OPTION: True} if serialise else None
         attempt = 0
         while True:
             attempt += 1
             try:
-                with self._sessions() as session, session.begin():
+                with (
+                    self._writing(serialise, deadline),
+                    self._sessions() as session,
+                    session.begin(),
+                ):
                     self._count_waiting(+1)
                     try:
-                        session.connection()
+                        session.connection(execution_options=options)
                     finally:
                         self._count_waiting(-1)
                     result = work(session)
@@ -101,6 +118,23 @@ class Database:
                     raise translate_db_error(exc) from exc
                 self.observer.retry(f"transaction_{kind.value}")
                 self.policy.sleep(pause)
+
+    @contextmanager
+    def _writing(self, serialise: bool, deadline: float) -> Iterator[None]:
+        """Hold the SQLite write lock for one transaction (nothing when not ``serialise``)."""
+        if not serialise:
+            yield
+            return
+        if not self._sqlite_writer.acquire(timeout=max(deadline - time.monotonic(), 0.001)):
+            raise DatabaseUnavailableError(
+                "another write kept the SQLite database busy for longer than the "
+                f"{self.policy.budget_seconds:g} s budget; retry shortly",
+                retry_after_seconds=1,
+            )
+        try:
+            yield
+        finally:
+            self._sqlite_writer.release()
 
     def _count_waiting(self, delta: int) -> None:
         with self._waiting_lock:

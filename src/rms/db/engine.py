@@ -19,7 +19,11 @@ from rms.db.credentials import credentials_from_settings
 from rms.db.observe import DbObserver
 from rms.settings import Settings, make_private_dir
 
-__all__ = ["create_db_engine", "is_sqlite", "retry_policy"]
+__all__ = ["SQLITE_WRITE_OPTION", "create_db_engine", "is_sqlite", "retry_policy"]
+
+#: Execution option of a connection whose transaction writes: on SQLite it begins with
+#: ``BEGIN IMMEDIATE`` (see rms.db.database.Database.run).
+SQLITE_WRITE_OPTION = "rms_sqlite_write"
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -74,6 +78,10 @@ def create_db_engine(
     return engine
 
 
+def _lenient_text(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
 def _sqlite_engine(url: str, settings: Settings) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
@@ -86,6 +94,10 @@ def _sqlite_engine(url: str, settings: Settings) -> Engine:
         # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin, so
         # SAVEPOINTs and rollbacks behave as on PostgreSQL.
         dbapi_conn.isolation_level = None
+        # TEXT that is not UTF-8 (a lone surrogate's bytes, as some writers store it) reads
+        # as lone surrogates instead of failing the whole query: nothing is lost, and the
+        # API shows them as U+FFFD (rms.api.schemas.displayable).
+        dbapi_conn.text_factory = _lenient_text
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
@@ -95,6 +107,7 @@ def _sqlite_engine(url: str, settings: Settings) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        write = conn.get_execution_options().get(SQLITE_WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine

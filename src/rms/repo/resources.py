@@ -7,6 +7,9 @@ Most tables have ``deletedAt`` and ``version`` (soft delete, optimistic concurre
 application's CUSIP tables have neither: for ``cusip_cache`` a delete removes the row and
 an update applies without a version check; ``cusip_cache_archive`` and
 ``cusip_cache_audit`` are the application's own records and are served read-only.
+
+Trades and deposits carry the portfolio rules of :mod:`rms.domain.rules` (:class:`Rules`);
+accounts and symbols cannot be deleted while they have open trades (:class:`DeleteGuard`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import InstrumentedAttribute
 
+from rms.domain.rules import OPEN_TRADE_STORED_SELL, check_deposit, check_trade, is_open
 from rms.schema.tables import (
     Account,
     CusipCache,
@@ -34,7 +38,7 @@ from rms.schema.tables import (
     Universe,
 )
 
-__all__ = ["RESOURCES", "ResourceSpec", "day_start"]
+__all__ = ["RESOURCES", "DeleteGuard", "ResourceSpec", "Rules", "day_start"]
 
 Filter = Callable[[Any], ColumnElement[bool]]
 
@@ -68,6 +72,72 @@ def _symbol_of(column: InstrumentedAttribute[Any]) -> Filter:
     return lambda symbol: column.in_(select(Universe.id).where(Universe.symbol == symbol))
 
 
+def _as_stored(row: dict[str, Any]) -> dict[str, Any]:
+    return row
+
+
+def _unchanged(
+    merged: Mapping[str, Any], changes: Mapping[str, Any], creating: bool
+) -> dict[str, Any]:
+    return dict(changes)
+
+
+def _never(merged: Mapping[str, Any], changes: Mapping[str, Any]) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The rules one table's rows obey, and how its columns differ from what the API shows.
+
+    ``check`` sees the row as the API shows it (``view`` of the stored row, changes
+    applied) and raises when a rule is broken. ``store`` turns the changes into column
+    values, given the whole resulting row (``creating``: the changes are the whole new
+    row). ``relink`` says whether a change must find every
+    referenced row live again (a trade that is reopened must not be open on a deleted
+    account).
+    """
+
+    check: Callable[[Mapping[str, Any]], None]
+    view: Callable[[dict[str, Any]], dict[str, Any]] = _as_stored
+    store: Callable[[Mapping[str, Any], Mapping[str, Any], bool], dict[str, Any]] = _unchanged
+    relink: Callable[[Mapping[str, Any], Mapping[str, Any]], bool] = _never
+
+
+@dataclass(frozen=True)
+class DeleteGuard:
+    """Rows of ``model`` whose ``column`` names the row being deleted, and that block it."""
+
+    model: type[Any]
+    column: str
+    label: str
+    blocking: Callable[[], list[ColumnElement[bool]]]
+
+
+def _trade_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "sell": None} if is_open(row) else row
+
+
+def _trade_store(
+    merged: Mapping[str, Any], changes: Mapping[str, Any], creating: bool
+) -> dict[str, Any]:
+    stored = dict(changes)
+    if is_open(merged) and (creating or "sell" in changes or "sell_date" in changes):
+        stored["sell"] = OPEN_TRADE_STORED_SELL  # the column is NOT NULL
+    return stored
+
+
+def _trade_reopened(merged: Mapping[str, Any], changes: Mapping[str, Any]) -> bool:
+    return "sell_date" in changes and is_open(merged)
+
+
+def _open_trades() -> list[ColumnElement[bool]]:
+    return [Trade.deletedAt.is_(None), Trade.sell_date.is_(None)]
+
+
+TRADE_RULES = Rules(check_trade, view=_trade_view, store=_trade_store, relink=_trade_reopened)
+
+
 @dataclass(frozen=True)
 class ResourceSpec:
     """How one table is served: its URL name, key column, references and filters."""
@@ -82,6 +152,11 @@ class ResourceSpec:
     reference_data: bool = False
     #: False: list and get only (rows another program writes).
     writable: bool = True
+    rules: Rules | None = None
+    #: Rows elsewhere that keep a row of this table from being deleted.
+    guards: tuple[DeleteGuard, ...] = ()
+    #: The reference a write may name by its symbol instead (``symbol`` -> ``universeId``).
+    symbol_field: str | None = None
 
     def has_column(self, name: str) -> bool:
         return name in self.model.__table__.c
@@ -119,7 +194,13 @@ def _deposit_kind(kind: str) -> ColumnElement[bool]:
 RESOURCES: dict[str, ResourceSpec] = {
     spec.name: spec
     for spec in (
-        ResourceSpec("accounts", "account", Account, filters={"name": _contains(Account.name)}),
+        ResourceSpec(
+            "accounts",
+            "account",
+            Account,
+            filters={"name": _contains(Account.name)},
+            guards=(DeleteGuard(Trade, "accountId", "open trades", _open_trades),),
+        ),
         ResourceSpec(
             "risk-groups",
             "risk group",
@@ -139,6 +220,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                 "is_closed_end_fund": _equals(Universe.is_closed_end_fund),
             },
             order_by=("symbol",),
+            guards=(DeleteGuard(Trade, "universeId", "open trades", _open_trades),),
         ),
         ResourceSpec(
             "trades",
@@ -156,6 +238,8 @@ RESOURCES: dict[str, ResourceSpec] = {
                 "sell_date_to": _on_or_before(Trade.sell_date),
             },
             order_by=("buy_date",),
+            rules=TRADE_RULES,
+            symbol_field="universeId",
         ),
         ResourceSpec(
             "div-deposit-types",
@@ -184,6 +268,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                 "date_to": _on_or_before(DivDeposit.date),
             },
             order_by=("date",),
+            rules=Rules(check_deposit),
         ),
         ResourceSpec(
             "holidays",

@@ -22,6 +22,7 @@ from rms.api.deps import app_settings, database, reference_cache
 from rms.api.schemas import (
     FILTERS,
     MODELS,
+    NO_NUL_PATTERN,
     PageOut,
     ReadOnlyModels,
     ResourceModels,
@@ -37,7 +38,7 @@ __all__ = ["resource_routers"]
 
 CacheDep = Annotated[ReferenceCache, Depends(reference_cache)]
 SettingsDep = Annotated[Settings, Depends(app_settings)]
-KeyPath = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^\x00]+$")]
+KeyPath = Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL_PATTERN)]
 
 
 def _router(
@@ -136,7 +137,7 @@ def _write_routes(router: APIRouter, spec: ResourceSpec, models: ResourceModels,
         if values.get(spec.key) is None:
             values[spec.key] = crud.new_id()  # before the first attempt: retries reuse it
         with cache.writing(spec.name):
-            created: BaseModel = db.run(lambda s: out(crud.create_row(s, spec, values)))
+            created: BaseModel = db.run(lambda s: out(crud.create_row(s, spec, values)), write=True)
         return created
 
     @router.patch("/{key}", response_model=read_model, summary=f"Update a {spec.label}")
@@ -152,7 +153,7 @@ def _write_routes(router: APIRouter, spec: ResourceSpec, models: ResourceModels,
         version = changes.pop("version", None)
         with cache.writing(spec.name):
             updated: BaseModel = db.run(
-                lambda s: out(crud.update_row(s, spec, key, version, changes))
+                lambda s: out(crud.update_row(s, spec, key, version, changes)), write=True
             )
         return updated
 
@@ -175,7 +176,9 @@ def _write_routes(router: APIRouter, spec: ResourceSpec, models: ResourceModels,
         version: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
     ) -> BaseModel:
         with cache.writing(spec.name):
-            deleted: BaseModel = db.run(lambda s: out(crud.delete_row(s, spec, key, version)))
+            deleted: BaseModel = db.run(
+                lambda s: out(crud.delete_row(s, spec, key, version)), write=True
+            )
         return deleted
 
 
@@ -208,7 +211,7 @@ def _delete_once(db: Database, delete: Callable[[Session], BaseModel]) -> BaseMo
         seen[:] = [result]
         return result
 
-    return db.run(work)
+    return db.run(work, write=True)
 
 
 def resource_routers() -> list[APIRouter]:

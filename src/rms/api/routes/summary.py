@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
 from rms.api.deps import database
-from rms.api.schemas import GraphOut, SummaryOut, problem_responses
+from rms.api.schemas import NO_NUL_PATTERN, GraphOut, Month, SummaryOut, Year, problem_responses
 from rms.db.database import Database
 from rms.repo import crud
 from rms.repo.resources import RESOURCES
@@ -18,7 +18,7 @@ __all__ = ["summary_router"]
 
 AccountFilter = Annotated[
     str | None,
-    Query(min_length=1, max_length=100, pattern=r"^[^\x00]+$", description="only this account"),
+    Query(min_length=1, max_length=100, pattern=NO_NUL_PATTERN, description="only this account"),
 ]
 
 
@@ -34,14 +34,7 @@ def summary_router() -> APIRouter:
 
     @router.get("", response_model=SummaryOut)
     def summary(
-        month: Annotated[
-            str,
-            Query(
-                pattern=r"^(19|2[01])[0-9]{2}-(0[1-9]|1[0-2])$",
-                examples=["2024-03"],
-                description="calendar month, YYYY-MM (1900-01 to 2199-12)",
-            ),
-        ],
+        month: Annotated[Month, Query()],
         db: Annotated[Database, Depends(database)],
         account_id: AccountFilter = None,
     ) -> dict[str, Any]:
@@ -54,7 +47,7 @@ def summary_router() -> APIRouter:
 
     @router.get("/graph", response_model=GraphOut)
     def graph(
-        year: Annotated[int, Query(ge=1900, le=2199, examples=[2024])],
+        year: Annotated[Year, Query(description="calendar year, YYYY (1900 to 2199)")],
         db: Annotated[Database, Depends(database)],
         account_id: AccountFilter = None,
     ) -> dict[str, Any]:
