@@ -32,6 +32,7 @@ from rms.api import create_app
 from rms.db.engine import create_db_engine
 from rms.schema.migrations import upgrade
 from rms.settings import load_settings
+from tests.api.conftest import bearer
 from tests.live_server import live_server
 
 CONCURRENT = 50
@@ -50,9 +51,10 @@ def service(
     engine.dispose()
     settings = load_settings(database_url=url, reference_cache_ttl_seconds=0)
     limits = httpx.Limits(max_connections=CONCURRENT + 8, max_keepalive_connections=CONCURRENT)
+    app = create_app(settings)
     with (
-        live_server(create_app(settings)) as base_url,
-        httpx.Client(base_url=base_url, timeout=60, limits=limits) as http,
+        live_server(app) as base_url,
+        httpx.Client(base_url=base_url, timeout=60, limits=limits, headers=bearer(app)) as http,
     ):
         yield http
 
