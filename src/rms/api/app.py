@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from rms import __version__
 from rms.api.cache import TTLCache
+from rms.api.deadline import install_request_deadline
 from rms.api.http_metrics import install_http_metrics
 from rms.api.problems import install_problem_handlers
 from rms.api.routes.health import health_router
@@ -62,6 +63,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     app.state.cache = TTLCache(settings.reference_cache_ttl_seconds)
     install_problem_handlers(app)
     install_http_metrics(app, database.observer.registry)
+    install_request_deadline(app, settings)
     app.include_router(health_router())
     for router in resource_routers():
         app.include_router(router)

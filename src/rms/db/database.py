@@ -6,6 +6,10 @@ errors, and retry whole transactions that are safe to retry: those that failed o
 connection, a serialization failure or a deadlock. Writes are made safe to replay by the
 repository (client-side ids for creates; updates and deletes recognise their own effect),
 so a connection lost during COMMIT, when nobody can know whether it landed, is retried too.
+
+Under a deadline (a request's or a command's, :mod:`rms.db.deadline`) retries stop when it
+is spent, and an error that surfaces after it passed (the watchdog abandoned the
+connection) is reported as the spent budget: 503 with ``Retry-After``, never retried.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from rms.db.connect import RetryPolicy
+from rms.db.deadline import Deadline, current_deadline, deadline_error
 from rms.db.errors import DRIVER_ERRORS, Failure, classify, translate_db_error
 from rms.db.observe import DbObserver
 from rms.db.pool import pool_figures
@@ -68,10 +73,12 @@ class Database:
         ``work`` may run more than once (when ``retry``), so it must not have effects
         outside the session other than ones that are safe to repeat.
         """
-        deadline = time.monotonic() + self.policy.budget_seconds
+        ambient = current_deadline()
+        deadline = ambient.at if ambient else time.monotonic() + self.policy.budget_seconds
         attempt = 0
         while True:
             attempt += 1
+            self._check_deadline(ambient)
             try:
                 with self._sessions() as session, session.begin():
                     self._count_waiting(+1)
@@ -83,12 +90,14 @@ class Database:
                 self.observer.succeeded()
                 return result
             except sa_exc.TimeoutError as exc:  # every pooled connection stayed busy
+                self._check_deadline(ambient, "a free pooled connection", exc)
                 self.observer.failed("pool", "no free connection in the pool")
                 raise DatabaseUnavailableError(
                     "every database connection is busy (pool exhausted); retry shortly",
                     retry_after_seconds=1,
                 ) from exc
             except DRIVER_ERRORS as exc:
+                self._check_deadline(ambient, None, exc)
                 kind = classify(exc)
                 retryable = kind in (Failure.RETRY_CONNECT, Failure.RETRY_TRANSACTION)
                 pause = self.policy.backoff(attempt)
@@ -101,6 +110,18 @@ class Database:
                     raise translate_db_error(exc) from exc
                 self.observer.retry(f"transaction_{kind.value}")
                 self.policy.sleep(pause)
+
+    def _check_deadline(
+        self,
+        deadline: Deadline | None,
+        doing: str | None = None,
+        cause: BaseException | None = None,
+    ) -> None:
+        """Raise the spent-budget error if ``deadline`` has passed."""
+        if deadline is not None and deadline.expired():
+            error = deadline_error(deadline, doing)
+            self.observer.failed("deadline", error.message)
+            raise error from cause
 
     def _count_waiting(self, delta: int) -> None:
         with self._waiting_lock:
