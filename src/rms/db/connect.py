@@ -16,8 +16,10 @@ server's reason, the next pause), which logs it at INFO: a person watching a com
 service log sees what is being waited for instead of silence.
 
 Inside a request or a command (see :mod:`rms.db.deadline`) the budget is also bounded by
-what is left of its deadline: an attempt is never started with less time left than
-libpq's shortest connect timeout (2 s), so a connect never outlives the request. Every
+what is left of its deadline, and each attempt's timeout by what is left. libpq (and
+psycopg) take whole seconds, 2 at least, so a retry is never started with less than 2 s
+left; a first attempt is (a live server answers in milliseconds), which is the one case
+where a connect can outlast the deadline, by less than 2 s. Every
 attempt resolves the host name afresh (psycopg 3 calls ``getaddrinfo`` on each connect and
 keeps no cache; neither do we), so after a failover moved the name, the next connection
 goes to the new server.
@@ -101,7 +103,11 @@ class ColdStartConnector:
         while True:
             attempt += 1
             remaining = deadline - time.monotonic()
-            if bounded and remaining < MIN_CONNECT_TIMEOUT_SECONDS:
+            # A healthy server connects in milliseconds, so a first attempt is made with
+            # any time left; a retry only with at least libpq's shortest timeout left.
+            if bounded and (
+                remaining <= 0 or (attempt > 1 and remaining < MIN_CONNECT_TIMEOUT_SECONDS)
+            ):
                 raise self._deadline_spent(ambient, attempt - 1, started, last_reason)
             params = dict(base_params)
             if self.credentials is not None:
