@@ -660,7 +660,11 @@ class AuroraEmulator:
         ]
         try:
             # Either side closing ends the session; PostgreSQL has no use for half-close.
-            await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+            if conn.blackholed and pumps[0] not in done:
+                # The server went away behind the black hole: the client must not learn
+                # of it (no FIN), so keep swallowing until the client gives up.
+                await pumps[0]
         finally:
             for pump in pumps:
                 pump.cancel()
