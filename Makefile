@@ -22,7 +22,7 @@ export UV_PYTHON              := $(PYTHON)
 
 .PHONY: run test install install-dev lock lock-upgrade lock-check lint format format-check \
         typecheck dupcheck unit infra-check infra-apply-local build bench bench-service \
-        bench-migrate bench-sim clean
+        bench-migrate bench-sim bench-failover clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -103,7 +103,7 @@ build: install-dev
 	$(UV) build --out-dir dist
 
 ## bench: the benchmarks (each starts its own PostgreSQL; see docs/benchmarks.md)
-bench: bench-service bench-migrate bench-sim
+bench: bench-service bench-migrate bench-sim bench-failover
 
 bench-service: install-dev
 	$(BIN)/python bench/bench_service.py
@@ -113,6 +113,9 @@ bench-migrate: install-dev
 
 bench-sim: install-dev
 	$(BIN)/python bench/bench_aurora_sim.py
+
+bench-failover: install-dev
+	$(BIN)/python bench/bench_failover.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) dist build .pytest_cache .mypy_cache .ruff_cache .coverage coverage.json var
