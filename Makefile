@@ -22,7 +22,7 @@ export UV_PYTHON              := $(PYTHON)
 
 .PHONY: run test install install-dev lock lock-upgrade lock-check lint format format-check \
         typecheck dupcheck unit infra-check infra-apply-local build bench bench-service \
-        bench-migrate bench-sim bench-cache clean
+        bench-migrate bench-sim bench-cache bench-failover clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -103,7 +103,7 @@ build: install-dev
 	$(UV) build --out-dir dist
 
 ## bench: the benchmarks (each starts its own PostgreSQL; see docs/benchmarks.md)
-bench: bench-service bench-migrate bench-sim bench-cache
+bench: bench-service bench-migrate bench-sim bench-cache bench-failover
 
 bench-service: install-dev
 	$(BIN)/python bench/bench_service.py
@@ -117,6 +117,10 @@ bench-sim: install-dev
 ## bench-cache: the service's memory under the cache-growth pattern of issue 11
 bench-cache: install-dev
 	$(BIN)/python bench/bench_reference_cache.py
+
+## bench-failover: failover recovery and a bad network (issue 16; as root)
+bench-failover: install-dev
+	$(BIN)/python bench/bench_failover.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) dist build .pytest_cache .mypy_cache .ruff_cache .coverage coverage.json var

@@ -117,12 +117,14 @@ def serve(
 def db_upgrade(ctx: typer.Context, url: UrlOption = None) -> None:
     """Bring the database schema to the newest revision."""
     from rms.db import build_database
+    from rms.db.deadline import command_budget
     from rms.schema.migrations import upgrade
 
     settings = command_settings(ctx, url)
     db = build_database(settings, session_factory=hooks_of(ctx).session_factory)
     try:
-        revision = upgrade(db.engine)
+        with command_budget(settings):
+            revision = upgrade(db.engine)
     finally:
         db.dispose()
     stdout_console().print(f"schema at revision {revision} ({_describe(settings)})", markup=False)
@@ -171,6 +173,7 @@ def db_seed(
 ) -> None:
     """Insert reference data (risk groups, deposit types, holidays); idempotent."""
     from rms.db import build_database
+    from rms.db.deadline import command_budget
     from rms.seed import seed_demo, seed_reference
 
     if first_year > last_year:
@@ -195,9 +198,12 @@ def db_seed(
         )
     db = build_database(settings, session_factory=hooks_of(ctx).session_factory)
     try:
-        result = db.run(lambda s: seed_reference(s, range(first_year, last_year + 1)), write=True)
-        if add_demo:
-            result.inserted.update(db.run(seed_demo, write=True).inserted)
+        with command_budget(settings):
+            result = db.run(
+                lambda s: seed_reference(s, range(first_year, last_year + 1)), write=True
+            )
+            if add_demo:
+                result.inserted.update(db.run(seed_demo, write=True).inserted)
     finally:
         db.dispose()
     summary = ", ".join(f"{table} {count}" for table, count in result.inserted.items())
@@ -226,11 +232,14 @@ def db_health(ctx: typer.Context, url: UrlOption = None) -> None:
     import json
 
     from rms.db import build_database
+    from rms.db.deadline import command_budget
     from rms.db.health import deep_check
 
-    db = build_database(command_settings(ctx, url), session_factory=hooks_of(ctx).session_factory)
+    settings = command_settings(ctx, url)
+    db = build_database(settings, session_factory=hooks_of(ctx).session_factory)
     try:
-        report = deep_check(db)
+        with command_budget(settings):
+            report = deep_check(db)
     finally:
         db.dispose()
     stdout_console().print_json(json.dumps(report))

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp
 
 from rms import __version__
 from rms.api.cache import ReferenceCache
+from rms.api.deadline import install_request_deadline
 from rms.api.http_metrics import install_http_metrics
 from rms.api.middleware import (
     AuthGate,
@@ -129,6 +130,7 @@ def create_app(
     app.add_exception_handler(AuthenticationError, authentication_error_handler)
     install_http_metrics(app, database.observer.registry)
     app.add_middleware(AuthGate, authenticator=auth)
+    install_request_deadline(app, settings)
     app.include_router(health_router())
     app.include_router(auth_router())
     _docs_routes(app)

@@ -14,6 +14,15 @@ Every failed attempt that will be retried is reported to the observer as a
 :class:`~rms.db.observe.ConnectWait` (target without password, attempt, elapsed time, the
 server's reason, the next pause), which logs it at INFO: a person watching a command or a
 service log sees what is being waited for instead of silence.
+
+Inside a request or a command (see :mod:`rms.db.deadline`) the budget is also bounded by
+what is left of its deadline, and each attempt's timeout by what is left. libpq (and
+psycopg) take whole seconds, 2 at least, so a retry is never started with less than 2 s
+left; a first attempt is (a live server answers in milliseconds), which is the one case
+where a connect can outlast the deadline, by less than 2 s. Every
+attempt resolves the host name afresh (psycopg 3 calls ``getaddrinfo`` on each connect and
+keeps no cache; neither do we), so after a failover moved the name, the next connection
+goes to the new server.
 """
 
 from __future__ import annotations
@@ -26,11 +35,15 @@ from typing import Any, Protocol
 
 import psycopg
 
+from rms.db.deadline import Deadline, current_deadline
 from rms.db.errors import Failure, classify, translate_db_error
 from rms.db.observe import ConnectWait, DbObserver
 from rms.errors import DatabaseAuthError, DatabaseUnavailableError, RmsError
 
 __all__ = ["ColdStartConnector", "CredentialSource", "RetryPolicy", "describe_target"]
+
+#: libpq (and psycopg) treat any connect_timeout under 2 s as 2 s.
+MIN_CONNECT_TIMEOUT_SECONDS = 2
 
 
 class CredentialSource(Protocol):
@@ -79,11 +92,23 @@ class ColdStartConnector:
         policy = self.policy
         started = time.monotonic()
         deadline = started + policy.budget_seconds
+        ambient = current_deadline()
+        bounded = ambient is not None and ambient.at < deadline
+        if bounded:
+            assert ambient is not None
+            deadline = ambient.at
         attempt = 0
         refreshed = False
+        last_reason = "no attempt made"
         while True:
             attempt += 1
             remaining = deadline - time.monotonic()
+            # A healthy server connects in milliseconds, so a first attempt is made with
+            # any time left; a retry only with at least libpq's shortest timeout left.
+            if bounded and (
+                remaining <= 0 or (attempt > 1 and remaining < MIN_CONNECT_TIMEOUT_SECONDS)
+            ):
+                raise self._deadline_spent(ambient, attempt - 1, started, last_reason)
             params = dict(base_params)
             if self.credentials is not None:
                 try:
@@ -92,7 +117,9 @@ class ColdStartConnector:
                     self.observer.failed("fatal", str(exc))
                     raise
             # libpq takes whole seconds and treats anything under 2 as 2.
-            params["connect_timeout"] = max(2, int(min(policy.attempt_timeout_seconds, remaining)))
+            params["connect_timeout"] = max(
+                MIN_CONNECT_TIMEOUT_SECONDS, int(min(policy.attempt_timeout_seconds, remaining))
+            )
             self.observer.attempt()
             try:
                 conn = self._connect(**params)
@@ -112,8 +139,11 @@ class ColdStartConnector:
                 if kind is not Failure.RETRY_CONNECT:
                     self.observer.failed("fatal", str(exc).splitlines()[0])
                     raise translate_db_error(exc) from exc
+                last_reason = _short_reason(exc)
                 pause = policy.backoff(attempt)
                 if time.monotonic() + pause >= deadline:
+                    if bounded:
+                        raise self._deadline_spent(ambient, attempt, started, last_reason) from exc
                     elapsed = time.monotonic() - started
                     self.observer.failed("budget", str(exc).splitlines()[0])
                     raise DatabaseUnavailableError(
@@ -127,7 +157,7 @@ class ColdStartConnector:
                         target=describe_target(params),
                         attempt=attempt,
                         elapsed_seconds=time.monotonic() - started,
-                        budget_seconds=policy.budget_seconds,
+                        budget_seconds=deadline - started,
                         next_attempt_in_seconds=pause,
                         reason=_short_reason(exc),
                     )
@@ -138,6 +168,19 @@ class ColdStartConnector:
                 time.monotonic() - started, target=describe_target(params), attempts=attempt
             )
             return conn
+
+    def _deadline_spent(
+        self, ambient: Deadline | None, attempts: int, started: float, last_reason: str
+    ) -> DatabaseUnavailableError:
+        """The request's deadline ran out while connecting: say so, name the budget."""
+        assert ambient is not None
+        self.observer.failed("deadline", f"connect: {last_reason}")
+        return DatabaseUnavailableError(
+            f"no connection to the database within {ambient.what} of "
+            f"{ambient.budget_seconds:g} s ({attempts} attempt(s) in "
+            f"{time.monotonic() - started:.1f} s; last: {last_reason}); retry shortly",
+            retry_after_seconds=ambient.retry_after_seconds,
+        )
 
 
 def describe_target(params: dict[str, Any]) -> str:

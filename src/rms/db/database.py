@@ -13,6 +13,10 @@ BEGIN to COMMIT), each starting with ``BEGIN IMMEDIATE`` so it holds SQLite's wr
 before it reads anything (a deferred transaction that read first and then finds another
 writer's newer commit fails at once, whatever ``busy_timeout`` says); ``busy_timeout``
 remains the backstop against writers in other processes. Readers never wait (WAL).
+
+Under a deadline (a request's or a command's, :mod:`rms.db.deadline`) retries stop when it
+is spent, and an error that surfaces after it passed (the watchdog abandoned the
+connection) is reported as the spent budget: 503 with ``Retry-After``, never retried.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from rms.db.connect import RetryPolicy
+from rms.db.deadline import Deadline, current_deadline, deadline_error
 from rms.db.engine import SQLITE_WRITE_OPTION
 from rms.db.errors import DRIVER_ERRORS, Failure, classify, translate_db_error
 from rms.db.observe import DbObserver
@@ -79,12 +84,14 @@ class Database:
         outside the session other than ones that are safe to repeat. ``write`` marks a
         transaction that writes: on SQLite it waits for the other writers (see above).
         """
-        deadline = time.monotonic() + self.policy.budget_seconds
         serialise = write and self.dialect == "sqlite"
         options = {SQLITE_WRITE_OPTION: True} if serialise else None
+        ambient = current_deadline()
+        deadline = ambient.at if ambient else time.monotonic() + self.policy.budget_seconds
         attempt = 0
         while True:
             attempt += 1
+            self._check_deadline(ambient)
             try:
                 with (
                     self._writing(serialise, deadline),
@@ -100,12 +107,14 @@ class Database:
                 self.observer.succeeded()
                 return result
             except sa_exc.TimeoutError as exc:  # every pooled connection stayed busy
+                self._check_deadline(ambient, "a free pooled connection", exc)
                 self.observer.failed("pool", "no free connection in the pool")
                 raise DatabaseUnavailableError(
                     "every database connection is busy (pool exhausted); retry shortly",
                     retry_after_seconds=1,
                 ) from exc
             except DRIVER_ERRORS as exc:
+                self._check_deadline(ambient, None, exc)
                 kind = classify(exc)
                 retryable = kind in (Failure.RETRY_CONNECT, Failure.RETRY_TRANSACTION)
                 pause = self.policy.backoff(attempt)
@@ -135,6 +144,18 @@ class Database:
             yield
         finally:
             self._sqlite_writer.release()
+
+    def _check_deadline(
+        self,
+        deadline: Deadline | None,
+        doing: str | None = None,
+        cause: BaseException | None = None,
+    ) -> None:
+        """Raise the spent-budget error if ``deadline`` has passed."""
+        if deadline is not None and deadline.expired():
+            error = deadline_error(deadline, doing)
+            self.observer.failed("deadline", error.message)
+            raise error from cause
 
     def _count_waiting(self, delta: int) -> None:
         with self._waiting_lock:

@@ -4,26 +4,53 @@ PostgreSQL connections are opened by a :class:`~rms.db.connect.ColdStartConnecto
 SQLAlchemy's ``do_connect`` hook), so every new connection, including the ones the pool
 makes after an idle release or a dropped connection, rides through cold starts and asks the
 credential source for fresh credentials.
+
+Every PostgreSQL connection also carries what it takes to notice a peer that vanished
+(:func:`connection_params`): TCP keepalives and ``tcp_user_timeout``, so the kernel gives
+up on a dead server in seconds rather than the ~15 minutes of Linux's retransmission
+defaults, and ``statement_timeout``, the server's own backstop. On top of that the pool is
+watched (:func:`_watch_pool`): a pooled connection is checked before use with a ping that
+may take at most ``DB_PING_TIMEOUT_SECONDS`` (a silent one is replaced by a new
+connection, SQLAlchemy's documented pessimistic-disconnect pattern), and while a
+connection is checked out under a deadline (:mod:`rms.db.deadline`), the watchdog
+abandons it when that deadline passes. The pool's wait for a free connection ends with the
+deadline too (:class:`DeadlinePool`).
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
 from rms.db.connect import ColdStartConnector, CredentialSource, RetryPolicy
 from rms.db.credentials import credentials_from_settings
+from rms.db.deadline import Deadline, current_deadline
+from rms.db.errors import DRIVER_ERRORS
 from rms.db.observe import DbObserver
+from rms.db.watchdog import Guard, Watchdog, abandon_connection
 from rms.settings import Settings, make_private_dir
 
-__all__ = ["SQLITE_WRITE_OPTION", "create_db_engine", "is_sqlite", "retry_policy"]
+__all__ = [
+    "SQLITE_WRITE_OPTION",
+    "DeadlinePool",
+    "connection_params",
+    "create_db_engine",
+    "is_sqlite",
+    "retry_policy",
+    "watchdog_of",
+]
 
 #: Execution option of a connection whose transaction writes: on SQLite it begins with
 #: ``BEGIN IMMEDIATE`` (see rms.db.database.Database.run).
 SQLITE_WRITE_OPTION = "rms_sqlite_write"
+
+_FRESH, _GUARD = "rms_fresh", "rms_guard"
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -37,6 +64,73 @@ def retry_policy(settings: Settings) -> RetryPolicy:
         initial_backoff_seconds=settings.db_retry_initial_backoff_seconds,
         max_backoff_seconds=settings.db_retry_max_backoff_seconds,
     )
+
+
+def connection_params(settings: Settings) -> dict[str, Any]:
+    """libpq parameters every PostgreSQL connection of the project carries.
+
+    Keepalives find a dead peer on an idle connection (first probe after
+    ``keepalives_idle``, then every ``keepalives_interval``); ``tcp_user_timeout`` ends a
+    connection whose sent data (a query, a probe) stays unacknowledged that long. On Linux
+    the second also bounds the first: a connection whose probes go unanswered is closed
+    once ``tcp_user_timeout`` has passed. Neither notices a peer whose kernel still
+    acknowledges but whose server never answers (a hung proxy): that is the deadline's job.
+    """
+    params: dict[str, Any] = {
+        "application_name": "rms",
+        "options": f"-c statement_timeout={settings.db_statement_timeout_ms}",
+        "keepalives": 1 if settings.db_keepalives else 0,
+    }
+    if settings.db_keepalives:
+        params.update(
+            keepalives_idle=settings.db_keepalives_idle_seconds,
+            keepalives_interval=settings.db_keepalives_interval_seconds,
+            keepalives_count=settings.db_keepalives_count,
+        )
+    if settings.db_tcp_user_timeout_ms:
+        params["tcp_user_timeout"] = settings.db_tcp_user_timeout_ms
+    return params
+
+
+class DeadlinePool(QueuePool):
+    """A :class:`QueuePool` whose wait for a free connection ends with the deadline.
+
+    SQLAlchemy takes one ``pool_timeout`` for every checkout; under a request's deadline
+    the wait must be shorter when less is left. ``QueuePool`` reads ``self._timeout`` at
+    each checkout, so a property gives each caller its own bound without copying any of
+    the pool's code. ``watchdog`` is the engine's (see :func:`watchdog_of`).
+    """
+
+    watchdog: Watchdog | None = None
+    # SQLAlchemy names a pool's logger after its class; keep it under "sqlalchemy", not
+    # under "rms", whose INFO lines reach the user.
+    _sqla_logger_namespace = "sqlalchemy.pool.impl.QueuePool"
+
+    @property
+    def _timeout(self) -> float:
+        deadline = current_deadline()
+        if deadline is None:
+            return self._configured_timeout
+        return max(0.0, min(self._configured_timeout, deadline.remaining()))
+
+    @_timeout.setter
+    def _timeout(self, value: float) -> None:
+        self._configured_timeout = value
+
+    def recreate(self) -> QueuePool:
+        # The new pool (engine.dispose) must get the configured timeout, not the rest of
+        # the deadline of whoever disposed.
+        new = super().recreate()
+        new._timeout = self._configured_timeout
+        if isinstance(new, DeadlinePool):
+            new.watchdog = self.watchdog
+        return new
+
+
+def watchdog_of(engine: Engine) -> Watchdog | None:
+    """The watchdog that abandons the engine's late connections (None on SQLite)."""
+    pool = engine.pool
+    return pool.watchdog if isinstance(pool, DeadlinePool) else None
 
 
 def create_db_engine(
@@ -53,20 +147,21 @@ def create_db_engine(
         return _sqlite_engine(str(target), settings)
     engine = create_engine(
         target,
+        poolclass=DeadlinePool,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
         pool_recycle=settings.db_pool_recycle_seconds,
-        pool_pre_ping=True,
-        connect_args={
-            "application_name": "rms",
-            "options": f"-c statement_timeout={settings.db_statement_timeout_ms}",
-        },
+        # Checked before use by _watch_pool instead: SQLAlchemy's own pre-ping has no bound.
+        pool_pre_ping=False,
+        connect_args=connection_params(settings),
+    )
+    observer = observer or DbObserver(
+        cold_start_threshold_seconds=settings.db_cold_start_threshold_seconds
     )
     connector = ColdStartConnector(
         policy or retry_policy(settings),
-        observer
-        or DbObserver(cold_start_threshold_seconds=settings.db_cold_start_threshold_seconds),
+        observer,
         # An explicit ``url`` names another database: the settings' credentials are not its.
         credentials if credentials is not None or url else credentials_from_settings(settings),
     )
@@ -75,11 +170,71 @@ def create_db_engine(
     def _connect(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> Any:
         return connector.connect(cparams)
 
+    _watch_pool(engine, observer, ping_timeout_seconds=settings.db_ping_timeout_seconds)
     return engine
 
 
 def _lenient_text(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
+
+
+def _watch_pool(engine: Engine, observer: DbObserver, *, ping_timeout_seconds: float) -> None:
+    """Check pooled connections before use, and abandon the ones a deadline ran out on."""
+    watchdog = Watchdog()
+    assert isinstance(engine.pool, DeadlinePool)
+    engine.pool.watchdog = watchdog
+    dialect = engine.dialect
+
+    def abandon(dbapi_conn: Any, reason: str, deadline: Deadline | None, doing: str) -> None:
+        if deadline is not None and deadline.expired() and deadline.expired_in is None:
+            deadline.expired_in = doing
+        observer.abandoned(reason)
+        abandon_connection(dbapi_conn)
+
+    def release(record: ConnectionPoolEntry) -> bool:
+        guard: Guard | None = record.info.pop(_GUARD, None)
+        return guard is not None and watchdog.disarm(guard)
+
+    @event.listens_for(engine, "connect")
+    def _fresh(_dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_FRESH] = True  # just made: no need to check it before its first use
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        deadline = current_deadline()
+        if not record.info.pop(_FRESH, False):
+            at = time.monotonic() + ping_timeout_seconds
+            if deadline is not None:
+                at = min(at, deadline.at)
+            guard = watchdog.arm(
+                at,
+                lambda: abandon(dbapi_conn, "ping", deadline, "the check of a pooled connection"),
+                "ping",
+            )
+            try:
+                dialect.do_ping(dbapi_conn)
+            except DRIVER_ERRORS as exc:
+                watchdog.disarm(guard)
+                # The pool replaces the connection with a new one and checks out again.
+                raise sa_exc.DisconnectionError(
+                    f"pooled connection failed its check: {exc}"
+                ) from exc
+            if watchdog.disarm(guard):
+                raise sa_exc.DisconnectionError("pooled connection did not answer its check")
+        if deadline is not None:
+            record.info[_GUARD] = watchdog.arm(
+                deadline.at,
+                lambda: abandon(dbapi_conn, "deadline", deadline, "a statement or COMMIT"),
+            )
+
+    @event.listens_for(engine, "invalidate")
+    def _invalidated(_dbapi_conn: Any, record: ConnectionPoolEntry, _exc: Any) -> None:
+        release(record)  # before SQLAlchemy closes the connection: never during an abandon
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
+        if release(record) and record.dbapi_connection is not None:
+            record.invalidate()  # abandoned: its socket is shut; never hand it out again
 
 
 def _sqlite_engine(url: str, settings: Settings) -> Engine:

@@ -86,6 +86,10 @@ def translate_db_error(exc: BaseException) -> RmsError:
         return DatabaseAuthError(f"the database refused the credentials: {_first_line(exc)}")
     if kind in (Failure.RETRY_CONNECT, Failure.RETRY_TRANSACTION):
         return DatabaseUnavailableError(f"the database is not reachable: {_first_line(exc)}")
+    if kind is Failure.TIMEOUT:
+        return DatabaseUnavailableError(
+            f"the database stopped the statement, which took too long: {_first_line(exc)}"
+        )
     return DatabaseError(f"database error: {_first_line(exc)}")
 
 
@@ -137,12 +141,16 @@ class Failure(enum.Enum):
     RETRY_CONNECT = "connect"  # the server is unreachable, starting, full or went away
     RETRY_TRANSACTION = "transaction"  # serialization failure or deadlock: run it again
     AUTH = "auth"  # credentials refused: re-read the secret once, never loop
+    TIMEOUT = "timeout"  # statement cancelled (statement_timeout, a cancel): report, no retry
     FATAL = "fatal"  # anything else: report it
 
 
 _RETRY_CONNECT_CODES = {"57P01", "57P02", "57P03", "53300", "57P05"}
 _RETRY_TRANSACTION_CODES = {"40001", "40P01"}
 _AUTH_CODES = {"28P01", "28000"}
+#: query_canceled: the server's statement_timeout, or the cancel the watchdog sends when a
+#: deadline passes. Running the same statement again would only meet the same limit.
+_TIMEOUT_CODES = {"57014"}
 
 # At connect time psycopg has no SQLSTATE, only the server's message (English, the default
 # lc_messages), so connect failures are also told apart by these fragments.
@@ -187,6 +195,7 @@ _NETWORK_TEXT = (
     "eof detected",
     "consuming input failed",
     "could not translate host name",
+    "the connection is lost",  # psycopg, on a connection libpq already marked bad
 )
 
 
@@ -202,6 +211,8 @@ def classify(exc: BaseException) -> Failure:
             return Failure.RETRY_TRANSACTION
         if code in _AUTH_CODES:
             return Failure.AUTH
+        if code in _TIMEOUT_CODES:
+            return Failure.TIMEOUT
         if code.startswith("08") or code in _RETRY_CONNECT_CODES:
             return Failure.RETRY_CONNECT
         return Failure.FATAL

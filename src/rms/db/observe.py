@@ -153,6 +153,13 @@ class DbObserver:
             ["kind"],
             registry=self.registry,
         )
+        self.abandoned_connections = Counter(
+            "rms_db_abandoned_connections",
+            "Connections given up on because they did not answer in time (reason: ping, "
+            "the check before use; deadline, a request's or command's budget ran out).",
+            ["reason"],
+            registry=self.registry,
+        )
         self.registry.register(_PoolCollector(lambda: self.pool_figures()))
 
     # -- events ------------------------------------------------------------------------------
@@ -197,6 +204,11 @@ class DbObserver:
             self.state.last_failure = message
             self.state.last_failure_kind = kind
         self._write_emf(ConnectFailureCount=1)
+
+    def abandoned(self, reason: str) -> None:
+        """A connection did not answer in time and was shut down (see rms.db.watchdog)."""
+        self.abandoned_connections.labels(reason=reason).inc()
+        log.info("abandoned a database connection that did not answer in time (%s)", reason)
 
     def succeeded(self) -> None:
         """A unit of work completed: the database is known to be up."""

@@ -17,9 +17,27 @@ TCP proxy in front of a real PostgreSQL and gives it that behaviour:
   must retry; the first of them still starts the resume.
 
 It can also drop every open connection on command (what a failover or a scaling event does
-to clients), or pause at once. It reports its state through :meth:`AuroraSim.state` in
-process, through a tiny HTTP control interface (``GET /state``, ``POST /drop``,
-``POST /pause``) and through one log line per state change.
+to clients), or pause at once. And it can fail the way a network does, which is how a
+database *vanishes* rather than restarts:
+
+* **black hole** (``POST /blackhole``, undone by ``POST /heal``): every connection stays
+  open and every byte, either way, vanishes; new connections are accepted and swallowed too.
+  No RST, no FIN: what a client sees when a Multi-AZ primary dies, an availability zone is
+  cut off or a middlebox forgets the connection. Connections black-holed stay so until
+  their client gives up (the bytes are gone; the stream could not resume anyway); new ones
+  after the heal are forwarded again.
+* **failover** (``POST /failover``): drop every connection and point at the second upstream
+  (``failover_upstream``, or ``?upstream=HOST:PORT``); the next failover points back.
+* **delay** (``POST /delay?ms=N``): every chunk is forwarded N ms late, each way, so a round
+  trip takes 2 N ms more; order is kept and throughput is not capped.
+* **cut** (``POST /cut?after=N``): each open connection is closed (FIN) after N more bytes
+  from the server, so a client sees its answer end mid-stream.
+* **reset** (``POST /reset``): every connection is reset (RST) at once.
+
+It reports its state through :meth:`AuroraSim.state` in process, through a tiny HTTP
+control interface (``GET /state`` and the ``POST`` endpoints above, plus ``/drop`` and
+``/pause``) and through one log line per state change. ``pause_after=None`` never pauses:
+the proxy is then only a fault injector (what ``tests/faults`` uses).
 
 Two front ends share one asyncio core (:class:`AuroraEmulator`): the ``rms dev aurora-sim``
 command runs it on :func:`asyncio.run`; tests use :class:`AuroraSim`, which runs it on its
@@ -42,7 +60,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Self, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from rms.errors import InvalidInputError, RmsError
 
@@ -115,8 +133,14 @@ class SimState:
     last_resume_at: datetime | None
     state_since: datetime
     paused_seconds: float
-    pause_after: float
+    pause_after: float | None
     resume_delay: float
+    upstream: str = ""
+    blackhole: bool = False
+    delay_ms: float = 0.0
+    failovers: int = 0
+    connections_reset: int = 0
+    bytes_swallowed: int = 0
 
     def to_json_dict(self) -> dict[str, Any]:
         """The snapshot with times as ISO 8601 UTC strings, ready for :func:`json.dumps`."""
@@ -197,13 +221,15 @@ def _utcnow() -> datetime:
 class _Conn:
     """One client connection and, once forwarding, its upstream connection."""
 
-    __slots__ = ("client", "held", "peer", "task", "upstream")
+    __slots__ = ("blackholed", "client", "cut_after", "held", "peer", "task", "upstream")
 
     def __init__(self, client: asyncio.StreamWriter, peer: str) -> None:
         self.client = client
         self.peer = peer
         self.upstream: asyncio.StreamWriter | None = None
         self.held = False
+        self.blackholed = False
+        self.cut_after: int | None = None  # bytes from the server still forwarded, if cut
         self.task: asyncio.Task[None] | None = None
 
     def abort(self) -> None:
@@ -232,14 +258,17 @@ class AuroraEmulator:
         *,
         upstream: Address,
         listen: Address = ("127.0.0.1", 0),
-        pause_after: float = 2.0,
+        pause_after: float | None = 2.0,
         resume_delay: float = 3.0,
         mode: SimMode | str = SimMode.HOLD,
         control: Address | None = ("127.0.0.1", 0),
         log: Callable[[str], None] | None = None,
+        failover_upstream: Address | None = None,
     ) -> None:
-        if pause_after <= 0:
-            raise InvalidInputError("pause_after must be > 0 seconds", field="pause_after")
+        if pause_after is not None and pause_after <= 0:
+            raise InvalidInputError(
+                "pause_after must be > 0 seconds (None: never pause)", field="pause_after"
+            )
         if resume_delay < 0:
             raise InvalidInputError("resume_delay must be >= 0 seconds", field="resume_delay")
         try:
@@ -249,9 +278,10 @@ class AuroraEmulator:
                 f"mode must be 'hold' or 'refuse', got {mode!r}", field="mode"
             ) from None
         self.upstream = upstream
+        self.failover_upstream = failover_upstream
         self.listen = listen
         self.control = control
-        self.pause_after = float(pause_after)
+        self.pause_after = None if pause_after is None else float(pause_after)
         self.resume_delay = float(resume_delay)
         self._log = log or logger.info
 
@@ -275,6 +305,11 @@ class AuroraEmulator:
         self._server: asyncio.Server | None = None
         self._control_server: asyncio.Server | None = None
         self._http_tasks: set[asyncio.Task[None]] = set()
+        self._blackhole = False
+        self._delay = 0.0
+        self._failovers = 0
+        self._reset_count = 0
+        self._swallowed = 0
 
     # Lifecycle ----------------------------------------------------------------------------
 
@@ -297,7 +332,7 @@ class AuroraEmulator:
                 raise
         self._log(
             f"aurora-sim: running, listening on {_fmt(self.address)} -> {_fmt(self.upstream)}"
-            f" (mode {self.mode}, pause after {self.pause_after:g} s,"
+            f" (mode {self.mode}, pause after {_seconds(self.pause_after)},"
             f" resume delay {self.resume_delay:g} s)"
             + (
                 f", control http://{_fmt(self.control_address)}"
@@ -379,6 +414,12 @@ class AuroraEmulator:
             paused_seconds=paused,
             pause_after=self.pause_after,
             resume_delay=self.resume_delay,
+            upstream=_fmt(self.upstream),
+            blackhole=self._blackhole,
+            delay_ms=round(self._delay * 1000, 3),
+            failovers=self._failovers,
+            connections_reset=self._reset_count,
+            bytes_swallowed=self._swallowed,
         )
 
     def _set_phase(self, phase: Phase, why: str) -> None:
@@ -400,6 +441,8 @@ class AuroraEmulator:
 
     def _arm_pause_timer(self) -> None:
         """Start counting idle time if running with no client; Aurora's auto-pause clock."""
+        if self.pause_after is None:
+            return
         if self._phase is Phase.RUNNING and not self._conns and self._pause_timer is None:
             self._pause_timer = asyncio.get_running_loop().call_later(
                 self.pause_after, self._on_pause_timer
@@ -413,7 +456,7 @@ class AuroraEmulator:
     def _on_pause_timer(self) -> None:
         self._pause_timer = None
         if self._phase is Phase.RUNNING and not self._conns:
-            self._pause(f"no client connection for {self.pause_after:g} s")
+            self._pause(f"no client connection for {_seconds(self.pause_after)}")
 
     def _pause(self, why: str) -> None:
         self._cancel_pause_timer()
@@ -471,12 +514,82 @@ class AuroraEmulator:
         self._pause("pause requested")
         return True
 
+    # Network faults -----------------------------------------------------------------------
+
+    def set_blackhole(self, on: bool) -> int:
+        """Swallow every byte (``on``) or forward new connections again; returns how many
+        open connections are black-holed now."""
+        if on != self._blackhole:
+            self._blackhole = on
+            if on:
+                for conn in self._conns:
+                    conn.blackholed = True
+            self._log(
+                "aurora-sim: black hole: every byte vanishes, connections stay open"
+                if on
+                else "aurora-sim: black hole healed: new connections are forwarded again"
+            )
+        return sum(1 for c in self._conns if c.blackholed)
+
+    def set_delay(self, seconds: float) -> None:
+        """Forward every chunk ``seconds`` late, each way (0: no delay)."""
+        if not 0 <= seconds <= 60:
+            raise InvalidInputError(
+                f"delay must be 0-60000 ms, got {seconds * 1000:g}", field="delay"
+            )
+        self._delay = float(seconds)
+        self._log(f"aurora-sim: delay {seconds * 1000:g} ms each way")
+
+    def failover(self, to: Address | None = None) -> Address:
+        """Drop every connection and point at ``to`` (default: the other upstream)."""
+        target = to or self.failover_upstream
+        if target is None:
+            raise InvalidInputError(
+                "no second upstream to fail over to: start with a failover upstream or "
+                "give one (?upstream=HOST:PORT)",
+                field="upstream",
+            )
+        old = self.upstream
+        self.upstream, self.failover_upstream = target, old
+        self._blackhole = False
+        self._failovers += 1
+        self.drop_all(f"failover #{self._failovers} from {_fmt(old)} to {_fmt(target)}")
+        return target
+
+    def reset_all(self) -> int:
+        """Reset (RST) every client connection now; returns how many."""
+        conns = list(self._conns)
+        for conn in conns:
+            _reset(conn.client)
+            if conn.upstream is not None:
+                conn.upstream.transport.abort()
+            if conn.task is not None:
+                conn.task.cancel()
+            self._forget(conn)
+        self._reset_count += len(conns)
+        self._log(f"aurora-sim: reset {len(conns)} connection(s)")
+        self._arm_pause_timer()
+        return len(conns)
+
+    def cut_all(self, after_bytes: int) -> int:
+        """Close each open connection after ``after_bytes`` more bytes from the server."""
+        if after_bytes < 0:
+            raise InvalidInputError("after must be >= 0 bytes", field="after")
+        conns = [c for c in self._conns if c.upstream is not None]
+        for conn in conns:
+            conn.cut_after = after_bytes
+        self._log(f"aurora-sim: cutting {len(conns)} connection(s) after {after_bytes} bytes")
+        return len(conns)
+
     # Proxying -----------------------------------------------------------------------------
 
     async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer_addr = writer.get_extra_info("peername")
         peer = _fmt((str(peer_addr[0]), int(peer_addr[1]))) if peer_addr else "?"
         self._accepted += 1
+        if self._blackhole:
+            await self._swallow_new(writer, reader, peer)
+            return
         if self._phase is Phase.PAUSED:
             self._start_resume(peer)
         if self._phase is not Phase.RUNNING and self.mode is SimMode.REFUSE:
@@ -491,6 +604,24 @@ class AuroraEmulator:
             await self._serve(conn, reader)
         except asyncio.CancelledError:
             conn.abort()  # dropped or shutting down
+        finally:
+            conn.close()
+            self._forget(conn)
+            self._arm_pause_timer()
+
+    async def _swallow_new(
+        self, writer: asyncio.StreamWriter, reader: asyncio.StreamReader, peer: str
+    ) -> None:
+        """A connection arriving into the black hole: accepted, then silence."""
+        conn = _Conn(writer, peer)
+        conn.blackholed = True
+        conn.task = asyncio.current_task()
+        self._conns.add(conn)
+        self._cancel_pause_timer()
+        try:
+            await self._pump(conn, reader, writer, downstream=False)
+        except asyncio.CancelledError:
+            conn.abort()
         finally:
             conn.close()
             self._forget(conn)
@@ -524,12 +655,16 @@ class AuroraEmulator:
         conn.upstream = up_writer
         self._upstream_open += 1
         pumps = [
-            asyncio.create_task(_pump(client_reader, up_writer)),
-            asyncio.create_task(_pump(up_reader, conn.client)),
+            asyncio.create_task(self._pump(conn, client_reader, up_writer, downstream=False)),
+            asyncio.create_task(self._pump(conn, up_reader, conn.client, downstream=True)),
         ]
         try:
             # Either side closing ends the session; PostgreSQL has no use for half-close.
-            await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+            if conn.blackholed and pumps[0] not in done:
+                # The server went away behind the black hole: the client must not learn
+                # of it (no FIN), so keep swallowing until the client gives up.
+                await pumps[0]
         finally:
             for pump in pumps:
                 pump.cancel()
@@ -567,7 +702,9 @@ class AuroraEmulator:
         if len(parts) != 3:
             return 400, {"error": "malformed request line"}
         method, target, _ = parts
-        path = target.split("?", 1)[0].rstrip("/") or "/"
+        split = urlsplit(target)
+        path = split.path.rstrip("/") or "/"
+        query = {k: v[-1] for k, v in parse_qs(split.query).items()}
         length = 0
         for line in lines[1:]:
             name, _, value = line.partition(":")
@@ -579,6 +716,12 @@ class AuroraEmulator:
             "/state": ("GET", lambda: self.snapshot().to_json_dict()),
             "/drop": ("POST", lambda: {"dropped": self.drop_all("POST /drop")}),
             "/pause": ("POST", lambda: {"paused": self.pause_now()}),
+            "/blackhole": ("POST", lambda: {"blackholed": self.set_blackhole(True)}),
+            "/heal": ("POST", self.heal),
+            "/delay": ("POST", lambda: self._delay_from(query)),
+            "/failover": ("POST", lambda: self._failover_from(query)),
+            "/reset": ("POST", lambda: {"reset": self.reset_all()}),
+            "/cut": ("POST", lambda: {"cut": self.cut_all(_int_param(query, "after", 0))}),
         }
         if path == "/":
             return 200, {"endpoints": {p: m for p, (m, _) in routes.items()}}
@@ -587,18 +730,103 @@ class AuroraEmulator:
         allowed, action = routes[path]
         if method != allowed:
             return 405, {"error": f"{path} takes {allowed}, not {method}"}
-        result = action()
+        try:
+            result = action()
+        except InvalidInputError as exc:
+            return 400, {"error": exc.message}
         if path != "/state":
             result["state"] = self.snapshot().to_json_dict()
         return 200, result
 
+    def heal(self) -> dict[str, Any]:
+        self.set_blackhole(False)
+        self.set_delay(0)
+        return {"healed": True}
 
-async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Copy bytes until EOF or a socket error (an error ends the session the same way)."""
+    def _delay_from(self, query: dict[str, str]) -> dict[str, Any]:
+        self.set_delay(_int_param(query, "ms", 0) / 1000)
+        return {"delay_ms": self._delay * 1000}
+
+    def _failover_from(self, query: dict[str, str]) -> dict[str, Any]:
+        given = query.get("upstream")
+        to = parse_host_port(given, what="upstream") if given else None
+        return {"upstream": _fmt(self.failover(to))}
+
+    async def _pump(
+        self,
+        conn: _Conn,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        downstream: bool,
+    ) -> None:
+        """Copy bytes until EOF, a socket error or a cut, applying the faults in force.
+
+        A black-holed connection's bytes are read and dropped (so the sender's kernel
+        keeps acknowledging, as a live peer's would). With a delay, chunks go through a
+        queue to a sender task that writes each one when it is due; without one, and with
+        nothing queued, they are written at once.
+        """
+        queue: asyncio.Queue[tuple[float, bytes] | None] | None = None
+        sender: asyncio.Task[None] | None = None
+        loop = asyncio.get_running_loop()
+        try:
+            while data := await reader.read(_CHUNK):
+                if conn.blackholed:
+                    self._swallowed += len(data)
+                    continue
+                cut = downstream and conn.cut_after is not None
+                if cut:
+                    assert conn.cut_after is not None
+                    data, conn.cut_after = data[: conn.cut_after], conn.cut_after - len(data)
+                if self._delay > 0 or (queue is not None and not queue.empty()):
+                    if queue is None:
+                        queue = asyncio.Queue()
+                        sender = asyncio.create_task(_send_when_due(queue, writer))
+                    queue.put_nowait((loop.time() + self._delay, data))
+                elif data:
+                    writer.write(data)
+                    await writer.drain()
+                if cut and (conn.cut_after or 0) <= 0:
+                    break  # mid-stream: the session ends here, with a FIN
+            if queue is not None and sender is not None:
+                queue.put_nowait(None)
+                await sender  # what is queued still arrives, late
+        except OSError:
+            pass
+        finally:
+            if sender is not None:
+                sender.cancel()
+                await asyncio.gather(sender, return_exceptions=True)
+
+
+async def _send_when_due(
+    queue: asyncio.Queue[tuple[float, bytes] | None], writer: asyncio.StreamWriter
+) -> None:
+    """Write each queued chunk at its due time, in order, until ``None`` (the delay fault)."""
+    loop = asyncio.get_running_loop()
     with contextlib.suppress(OSError):
-        while data := await reader.read(_CHUNK):
-            writer.write(data)
-            await writer.drain()
+        while (item := await queue.get()) is not None:
+            due, data = item
+            wait = due - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if data:
+                writer.write(data)
+                await writer.drain()
+
+
+def _int_param(query: dict[str, str], name: str, default: int) -> int:
+    value = query.get(name)
+    if value is None:
+        return default
+    if not value.isdigit():
+        raise InvalidInputError(f"{name} must be a whole number >= 0, got {value!r}", field=name)
+    return int(value)
+
+
+def _seconds(value: float | None) -> str:
+    return "never" if value is None else f"{value:g} s"
 
 
 def _reset(writer: asyncio.StreamWriter) -> None:
@@ -626,11 +854,12 @@ class AuroraSim:
         *,
         upstream: Address,
         listen: Address = ("127.0.0.1", 0),
-        pause_after: float = 2.0,
+        pause_after: float | None = 2.0,
         resume_delay: float = 3.0,
         mode: SimMode | str = SimMode.HOLD,
         control: Address | None = ("127.0.0.1", 0),
         log: Callable[[str], None] | None = None,
+        failover_upstream: Address | None = None,
     ) -> None:
         self._emulator = AuroraEmulator(
             upstream=upstream,
@@ -640,6 +869,7 @@ class AuroraSim:
             mode=mode,
             control=control,
             log=log,
+            failover_upstream=failover_upstream,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -702,7 +932,7 @@ class AuroraSim:
 
     @property
     def control_port(self) -> int:
-        """The HTTP control interface's port (``GET /state``, ``POST /drop``, ``POST /pause``)."""
+        """The HTTP control interface's port (``GET /state``, ``POST /drop``, ...)."""
         return self._call(lambda: self._emulator.control_address[1])
 
     def proxied_url(self, url: str) -> str:
@@ -731,6 +961,30 @@ class AuroraSim:
         """Pause at once (dropping every connection); ``False`` if already paused."""
         return self._call(self._emulator.pause_now)
 
+    def blackhole(self) -> int:
+        """Swallow every byte from now on; returns the open connections black-holed."""
+        return self._call(lambda: self._emulator.set_blackhole(True))
+
+    def heal(self) -> None:
+        """End the black hole and any delay: new connections are forwarded again."""
+        self._call(self._emulator.heal)
+
+    def set_delay(self, seconds: float) -> None:
+        """Forward every chunk ``seconds`` late, each way."""
+        self._call(lambda: self._emulator.set_delay(seconds))
+
+    def failover(self, to: Address | None = None) -> Address:
+        """Drop every connection and point at ``to`` (default: the other upstream)."""
+        return self._call(lambda: self._emulator.failover(to))
+
+    def reset_all(self) -> int:
+        """Reset (RST) every connection now."""
+        return self._call(self._emulator.reset_all)
+
+    def cut_all(self, after_bytes: int = 0) -> int:
+        """Close each open connection (FIN) after ``after_bytes`` more bytes from the server."""
+        return self._call(lambda: self._emulator.cut_all(after_bytes))
+
     def wait_for(
         self, predicate: Callable[[SimState], bool], timeout: float, interval: float = 0.02
     ) -> SimState:
@@ -757,12 +1011,13 @@ class AuroraSim:
 def aurora_sim(
     upstream: Address | str,
     *,
-    pause_after: float = 2.0,
+    pause_after: float | None = 2.0,
     resume_delay: float = 3.0,
     mode: SimMode | str = SimMode.HOLD,
     listen: Address = ("127.0.0.1", 0),
     control: Address | None = ("127.0.0.1", 0),
     log: Callable[[str], None] | None = None,
+    failover_upstream: Address | str | None = None,
 ) -> Iterator[AuroraSim]:
     """A started :class:`AuroraSim` for a ``with`` block or a pytest ``yield`` fixture.
 
@@ -770,6 +1025,11 @@ def aurora_sim(
     form), so a test can pass the URL of its server unchanged.
     """
     address = parse_upstream_url(upstream) if isinstance(upstream, str) else upstream
+    second = (
+        parse_upstream_url(failover_upstream)
+        if isinstance(failover_upstream, str)
+        else failover_upstream
+    )
     sim = AuroraSim(
         upstream=address,
         listen=listen,
@@ -778,6 +1038,7 @@ def aurora_sim(
         mode=mode,
         control=control,
         log=log,
+        failover_upstream=second,
     )
     with sim:
         yield sim

@@ -70,8 +70,9 @@ def aurora_sim(
     pause_after: Annotated[
         float,
         typer.Option(
-            min=0.001,
-            help="Pause after this many seconds with no client connection (Aurora: 300+).",
+            min=0.0,
+            help="Pause after this many seconds with no client connection (Aurora: 300+); "
+            "0 never pauses (a fault injector only).",
         ),
     ] = 300.0,
     resume_delay: Annotated[
@@ -88,28 +89,43 @@ def aurora_sim(
     control: Annotated[
         str,
         typer.Option(
-            help="HOST:PORT of the HTTP control interface (GET /state, POST /drop, POST /pause);"
-            " default: the listen host on the listen port + 1; 'off' to disable.",
+            help="HOST:PORT of the HTTP control interface (GET /state; POST /drop, /pause, "
+            "/blackhole, /heal, /failover, /delay?ms=N, /cut?after=N, /reset); default: the "
+            "listen host on the listen port + 1; 'off' to disable.",
             show_default=False,
         ),
     ] = "",
+    failover_upstream: Annotated[
+        str | None,
+        typer.Option(
+            help="A second PostgreSQL (postgresql://HOST[:PORT]) that POST /failover points "
+            "at, dropping every connection (a promoted standby).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Proxy to PostgreSQL that pauses when unused and resumes slowly, like Aurora Serverless v2.
 
     With no client connection for --pause-after seconds it pauses; the next connection wakes
     it, and is held (or refused) until --resume-delay seconds have passed. Any open
     connection, even idle, keeps it awake. Logs one line per state change on stdout.
+
+    Faults on demand, through the control interface: POST /blackhole (connections stay
+    open, every byte vanishes), /heal, /failover (drop all, point at --failover-upstream),
+    /delay?ms=N, /cut?after=N (FIN mid-answer), /reset (RST).
     """
     upstream_address = parse_upstream_url(upstream)
+    second = parse_upstream_url(failover_upstream) if failover_upstream else None
     listen_address = parse_host_port(listen, what="--listen")
     emulator = AuroraEmulator(
         upstream=upstream_address,
         listen=listen_address,
-        pause_after=pause_after,
+        pause_after=pause_after or None,
         resume_delay=resume_delay,
         mode=mode,
         control=_control_address(control, listen_address),
         log=_log_line,
+        failover_upstream=second,
     )
     # Ctrl-C cancels _serve, whose finally closes everything; then asyncio.run re-raises.
     with contextlib.suppress(KeyboardInterrupt):

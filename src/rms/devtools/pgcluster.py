@@ -3,7 +3,10 @@
 PostgreSQL refuses to run as root; when we are root the cluster is created and run as the
 ``postgres`` system user, in a directory that user owns. The cluster listens on loopback
 only, on a free port, with trust authentication for the local superuser plus a password
-role for tests that need one.
+role for tests that need one. ``host`` picks another loopback address (127.0.0.2, ...), so
+two clusters can share a port and a host name can be moved from one to the other (the
+failover tests); :meth:`PgCluster.start_replica` makes a streaming standby of a running
+cluster with ``pg_basebackup`` and :meth:`PgCluster.promote` promotes it.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ class PgCluster:
 
     port: int = field(default_factory=free_port)
     superuser: str = "postgres"
+    host: str = "127.0.0.1"
     extra_conf: dict[str, str] = field(default_factory=dict)
     base_dir: Path | None = None
     _tmp: Path | None = None
@@ -75,7 +79,7 @@ class PgCluster:
         auth = user or self.superuser
         if password:
             auth = f"{auth}:{password}"
-        return f"postgresql+psycopg://{auth}@127.0.0.1:{self.port}/{dbname}"
+        return f"postgresql+psycopg://{auth}@{self.host}:{self.port}/{dbname}"
 
     def start(self) -> PgCluster:
         bindir = find_pg_bin()
@@ -97,22 +101,76 @@ class PgCluster:
                 "--no-sync",
             ]
         )
+        self._write_conf(
+            {
+                "fsync": "off",
+                "synchronous_commit": "off",
+                "full_page_writes": "off",
+                "max_connections": "300",
+                "shared_buffers": "256MB",
+                **self.extra_conf,
+            }
+        )
+        with (self.data_dir / "pg_hba.conf").open("a") as fh:
+            fh.write("host all all 127.0.0.0/8 trust\nhost replication all 127.0.0.0/8 trust\n")
+        self._pg_ctl("start", "-w", "-t", "60", "-l", str(self._tmp / "server.log"))
+        return self
+
+    def start_replica(self, *, host: str, port: int | None = None) -> PgCluster:
+        """A streaming standby of this (running) cluster, started, at ``host``:``port``.
+
+        ``pg_basebackup -R`` copies the data directory and writes the standby's connection
+        to this primary; the standby listens on its own address and socket directory.
+        """
+        replica = PgCluster(
+            port=port or self.port,
+            superuser=self.superuser,
+            host=host,
+            extra_conf=dict(self.extra_conf),
+            base_dir=self.base_dir,
+        )
+        replica._tmp = Path(tempfile.mkdtemp(prefix="rms-pg-replica-", dir=self.base_dir))
+        replica.socket_dir.mkdir()
+        if os.geteuid() == 0:
+            shutil.chown(replica._tmp, "postgres", "postgres")
+            shutil.chown(replica.socket_dir, "postgres", "postgres")
+        self._run(
+            [
+                str(find_pg_bin() / "pg_basebackup"),
+                "-D",
+                str(replica.data_dir),
+                "-h",
+                self.host,
+                "-p",
+                str(self.port),
+                "-U",
+                self.superuser,
+                "-R",
+                "-X",
+                "stream",
+                "--checkpoint=fast",  # the default spreads the checkpoint over minutes
+                "--no-sync",
+            ]
+        )
+        # Once promoted it stands alone: it must not wait for a standby of its own.
+        replica._write_conf({"synchronous_standby_names": "''"})
+        replica._pg_ctl("start", "-w", "-t", "60", "-l", str(replica.log_file))
+        return replica
+
+    def promote(self) -> None:
+        """Promote a standby to primary and wait until it accepts writes."""
+        self._pg_ctl("promote", "-w", "-t", "60")
+
+    def _write_conf(self, extra: dict[str, str]) -> None:
         conf = {
-            "listen_addresses": "'127.0.0.1'",
+            "listen_addresses": f"'{self.host}'",
             "port": str(self.port),
             "unix_socket_directories": f"'{self.socket_dir}'",
-            "fsync": "off",
-            "synchronous_commit": "off",
-            "full_page_writes": "off",
-            "max_connections": "300",
-            "shared_buffers": "256MB",
-            **self.extra_conf,
+            **extra,
         }
         with (self.data_dir / "postgresql.conf").open("a") as fh:
             for key, value in conf.items():
                 fh.write(f"{key} = {value}\n")
-        self._pg_ctl("start", "-w", "-t", "60", "-l", str(self._tmp / "server.log"))
-        return self
 
     def restart(self) -> None:
         """Stop immediately (dropping every connection) and start again on the same port."""
@@ -136,11 +194,11 @@ class PgCluster:
         while time.monotonic() < deadline:
             with (
                 contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", self.port), timeout=1),
+                socket.create_connection((self.host, self.port), timeout=1),
             ):
                 return
             time.sleep(0.1)
-        raise RmsError(f"PostgreSQL on port {self.port} did not accept connections")
+        raise RmsError(f"PostgreSQL on {self.host}:{self.port} did not accept connections")
 
     def _pg_ctl(self, *args: str) -> None:
         self._run([str(find_pg_bin() / "pg_ctl"), "-D", str(self.data_dir), *args])

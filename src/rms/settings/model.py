@@ -154,6 +154,56 @@ class Settings(BaseSettings):
     db_cold_start_threshold_seconds: float = Field(
         default=2.0, gt=0, description="A connect slower than this counts as a cold start."
     )
+    db_request_budget_seconds: float = Field(
+        default=25,
+        gt=0,
+        le=3600,
+        description="Deadline of one HTTP request, from its arrival: waiting for a thread "
+        "and a pooled connection, connect retries, every statement, COMMIT and retries. "
+        "When it is spent the connection is abandoned and the answer is 503 with "
+        "Retry-After. Keep it below any limit in front of the service (API Gateway: 30 s).",
+    )
+    db_command_budget_seconds: float = Field(
+        default=120,
+        gt=0,
+        description="Deadline of the database work of one command (rms db health, seed, "
+        "upgrade), connect retries included.",
+    )
+    db_ping_timeout_seconds: float = Field(
+        default=3,
+        gt=0,
+        description="How long the check of a pooled connection before use may take; a "
+        "connection that does not answer in time is replaced by a new one.",
+    )
+    db_keepalives: bool = Field(
+        default=True,
+        description="TCP keepalives on every PostgreSQL connection (libpq keepalives).",
+    )
+    db_keepalives_idle_seconds: int = Field(
+        default=5,
+        ge=1,
+        le=7200,
+        description="Idle seconds before the first keepalive probe (libpq keepalives_idle).",
+    )
+    db_keepalives_interval_seconds: int = Field(
+        default=2,
+        ge=1,
+        le=600,
+        description="Seconds between keepalive probes (libpq keepalives_interval).",
+    )
+    db_keepalives_count: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Unanswered probes before the connection is dead (libpq keepalives_count).",
+    )
+    db_tcp_user_timeout_ms: int = Field(
+        default=10_000,
+        ge=0,
+        le=3_600_000,
+        description="How long sent data may stay unacknowledged before the connection is "
+        "dead, in ms (libpq tcp_user_timeout; 0 = the system's default, about 15 minutes).",
+    )
     api_worker_threads: int | None = Field(
         default=None,
         ge=1,
