@@ -201,3 +201,8 @@ def run_cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
 def leftovers(directory: Path) -> list[str]:
     """Temporary files of exports (and SQLite companions) in ``directory``."""
     return sorted(p.name for p in directory.iterdir() if ".rms-export-" in p.name)
+
+
+# The application's own Prisma toolchain (tests/prisma), for the tests that read the file
+# with the application's client.
+from tests.prisma.toolchain import prisma_toolchain  # noqa: E402, F401

@@ -21,8 +21,10 @@ from sqlalchemy import create_engine
 from rms.export import (
     DATETIME_STORAGE,
     ExportDataError,
+    ExportObserver,
     ExportSourceError,
     ExportTargetError,
+    ExportVerificationError,
     export_database,
 )
 from rms.export.prisma import APP_MIGRATIONS
@@ -286,3 +288,57 @@ def test_export_database_needs_a_place_for_its_report(source_url: str, tmp_path:
             export_database(db, tmp_path / "rms.db")
     finally:
         db.dispose()
+
+
+class _Tamper(ExportObserver):
+    """Changes the finished temporary file just before it is verified (what a bug in the
+    writer, a bad disk or another process could do): the verification must notice."""
+
+    def __init__(self, directory: Path, statement: str) -> None:
+        self.directory = directory
+        self.statement = statement
+
+    def event(self, name: str) -> None:
+        if name == "verify":
+            (temporary,) = [p for p in self.directory.iterdir() if ".rms-export-" in p.name]
+            with sqlite3.connect(temporary) as conn:
+                conn.execute(self.statement)
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        (
+            "UPDATE trades SET buy = buy + 1e-12 WHERE id = 't-2'",
+            "trades row id 't-2' column buy: PostgreSQL",
+        ),
+        ("DELETE FROM holidays", "holidays row id 'h-1' column *: PostgreSQL 'row present'"),
+        (
+            "UPDATE accounts SET \"createdAt\" = '2024-03-10 06:59:59.999' WHERE id = 'acc-2'",
+            "accounts row id 'acc-2' column createdAt",
+        ),
+        (
+            "UPDATE universe SET expired = 2 WHERE id = 'u-1'",
+            "universe row id 'u-1' column expired",
+        ),
+        (
+            'INSERT INTO trades (id, "universeId", "accountId", buy, sell, buy_date, quantity, '
+            "\"createdAt\", \"updatedAt\") VALUES ('t-x', 'nope', 'acc-1', 1, 1, "
+            "'2024-01-01T00:00:00.000+00:00', 1, '2024-01-01T00:00:00.000+00:00', "
+            "'2024-01-01T00:00:00.000+00:00')",
+            "rows fail PRAGMA foreign_key_check",
+        ),
+    ],
+)
+def test_a_file_that_differs_is_never_put_in_place(
+    source_url: str, tmp_path: Path, statement: str, expected: str
+) -> None:
+    target = tmp_path / "rms.db"
+    with pytest.raises(ExportVerificationError) as caught:
+        export_to(source_url, target, observer=_Tamper(tmp_path, statement))
+    assert expected in str(caught.value)
+    assert "so it was deleted" in str(caught.value)
+    assert not target.exists()
+    assert leftovers(tmp_path) == []
+    saved = json.loads(target.with_name("rms.db.report.json").read_text())
+    assert saved["status"] == "failed"
