@@ -65,8 +65,16 @@ class StoredValueError(Exception):
         self.reason = reason
 
 
+#: Page cache of each reading connection (KiB, negative as SQLite wants it): 128 MB. The
+#: integrity check jumps between every index and its table; with SQLite's default 2 MB it
+#: rereads pages over and over (measured: a third slower on a 130 MB file).
+CACHE_KIB = 131072
+
+
 def open_readonly(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+    return conn
 
 
 def _instant_ms(value: Any) -> int:

@@ -72,7 +72,6 @@ from rms.export.sqlite_file import (
 )
 from rms.export.verify import verify_file
 from rms.migrate.observe import MigrationObserver
-from rms.migrate.source import file_sha256
 from rms.migrate.spec import TableSpec, table_specs
 from rms.settings.state import make_private_dir
 
@@ -173,7 +172,6 @@ def export_database(
         raise translated from exc
     report.status = "exported"
     report.file_bytes = target.stat().st_size
-    report.file_sha256 = file_sha256(target)
     _finish(report, report_path, clock)
     return report
 

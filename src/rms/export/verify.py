@@ -31,6 +31,7 @@ from rms.export.errors import ExportVerificationError
 from rms.export.report import ExportReport, Mismatch
 from rms.export.source import pg_digest, pg_rendered_rows
 from rms.migrate.digest import TableDigest
+from rms.migrate.source import file_sha256
 from rms.migrate.spec import TableSpec
 
 __all__ = ["verify_file"]
@@ -73,7 +74,10 @@ class _Sides:
 
 
 def verify_file(
-    pg: psycopg.Connection[Any], path: Path, specs: Sequence[TableSpec], report: ExportReport
+    pg: psycopg.Connection[Any],
+    path: Path,
+    specs: Sequence[TableSpec],
+    report: ExportReport,
 ) -> None:
     """Raise :class:`ExportVerificationError` unless the file holds exactly the snapshot."""
 
@@ -83,16 +87,18 @@ def verify_file(
 
     pg_job = _Background(pg_side, "rms-export-pg-digest")
     integrity_job = _Background(lambda: integrity_problems(path), "rms-export-integrity")
+    sha_job = _Background(lambda: file_sha256(path), "rms-export-sha256")
     sides = _Sides()
     try:
         fk_problems = _read_back(path, specs, sides)
     except BaseException:
         pg.cancel_safe()  # stop the server's digests: nobody will read them
-        for job in (pg_job, integrity_job):
+        for job in (pg_job, integrity_job, sha_job):
             job.join(quiet=True)
         raise
     integrity = integrity_job.join()
     sides.pg = pg_job.join()
+    report.file_sha256 = sha_job.join()
     report.checks["foreign_key_check"] = fk_problems
     report.checks["integrity_check"] = integrity or "ok"
     mismatches = list(sides.bad_values)
@@ -127,6 +133,10 @@ def verify_file(
         )
 
 
+def _bad_value(table: str, row_id: Any, column: str, value: str, reason: str) -> Mismatch:
+    return Mismatch(table, row_id, column, "a value of the column's type", f"{value} ({reason})")
+
+
 def _read_back(path: Path, specs: Sequence[TableSpec], sides: _Sides) -> list[str]:
     """Digest every table of the file (this thread); returns foreign_key_check's findings."""
     lite = open_readonly(path)
@@ -137,13 +147,7 @@ def _read_back(path: Path, specs: Sequence[TableSpec], sides: _Sides) -> list[st
                 sides.sqlite[spec.name] = sqlite_digest(lite, spec)
             except StoredValueError as exc:
                 sides.bad_values.append(
-                    Mismatch(
-                        spec.name,
-                        exc.row_id,
-                        exc.column,
-                        "a value of the column's type",
-                        f"{exc.value!r} ({exc.reason})",
-                    )
+                    _bad_value(spec.name, exc.row_id, exc.column, repr(exc.value), exc.reason)
                 )
     finally:
         lite.close()
