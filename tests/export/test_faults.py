@@ -1,7 +1,7 @@
 """Faults during an export leave nothing at the target path and no temporary file, and a
 rerun succeeds; an export while the service writes is one consistent snapshot.
 
-The process is killed with SIGKILL at named points (``tests/migrate/pausing_cli.py`` runs the
+The process is killed with SIGKILL at named points (``tests/export/pausing_cli.py`` runs the
 real CLI with a pause injected there), the PostgreSQL connection is cut from another session
 (``pg_terminate_backend``) in the middle of the rows and before the verification, Ctrl-C is
 pressed (KeyboardInterrupt, and SIGINT to the process), and the service commits trades and
@@ -32,7 +32,7 @@ from tests.export.conftest import export_to, leftovers
 from tests.signals import default_sigint
 
 ROOT = Path(__file__).resolve().parents[2]
-PAUSING_CLI = ROOT / "tests" / "migrate" / "pausing_cli.py"
+PAUSING_CLI = ROOT / "tests" / "export" / "pausing_cli.py"
 BULK_TRADES = 12_000  # several COPY batches, so "rows:trades" is in the middle of the table
 
 KILL_POINTS = [

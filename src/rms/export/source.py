@@ -78,8 +78,8 @@ _COPY_TYPES: dict[Kind, str] = {
     "json": "text",
     "enum": "text",
 }
-#: Problem rows fetched per table (their total is counted in full).
-MAX_PROBLEM_ROWS = 200
+#: Problems listed in the report (all of them are counted).
+MAX_PROBLEMS = 10_000
 
 
 @dataclass(frozen=True)
@@ -251,8 +251,7 @@ def find_problems(
             if not checked:
                 continue
             statement = sql.SQL(
-                "SELECT {pk}::text, count(*) OVER (), {cols} FROM {t} WHERE {where} "
-                'ORDER BY {pk} COLLATE "C" LIMIT {n}'
+                'SELECT {pk}::text, {cols} FROM {t} WHERE {where} ORDER BY {pk} COLLATE "C"'
             ).format(
                 pk=sql.Identifier(spec.pk),
                 cols=sql.SQL(", ").join(
@@ -260,15 +259,16 @@ def find_problems(
                 ),
                 t=sql.Identifier(spec.name),
                 where=sql.SQL(" OR ").join(cond for _, cond in checked),
-                n=sql.Literal(MAX_PROBLEM_ROWS),
             )
             cur.execute(statement)
-            for row_id, _rows, *values in cur.fetchall():
+            for row_id, *values in cur:
                 for (col, _cond), text in zip(checked, values, strict=True):
                     reason = _problem_reason(col, text, probe)
-                    if reason is not None:
+                    if reason is None:
+                        continue
+                    total += 1
+                    if len(problems) < MAX_PROBLEMS:
                         problems.append(ValueProblem(spec.name, row_id, col.name, text, reason))
-                        total += 1
     finally:
         probe.close()
     return problems, total
