@@ -24,8 +24,8 @@ from __future__ import annotations
 import sqlite3
 import time
 import uuid
-from collections.abc import Sequence
-from contextlib import closing
+from collections.abc import Callable, Sequence
+from contextlib import closing, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,7 +70,7 @@ from rms.export.sqlite_file import (
     open_for_load,
     restore_indexes,
 )
-from rms.export.verify import verify_file
+from rms.export.verify import PgDigests, verify_file
 from rms.migrate.observe import MigrationObserver
 from rms.migrate.spec import TableSpec, table_specs
 from rms.settings.state import make_private_dir
@@ -228,23 +228,39 @@ def _run(
     specs = table_specs()
     paths = companions(temporary)
     guard = CleanupGuard(paths) if options.guard else None
+    digests: PgDigests | None = None
     try:
         observer.phase(f"connecting to {report.source}")
         with db.engine.connect() as conn:
             conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
             observer.event("connected")
-            with conn.begin():
+            transaction = conn.begin()
+            try:
                 pg = _driver(conn)
                 counts = _check_source(pg, specs, options, report)
                 if guard is not None:
                     guard.__enter__()
-                _write(pg, temporary, specs, counts, history, options, report)
+
+                def rows_written() -> None:
+                    # The server digests the snapshot while SQLite builds the indexes.
+                    nonlocal digests
+                    digests = PgDigests(pg, specs)
+
+                _write(pg, temporary, specs, counts, history, options, report, rows_written)
+                assert digests is not None
                 observer.phase("verifying: checksums on both sides, foreign keys, integrity")
                 observer.event("verify")
                 started = time.perf_counter()
-                verify_file(pg, temporary, specs, report)
+                verify_file(temporary, specs, report, digests)
                 _timed(report, "verify", started)
                 observer.event("verified")
+            finally:
+                if digests is not None:
+                    digests.abandon()
+                # Read only: nothing to commit. By now every read is done (and verified, on
+                # the way to success), so a connection lost at this point changes nothing.
+                with suppress(*DRIVER_ERRORS):
+                    transaction.rollback()
         started = time.perf_counter()
         fsync_path(temporary)
         observer.event("before-rename")
@@ -312,8 +328,10 @@ def _write(
     history: PrismaHistory,
     options: ExportOptions,
     report: ExportReport,
+    rows_written: Callable[[], None],
 ) -> None:
-    """The new file: schema head, every row of the snapshot, the indexes, Prisma's history."""
+    """The new file: schema head, every row of the snapshot, Prisma's history, the indexes
+    (``rows_written`` is called once the rows are in, before the indexes are built)."""
     from rms.schema.migrations import head_revision
 
     observer = options.observer
@@ -341,6 +359,7 @@ def _write(
         started = _timed(report, "write", started)
         observer.phase("building the indexes")
         observer.event("indexes")
+        rows_written()
         restore_indexes(lite, indexes)
         _timed(report, "indexes", started)
     finally:

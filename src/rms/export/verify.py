@@ -73,31 +73,59 @@ class _Sides:
     bad_values: list[Mismatch] = field(default_factory=list)
 
 
+class PgDigests:
+    """The server's counts and checksums of the snapshot, computed in a thread on the
+    export's connection (the file's indexes are built meanwhile); nothing else may use the
+    connection until :meth:`result` or :meth:`abandon` returns."""
+
+    def __init__(self, pg: psycopg.Connection[Any], specs: Sequence[TableSpec]) -> None:
+        self._pg = pg
+
+        def work() -> dict[str, TableDigest]:
+            with pg.cursor() as cur:
+                return {spec.name: pg_digest(cur, spec) for spec in specs}
+
+        self._job = _Background(work, "rms-export-pg-digest")
+        self._done = False
+
+    @property
+    def connection(self) -> psycopg.Connection[Any]:
+        """The export's connection, free again once :meth:`result` returned."""
+        return self._pg
+
+    def result(self) -> dict[str, TableDigest]:
+        digests = self._job.join()
+        self._done = True
+        return digests
+
+    def abandon(self) -> None:
+        """Stop the server's work if it is still running (an error elsewhere); idempotent."""
+        if self._done:
+            return
+        self._done = True
+        self._pg.cancel_safe()
+        self._job.join(quiet=True)
+
+
 def verify_file(
-    pg: psycopg.Connection[Any],
-    path: Path,
-    specs: Sequence[TableSpec],
-    report: ExportReport,
+    path: Path, specs: Sequence[TableSpec], report: ExportReport, digests: PgDigests
 ) -> None:
-    """Raise :class:`ExportVerificationError` unless the file holds exactly the snapshot."""
+    """Raise :class:`ExportVerificationError` unless the file holds exactly the snapshot.
 
-    def pg_side() -> dict[str, TableDigest]:
-        with pg.cursor() as cur:
-            return {spec.name: pg_digest(cur, spec) for spec in specs}
-
-    pg_job = _Background(pg_side, "rms-export-pg-digest")
+    Uses the export's connection for the mismatches only, after ``digests`` are in.
+    """
     integrity_job = _Background(lambda: integrity_problems(path), "rms-export-integrity")
     sha_job = _Background(lambda: file_sha256(path), "rms-export-sha256")
     sides = _Sides()
     try:
         fk_problems = _read_back(path, specs, sides)
     except BaseException:
-        pg.cancel_safe()  # stop the server's digests: nobody will read them
-        for job in (pg_job, integrity_job, sha_job):
+        digests.abandon()
+        for job in (integrity_job, sha_job):
             job.join(quiet=True)
         raise
     integrity = integrity_job.join()
-    sides.pg = pg_job.join()
+    sides.pg = digests.result()
     report.file_sha256 = sha_job.join()
     report.checks["foreign_key_check"] = fk_problems
     report.checks["integrity_check"] = integrity or "ok"
@@ -113,7 +141,7 @@ def verify_file(
         if lite_digest is not None and not result.verified:
             differing.append(spec)
     for spec in differing:
-        mismatches += first_mismatches(pg, path, spec)
+        mismatches += first_mismatches(digests.connection, path, spec)
     report.mismatches = mismatches
     failed = [s.name for s in specs if not report.tables[s.name].verified]
     if failed or fk_problems or integrity:
