@@ -94,10 +94,13 @@ def open_snapshot(cur: psycopg.Cursor[Any]) -> SnapshotInfo:
     """Settings of the export's transaction, and a description of its snapshot.
 
     The statement timeout of the service's sessions does not apply: streaming a large table
-    is one statement. The transaction must really be REPEATABLE READ and READ ONLY (the
+    is one statement; nor does an idle-in-transaction limit. The transaction must really be REPEATABLE READ and READ ONLY (the
     caller asked for both); anything else is refused rather than risk a torn copy.
     """
     cur.execute("SET LOCAL statement_timeout = 0")
+    # The transaction waits while SQLite builds the indexes; a server-side idle limit must
+    # not end it then.
+    cur.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
     cur.execute(
         "SELECT current_setting('transaction_isolation'), "
         "current_setting('transaction_read_only'), pg_current_snapshot()::text, "
