@@ -94,8 +94,9 @@ def open_snapshot(cur: psycopg.Cursor[Any]) -> SnapshotInfo:
     """Settings of the export's transaction, and a description of its snapshot.
 
     The statement timeout of the service's sessions does not apply: streaming a large table
-    is one statement; nor does an idle-in-transaction limit. The transaction must really be REPEATABLE READ and READ ONLY (the
-    caller asked for both); anything else is refused rather than risk a torn copy.
+    is one statement; nor does an idle-in-transaction limit. The transaction must really be
+    REPEATABLE READ and READ ONLY (the caller asked for both); anything else is refused
+    rather than risk a torn copy.
     """
     cur.execute("SET LOCAL statement_timeout = 0")
     # The transaction waits while SQLite builds the indexes; a server-side idle limit must
