@@ -39,6 +39,7 @@ from rms.cost.cli import app as cost_app
 from rms.db.errors import DRIVER_ERRORS, translate_db_error
 from rms.devtools.cli import app as dev_app
 from rms.errors import InvalidInputError, RmsError
+from rms.export.cli import register as register_export
 from rms.logs import configure_logging, stderr_logging
 from rms.migrate.cli import register as register_migrate
 from rms.secrets import default_secret_registry
@@ -58,6 +59,7 @@ app.add_typer(cost_app, name="cost", short_help="What each database option costs
 app.add_typer(dev_app, name="dev", help="Developer tools: the Aurora pause emulator.")
 app.add_typer(config_app, name="config", help="Show the effective configuration.")
 register_migrate(db_app)
+register_export(db_app)
 
 UrlOption = Annotated[
     str | None,

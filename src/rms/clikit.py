@@ -86,8 +86,8 @@ class Hooks:
     needs here.
     """
 
-    #: Called with the name of every point a migration passes (``backup-done``,
-    #: ``rows:trades``, ``before-commit``...), before the migration goes on.
+    #: Called with the name of every point a migration or an export passes (``backup-done``,
+    #: ``rows:trades``, ``before-commit``, ``before-rename``...), before it goes on.
     migration_events: Callable[[str], None] | None = None
     #: Makes the boto3 sessions of every AWS call (tests bind it to moto).
     session_factory: SessionFactory | None = None
