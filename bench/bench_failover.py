@@ -129,10 +129,10 @@ def failover(seconds: float) -> None:
     print(f"service restarted: {restarted}\n")
 
 
-def _measure(base: str, requests: int) -> tuple[list[float], int]:
+def _measure(base: str, requests: int, headers: dict[str, str]) -> tuple[list[float], int]:
     times: list[float] = []
     errors = 0
-    with httpx.Client(base_url=base, timeout=60) as http:
+    with httpx.Client(base_url=base, timeout=60, headers=headers) as http:
         for n in range(requests):
             started = time.perf_counter()
             try:
@@ -164,8 +164,10 @@ def lossy(requests: int) -> None:
         for label in ("clean link", "200 ms RTT, 5 % loss"):
             if label != "clean link":
                 method = link.shape(round_trip_ms=200, loss_percent=5)
-            with live_server(create_app(settings)) as base:
-                times, errors = _measure(base, requests)
+            app = create_app(settings)
+            token = app.state.auth.local.value  # the app's own local sign-in token
+            with live_server(app) as base:
+                times, errors = _measure(base, requests, {"Authorization": f"Bearer {token}"})
             rows.append((label, times, errors))
         print(f"shaping: {method}\n")
         print("| link | requests | p50 (ms) | p95 (ms) | max (ms) | errors |")

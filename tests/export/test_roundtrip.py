@@ -7,6 +7,7 @@ and the service must serve the same portfolio summaries from the file as from Po
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from rms.api import create_app
 from rms.settings import load_settings
+from tests.api.conftest import signed_in_client
 from tests.export.compare import compare_database_and_file, libpq
 from tests.export.conftest import leftovers
 from tests.rms_cli import run_rms
@@ -34,7 +36,7 @@ def clients(
     migrated = run_rms("db", "migrate", "--from", str(source), "--to", url)
     assert migrated.exit_code == 0, migrated.output
     monkeypatch.setenv("DATABASE_URL", url)
-    with TestClient(create_app(load_settings(database_url=url))) as client:
+    with signed_in_client(create_app(load_settings(database_url=url))) as client:
         yield url, tmp_path / "back.db", client
 
 
@@ -147,7 +149,8 @@ def test_round_trip(clients: tuple[str, Path, TestClient]) -> None:
     assert changed == 1  # the change made through the API is in the database (and so the file)
 
     pg_figures = _summaries(client, ids["account"])
-    with TestClient(create_app(load_settings(database_url=f"sqlite:///{target}"))) as on_file:
+    on_file_app = create_app(load_settings(database_url=f"sqlite:///{target}"))
+    with signed_in_client(on_file_app) as on_file:
         file_figures = _summaries(on_file, ids["account"])
         trades = _ok(on_file.get("/api/trades", params={"account_id": ids["account"]}))
     assert file_figures == pg_figures
@@ -175,4 +178,14 @@ def test_the_file_migrates_back_identically(
     assert run_rms("db", "export", "--to", str(target)).exit_code == 0
     again = create_pg_database()
     assert run_rms("db", "migrate", "--from", str(target), "--to", again).exit_code == 0
+    # The one addition: the migration archives the file's _prisma_migrations (the
+    # application's bookkeeping, which the export wrote) whole, as it does for any file.
+    with sqlite3.connect(target) as lite:
+        history = lite.execute('SELECT count(*) FROM "_prisma_migrations"').fetchone()[0]
+    with psycopg.connect(libpq(again), autocommit=True) as pg:
+        archived = pg.execute(
+            "SELECT table_name, count(*) FROM rms_archive GROUP BY table_name"
+        ).fetchall()
+        assert archived == [("_prisma_migrations", history)]
+        pg.execute("DELETE FROM rms_archive WHERE table_name = '_prisma_migrations'")
     assert compare_database_and_file(again, target) == []

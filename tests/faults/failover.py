@@ -163,6 +163,11 @@ class FailoverRig:
         return f"host={cluster.host} port={cluster.port} user=postgres dbname={dbname}"
 
 
+#: The service's sign-in token in these tests (``RMS_API_TOKEN``), and the header that sends it.
+SERVICE_TOKEN = "failover-test-token-0123456789"
+AUTH_HEADERS = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
+
+
 @contextlib.contextmanager
 def service_process(
     rig: FailoverRig, env: dict[str, str], log_path: Path
@@ -184,7 +189,13 @@ def service_process(
         "--port",
         str(port),
     ]
-    full_env = {**os.environ, "DATABASE_URL": rig.url, "DB_SSLMODE": "disable", **env}
+    full_env = {
+        **os.environ,
+        "DATABASE_URL": rig.url,
+        "DB_SSLMODE": "disable",
+        "RMS_API_TOKEN": SERVICE_TOKEN,
+        **env,
+    }
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, env=full_env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -235,7 +246,7 @@ def run_load(
     the service answers again, as a careful client does; the id makes it exactly-once.
     """
     pending: list[str] = []
-    with httpx.Client(base_url=base_url, timeout=client_timeout) as http:
+    with httpx.Client(base_url=base_url, timeout=client_timeout, headers=AUTH_HEADERS) as http:
         while not stop.is_set():
             account_id = pending.pop() if pending else f"acct-{uuid.uuid4()}"
             outcome = _request(http, "write", account_id)

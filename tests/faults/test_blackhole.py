@@ -14,6 +14,7 @@ import httpx
 
 from rms.api import create_app
 from rms.devtools.aurora_sim import AuroraSim
+from tests.api.conftest import bearer
 from tests.faults.harness import CLIENT_TIMEOUT, service_settings
 from tests.live_server import live_server
 
@@ -23,7 +24,10 @@ def test_a_vanished_database_answers_503_within_the_budget_then_recovers(
 ) -> None:
     app = create_app(service_settings(proxy.proxied_url(pg_migrated)))
     db = app.state.db
-    with live_server(app) as base, httpx.Client(base_url=base, timeout=CLIENT_TIMEOUT) as http:
+    with (
+        live_server(app) as base,
+        httpx.Client(base_url=base, timeout=CLIENT_TIMEOUT, headers=bearer(app)) as http,
+    ):
         assert http.get("/api/accounts").status_code == 200  # warm: a pooled connection
         assert proxy.blackhole() >= 1
         statuses = []
@@ -49,13 +53,16 @@ def test_many_requests_into_the_black_hole_never_exhaust_the_pool(
 ) -> None:
     settings = service_settings(proxy.proxied_url(pg_migrated), db_pool_size=2, db_max_overflow=1)
     app = create_app(settings)
-    with live_server(app) as base, httpx.Client(base_url=base, timeout=CLIENT_TIMEOUT) as http:
+    with (
+        live_server(app) as base,
+        httpx.Client(base_url=base, timeout=CLIENT_TIMEOUT, headers=bearer(app)) as http,
+    ):
         for _ in range(3):
             assert http.get("/api/accounts").status_code == 200
         proxy.blackhole()
 
         def one(_: int) -> int:
-            with httpx.Client(base_url=base, timeout=CLIENT_TIMEOUT) as client:
+            with httpx.Client(base_url=base, timeout=CLIENT_TIMEOUT, headers=bearer(app)) as client:
                 return client.get("/api/accounts").status_code
 
         with ThreadPoolExecutor(8) as pool:

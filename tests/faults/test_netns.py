@@ -20,6 +20,7 @@ from rms.db.engine import create_db_engine
 from rms.db.errors import Failure, classify
 from rms.devtools.pgcluster import PgCluster
 from rms.settings import load_settings
+from tests.api.conftest import bearer
 from tests.faults.harness import CLIENT_TIMEOUT, service_settings
 from tests.faults.netns import LossyLink, lossy_postgres, netns_unavailable
 from tests.live_server import live_server
@@ -80,7 +81,10 @@ def test_service_over_200_ms_round_trips_and_5_percent_loss_answers_everything(
     link.shape(round_trip_ms=200, loss_percent=5)
     try:
         app = create_app(service_settings(link.url("rms"), db_request_budget_seconds=20))
-        with live_server(app) as base, httpx.Client(base_url=base, timeout=CLIENT_TIMEOUT) as http:
+        with (
+            live_server(app) as base,
+            httpx.Client(base_url=base, timeout=CLIENT_TIMEOUT, headers=bearer(app)) as http,
+        ):
             statuses = [
                 http.get("/api/accounts", params={"limit": 3}).status_code for _ in range(5)
             ]
