@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rms.export.errors import ExportTargetError
+from rms.migrate.history import MIGRATIONS
 
 __all__ = [
     "APP_MIGRATIONS",
@@ -38,32 +39,10 @@ __all__ = [
     "record_history",
 ]
 
-#: The application's SQLite migrations, oldest first (docs: SCHEMA-HISTORY.md). The schema
-#: after the last one is the schema of revision 0002, which the exported file has.
-APP_MIGRATIONS: tuple[str, ...] = (
-    "20250613192713_init",
-    "20250623225801_2025_06_23",
-    "20250624164356_2025_06_24",
-    "20250625212411_2025_06_25",
-    "20250626142132_2025_06_26",
-    "20250704182149_2025_07_04",
-    "20250709203737_update_holidays_table",
-    "20250710130602_most_recent_sell_price",
-    "20250710131720_most_recent_sell_price_fix",
-    "20250710132111_most_recent_sell_price_what_was_i_thinking",
-    "20250717230326_screener",
-    "20250717232804_screener_unique_symbol",
-    "20250718180340_screener_remove_excess",
-    "20250718205708_screener_risk_group",
-    "20250719214310_screener_additional_fields",
-    "20250804174018_remove_risk_score",
-    "20250822165500_story_e3_schema_integrity_performance",
-    "20250920172154_add_is_closed_end_fund_flag",
-    "20260306000000_add_cusip_cache",
-    "20260319000000_rename_openfigi_to_thirteenf",
-    "20260329181257_remove_checkbox_columns",
-    "20260426142617_add_volatility_columns_to_universe",
-)
+#: The application's SQLite migrations, oldest first (docs: SCHEMA-HISTORY.md): the one list
+#: the migration's history knows. The schema after the last one is the schema of revision
+#: 0002, which the exported file has.
+APP_MIGRATIONS: tuple[str, ...] = MIGRATIONS
 
 #: Prisma's migrations table on SQLite, as its schema engine creates it.
 PRISMA_MIGRATIONS_DDL = """CREATE TABLE "_prisma_migrations" (
