@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -40,7 +41,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import psycopg
 from psycopg import sql
@@ -66,7 +67,7 @@ from rms.migrate.ledger import ADVISORY_KEY, LEDGER_SCHEMA, ensure_ledger, has_l
 from rms.migrate.lineage import Lineage, LineageOptions, RunIdentity, build_lineage, materialize
 from rms.migrate.observe import MigrationObserver
 from rms.migrate.report import Difference, MigrationReport, Problem, TableReport, jsonable
-from rms.migrate.scan import ScanContext, TableMapping, scan_table
+from rms.migrate.scan import PARALLEL_MIN_ROWS, ScanContext, TableMapping, scan_table
 from rms.migrate.source import (
     SourceSchema,
     SourceWatch,
@@ -93,12 +94,17 @@ from rms.migrate.target import (
 )
 from rms.settings.state import make_private_dir
 
+if TYPE_CHECKING:
+    from rms.migrate.parallel import ConverterPool
+
 __all__ = ["MigrateOptions", "MigrationPlan", "accounting_of", "preflight", "run_migration"]
 
 log = logging.getLogger("rms.migrate")
 
 #: Rows per write to the COPY stream (about 0.5 MB for trades): memory stays flat.
 COPY_BATCH_ROWS = 4000
+#: A write this big (a chunk converted by a worker) goes to the COPY stream at once.
+CHUNK_BYTES = 1 << 16
 #: Differences listed when a verification fails.
 MAX_DIFFERENCES = 10
 
@@ -143,6 +149,16 @@ class MigrateOptions:
     #: or "fks" only (keys and indexes are then maintained row by row, in parallel with
     #: the Python side). See docs/benchmarks.md for the measurements behind the default.
     rebuild: Literal["all", "fks"] = "all"
+    #: Worker processes converting big tables (:mod:`rms.migrate.parallel`); None: one per
+    #: core (at most 4), 0 or 1: convert in the loading process only.
+    workers: int | None = None
+    #: Tables with at least this many rows are converted by the workers.
+    parallel_min_rows: int = PARALLEL_MIN_ROWS
+
+    def worker_count(self) -> int:
+        if self.workers is not None:
+            return self.workers
+        return min(os.cpu_count() or 1, 4)
 
     def lineage_options(self) -> LineageOptions:
         return LineageOptions(
@@ -521,13 +537,47 @@ def _load(
     quarantine_path: Path,
     watch: SourceWatch,
 ) -> None:
+    pool = _converter_pool(plan, options, backup)  # forked before any thread starts
+    try:
+        source = open_readonly(backup, options.source_busy_timeout)
+        quarantine = (
+            _Quarantine(quarantine_path, plan.run_id) if options.on_error == "quarantine" else None
+        )
+        ctx = ScanContext(quarantine=options.on_error == "quarantine")
+        _load_with(plan, options, report, backup, watch, source, quarantine, ctx, pool)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _converter_pool(
+    plan: MigrationPlan, options: MigrateOptions, backup: Path
+) -> ConverterPool | None:
+    workers = options.worker_count()
+    big = any(
+        m.source is not None and m.source.rows >= options.parallel_min_rows
+        for m in plan.lineage.mappings
+    )
+    if workers < 2 or not big:
+        return None
+    from rms.migrate.parallel import ConverterPool
+
+    return ConverterPool(backup, workers)
+
+
+def _load_with(
+    plan: MigrationPlan,
+    options: MigrateOptions,
+    report: MigrationReport,
+    backup: Path,
+    watch: SourceWatch,
+    source: sqlite3.Connection,
+    quarantine: _Quarantine | None,
+    ctx: ScanContext,
+    pool: ConverterPool | None,
+) -> None:
     specs = table_specs()
     observer = options.observer
-    source = open_readonly(backup, options.source_busy_timeout)
-    quarantine = (
-        _Quarantine(quarantine_path, plan.run_id) if options.on_error == "quarantine" else None
-    )
-    ctx = ScanContext(quarantine=options.on_error == "quarantine")
     checks = _BackgroundChecks(backup, options)
     expected: dict[str, TableDigest] = {}
     bad_rowids: dict[str, set[int]] = {}
@@ -553,7 +603,9 @@ def _load(
                         derived_columns=dict(mapping.derived),
                     )
                     report.tables[mapping.spec.name] = table_report
-                    result = _copy_table(cur, source, mapping, ctx, quarantine, observer, options)
+                    result = _copy_table(
+                        cur, source, mapping, ctx, quarantine, observer, options, pool
+                    )
                     table_report.read = result.read
                     table_report.loaded = (
                         result.good if ctx.quarantine else result.read - result.bad
@@ -688,6 +740,13 @@ def _lock(
         )
     )
     cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
+    # The key and index rebuilds after the load have the machine to themselves (the
+    # converters are done by then): let PostgreSQL build each B-tree with a worker too.
+    cur.execute(
+        sql.SQL("SET LOCAL max_parallel_maintenance_workers = {}").format(
+            sql.Literal(max(0, min(options.worker_count(), 4) - 1))
+        )
+    )
     if plan.needs_upgrade:
         from alembic import command
 
@@ -745,6 +804,7 @@ def _copy_table(
     quarantine: _Quarantine | None,
     observer: MigrationObserver,
     options: MigrateOptions,
+    pool: ConverterPool | None = None,
 ) -> _CopyResult:
     spec = mapping.spec
     started = time.perf_counter()
@@ -769,11 +829,20 @@ def _copy_table(
 
             def write(row: bytes) -> None:
                 append(row)
-                if len(buffer) >= COPY_BATCH_ROWS:
+                if len(buffer) >= COPY_BATCH_ROWS or len(row) > CHUNK_BYTES:
                     copy.write(b"".join(buffer))
                     buffer.clear()
 
-            result = scan_table(source, mapping, ctx, write, quarantine, progress)
+            result = scan_table(
+                source,
+                mapping,
+                ctx,
+                write,
+                quarantine,
+                progress,
+                pool=pool,
+                parallel_min_rows=options.parallel_min_rows,
+            )
             copy.write(b"".join(buffer))
     observer.table_finished(spec.name)
     return _CopyResult(
