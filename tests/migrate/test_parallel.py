@@ -89,7 +89,7 @@ def test_a_bad_row_in_a_middle_chunk_is_judged_as_in_one_process(
     on_error: str, generated_20k: Path, create_pg_database: Any, tmp_path: Path
 ) -> None:
     source = _with_bad_trade(generated_20k, tmp_path, 7777)
-    outcomes = []
+    outcomes: list[tuple[dict[str, Any], list[Any]]] = []
     for workers in (0, 2):
         url = create_pg_database()
         before = target_state(url)
