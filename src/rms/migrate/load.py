@@ -37,6 +37,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -235,13 +236,17 @@ def _preflight(source: Path, target: Target, options: MigrateOptions) -> Migrati
     started = _now()
     run = RunIdentity(run_id, int(started.timestamp() * 1000))
     conn = open_readonly(source, options.source_busy_timeout)
-    try:
-        sha = file_sha256(source)
-        integrity_check(conn, source, quick=True)
-        schema = read_schema(conn, source)
-        lineage = build_lineage(conn, schema, options.lineage_options(), run)
-    finally:
-        conn.close()
+    # The file's SHA-256 is computed in a thread while SQLite checks and reads the file
+    # (both release the GIL): on the 1.2M-row file each takes about 0.6 s.
+    with ThreadPoolExecutor(1, thread_name_prefix="rms-sha") as hasher:
+        sha_of = hasher.submit(file_sha256, source)
+        try:
+            integrity_check(conn, source, quick=True)
+            schema = read_schema(conn, source)
+            lineage = build_lineage(conn, schema, options.lineage_options(), run)
+        finally:
+            conn.close()
+        sha = sha_of.result()
     if not any(a.fate == "carried" for a in lineage.accounts.values()):
         raise SourceError(
             "the source holds none of the RMS tables ("
