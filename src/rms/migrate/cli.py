@@ -322,11 +322,10 @@ def register(db_app: typer.Typer) -> None:
                 min=0,
                 max=64,
                 metavar="N",
-                help="Processes converting tables of 100,000 rows or more [default: one per "
-                "core, at most 4]; 0 converts in this process only.",
-                show_default=False,
+                help="Processes converting tables of 100,000 rows or more (0: this process "
+                "only). Helps only with idle cores: see docs/benchmarks.md.",
             ),
-        ] = None,
+        ] = 0,
     ) -> None:
         """Copy a SQLite file into PostgreSQL: exact, atomic, verified before COMMIT."""
         from rms.migrate.load import MigrateOptions, preflight, run_migration

@@ -150,9 +150,11 @@ class MigrateOptions:
     #: or "fks" only (keys and indexes are then maintained row by row, in parallel with
     #: the Python side). See docs/benchmarks.md for the measurements behind the default.
     rebuild: Literal["all", "fks"] = "all"
-    #: Worker processes converting big tables (:mod:`rms.migrate.parallel`); None: one per
-    #: core (at most 4), 0 or 1: convert in the loading process only.
-    workers: int | None = None
+    #: Worker processes converting big tables (:mod:`rms.migrate.parallel`); 0 or 1:
+    #: convert in the loading process only (the default: on the 2 shared cores we measure
+    #: on, workers made the COPY phase slower, see docs/benchmarks.md); None: one per core,
+    #: at most 4.
+    workers: int | None = 0
     #: Tables with at least this many rows are converted by the workers.
     parallel_min_rows: int = PARALLEL_MIN_ROWS
 
@@ -745,13 +747,6 @@ def _lock(
         )
     )
     cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
-    # The key and index rebuilds after the load have the machine to themselves (the
-    # converters are done by then): let PostgreSQL build each B-tree with a worker too.
-    cur.execute(
-        sql.SQL("SET LOCAL max_parallel_maintenance_workers = {}").format(
-            sql.Literal(max(0, min(options.worker_count(), 4) - 1))
-        )
-    )
     if plan.needs_upgrade:
         from alembic import command
 
