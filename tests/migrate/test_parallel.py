@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+from contextlib import closing
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -131,3 +133,41 @@ def test_an_interruption_during_the_parallel_copy_leaves_the_target_unchanged(
     report = _run(generated_20k, pg_url, tmp_path / "rerun", 2)
     assert report.status == "committed"
     assert all(t.verified for t in report.tables.values())
+
+
+def test_a_chunk_converts_like_the_row_function_and_gives_up_on_a_bad_row(
+    generated_20k: Path, tmp_path: Path
+) -> None:
+    """The worker's function, called in this process: its bytes, digest and ids are those
+    of the row function row by row; a chunk holding a bad value comes back empty."""
+    from rms.migrate.fastpath import row_function
+    from rms.migrate.spec import table_specs
+
+    spec = next(s for s in table_specs() if s.name == "trades")
+    select = [f'"{c}"' for c in spec.column_names]
+    refs: dict[str, set[Any]] = {}
+    chunk = parallel_module._convert_chunk(
+        str(generated_20k), "trades", select, '"trades"', refs, True, 100, 600
+    )
+    convert_row = row_function(spec, refs)
+    conn = sqlite3.connect(f"file:{generated_20k}?mode=ro", uri=True)
+    rows = conn.execute(
+        f"SELECT rowid, {', '.join(select)} FROM trades WHERE rowid > 100 AND rowid <= 600 "
+        "ORDER BY rowid"
+    ).fetchall()
+    conn.close()
+    expected = [convert_row(r) for r in rows]
+    assert chunk.rows == len(rows) == 500
+    assert chunk.data == b"".join(e[0] for e in expected)
+    assert chunk.total == sum(e[1] for e in expected)
+    assert chunk.ids == [e[2][spec.column_names.index(spec.pk)] for e in expected]
+
+    bad = _with_bad_trade(generated_20k, tmp_path, 300)
+    given_up = parallel_module._convert_chunk(
+        str(bad), "trades", select, '"trades"', refs, False, 100, 600
+    )
+    assert given_up.data is None and given_up.rows == 0
+    with closing(sqlite3.connect(bad)) as conn:
+        ranges = parallel_module.chunk_ranges(conn, '"trades"', 20_000)
+    assert ranges[0][0] == 0 and ranges[-1][1] == 20_000
+    assert all(a[1] == b[0] for a, b in pairwise(ranges))
