@@ -27,7 +27,7 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from typer._click import core as click_core
@@ -36,14 +36,15 @@ from typer._click import exceptions as click_errors
 from rms.clikit import Hooks, command_group, command_settings, hooks_of, stdout_console
 from rms.config_cli import app as config_app
 from rms.cost.cli import app as cost_app
-from rms.db.errors import DRIVER_ERRORS, translate_db_error
 from rms.devtools.cli import app as dev_app
 from rms.errors import InvalidInputError, RmsError
 from rms.export.cli import register as register_export
 from rms.logs import configure_logging, stderr_logging
 from rms.migrate.cli import register as register_migrate
 from rms.secrets import default_secret_registry
-from rms.settings import Settings
+
+if TYPE_CHECKING:  # `rms --help` imports no pydantic, SQLAlchemy or psycopg: see _driver_error
+    from rms.settings import Settings
 
 __all__ = ["app", "main", "run"]
 
@@ -281,8 +282,6 @@ def main(argv: Sequence[str] | None = None, *, hooks: Hooks | None = None) -> in
             return _fail(exc.format_message(), EXIT_ERROR)
         except RmsError as exc:
             return _fail(exc.message, EXIT_ERROR)
-        except DRIVER_ERRORS as exc:
-            return _fail(translate_db_error(exc).message, EXIT_ERROR)
         except (KeyboardInterrupt, typer.Abort):
             return _fail("interrupted", EXIT_INTERRUPTED, prefix="")
         except BrokenPipeError:
@@ -291,7 +290,10 @@ def main(argv: Sequence[str] | None = None, *, hooks: Hooks | None = None) -> in
             return EXIT_BUG
         except OSError as exc:
             return _fail(_os_message(exc), EXIT_ERROR)
-        except Exception as exc:  # a bug: say so in one line, keep the traceback for the log
+        except Exception as exc:  # a driver error, or a bug: one line, the traceback to the log
+            translated = _driver_error(exc)
+            if translated is not None:
+                return _fail(translated.message, EXIT_ERROR)
             log.debug("unexpected error", exc_info=exc)
             return _fail(
                 f"unexpected {type(exc).__name__}: {exc} (a bug in rms; LOG_LEVEL=DEBUG "
@@ -302,6 +304,22 @@ def main(argv: Sequence[str] | None = None, *, hooks: Hooks | None = None) -> in
     if code == EXIT_INTERRUPTED:  # Typer turns Ctrl-C inside a command into Exit(130)
         _fail("interrupted", EXIT_INTERRUPTED, prefix="")
     return code
+
+
+def _driver_error(exc: Exception) -> RmsError | None:
+    """A database driver's error as ours, or None when ``exc`` is not one.
+
+    Checked here, after the other handlers, instead of in an ``except DRIVER_ERRORS``
+    clause, so that :mod:`rms.db.errors` (SQLAlchemy, psycopg, the models) is imported
+    only when a command failed: a driver error can only exist once its driver is loaded.
+    No driver error is an ``OSError``, ``RmsError`` or Click exception, so the order of
+    the handlers above does not change which one a driver error reaches.
+    """
+    if "sqlalchemy" not in sys.modules and "psycopg" not in sys.modules:
+        return None
+    from rms.db.errors import DRIVER_ERRORS, translate_db_error
+
+    return translate_db_error(exc) if isinstance(exc, DRIVER_ERRORS) else None
 
 
 def _fail(message: str, code: int, *, prefix: str = "error: ") -> int:

@@ -14,17 +14,16 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import SecretStr
-from rich.table import Table
-from rich.text import Text
 
-from rms.aws import SessionFactory
 from rms.clikit import command_group, command_settings, hooks_of, stdout_console
 from rms.secrets import MASK, default_secret_registry, redact
-from rms.settings import DEFAULT_PG_PORT, Settings, env_name, is_local_host
+
+if TYPE_CHECKING:  # imported where used: `rms --help` needs neither pydantic nor SQLAlchemy
+    from rms.aws import SessionFactory
+    from rms.settings import Settings
 
 __all__ = ["SettingRow", "app", "settings_rows", "show"]
 
@@ -70,6 +69,10 @@ def settings_rows(
     With ``resolve`` the secret store is read (through the same credential source the
     engine uses) so values it supplies are shown and attributed to it.
     """
+    from pydantic import SecretStr
+
+    from rms.settings import env_name, is_local_host
+
     label = _source_label(settings)
     resolved: dict[str, Any] = {}
     provided: frozenset[str] = frozenset()
@@ -123,6 +126,8 @@ def _component_row(
     provided: frozenset[str],
 ) -> SettingRow:
     """Attribute DB_* values to the secret store when it supplies them."""
+    from rms.settings import DEFAULT_PG_PORT
+
     keys = {"DB_HOST": "host", "DB_PORT": "port", "DB_NAME": "dbname", "DB_USER": "user"}
     if row.name == "DB_PASSWORD":
         return SettingRow(row.name, MASK, label)
@@ -167,6 +172,9 @@ def show(
     ] = False,
 ) -> None:
     """Print every effective setting, its value (secrets as ********) and its source."""
+    from rich.table import Table
+    from rich.text import Text
+
     settings = command_settings(ctx)
     rows = settings_rows(settings, resolve=resolve, session_factory=hooks_of(ctx).session_factory)
     registry = default_secret_registry()

@@ -10,6 +10,8 @@ application's Prisma client alike. Plain functions, usable without the CLI::
 See docs/export.md for what the file holds, how it is verified and why.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from rms.export.errors import (
     ExportDataError,
     ExportError,
@@ -17,8 +19,24 @@ from rms.export.errors import (
     ExportTargetError,
     ExportVerificationError,
 )
+from rms.export.observe import ExportObserver
 from rms.export.report import ExportReport, Mismatch, TableResult, ValueProblem
-from rms.export.run import DATETIME_STORAGE, ExportObserver, ExportOptions, export_database
+
+if TYPE_CHECKING:
+    from rms.export.run import DATETIME_STORAGE, ExportOptions, export_database
+
+#: Loaded on first use (PEP 562): importing the package (as ``rms --help`` does, through
+#: the CLI) must not import SQLAlchemy and psycopg.
+_LAZY = {"DATETIME_STORAGE", "ExportOptions", "export_database"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from rms.export import run
+
+        return getattr(run, name)
+    raise AttributeError(f"module 'rms.export' has no attribute {name!r}")
+
 
 __all__ = [
     "DATETIME_STORAGE",

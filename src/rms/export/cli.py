@@ -27,8 +27,8 @@ from rich.progress import (
 from rich.table import Table
 
 from rms.clikit import command_settings, hooks_of, stderr_console, stdout_console
+from rms.export.observe import ExportObserver
 from rms.export.report import ExportReport
-from rms.export.run import ExportObserver, ExportOptions, export_database
 
 __all__ = ["register"]
 
@@ -132,6 +132,7 @@ def register(db_app: typer.Typer) -> None:
         file that our service and the application both open: one snapshot, verified before
         it is put in place."""
         from rms.db import build_database
+        from rms.export.run import ExportOptions, export_database
 
         out, err = stdout_console(), stderr_console()
         settings = command_settings(ctx)

@@ -44,6 +44,7 @@ from rms.export.errors import (
     ExportTargetError,
     ExportVerificationError,
 )
+from rms.export.observe import ExportObserver
 from rms.export.placement import (
     CleanupGuard,
     check_target,
@@ -71,7 +72,6 @@ from rms.export.sqlite_file import (
     restore_indexes,
 )
 from rms.export.verify import PgDigests, verify_file
-from rms.migrate.observe import MigrationObserver
 from rms.migrate.spec import TableSpec, table_specs
 from rms.settings.state import make_private_dir
 
@@ -81,14 +81,6 @@ DATETIME_STORAGE = (
     "TEXT YYYY-MM-DDTHH:MM:SS.mmm+00:00 (UTC, milliseconds): what the application's Prisma 7 "
     "client writes on SQLite and what our service writes and compares since revision 0002"
 )
-
-
-class ExportObserver(MigrationObserver):
-    """What an export tells the outside world: the migration's named points and table
-    progress, plus a line for each phase. The default does nothing."""
-
-    def phase(self, text: str) -> None:
-        """A step begins (``verifying``), in words for a person."""
 
 
 @dataclass

@@ -13,6 +13,10 @@ A PostgreSQL URL may stand in for the target (its settings are read as for DATAB
 See docs/migration.md for the rules (date forms, quarantine, ledger) and their reasons.
 """
 
+import sys
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
 from rms.migrate.errors import (
     BadDataError,
     CommitUnknownError,
@@ -28,13 +32,58 @@ from rms.migrate.errors import (
     TargetNotEmptyError,
     VerificationError,
 )
-from rms.migrate.lineage import LineageOptions
-from rms.migrate.load import MigrateOptions, MigrationPlan, preflight, run_migration
 from rms.migrate.observe import MigrationObserver
 from rms.migrate.report import Difference, MigrationReport, Problem, TableReport
-from rms.migrate.rollback import RollbackPlan, RollbackResult, plan_rollback, rollback
-from rms.migrate.target import Target, open_target
-from rms.migrate.verify import VerifyOptions, verify
+
+if TYPE_CHECKING:
+    from rms.migrate.lineage import LineageOptions
+    from rms.migrate.load import MigrateOptions, MigrationPlan, preflight, run_migration
+    from rms.migrate.rollback import RollbackPlan, RollbackResult, plan_rollback, rollback
+    from rms.migrate.target import Target, open_target
+    from rms.migrate.verify import VerifyOptions, verify
+
+#: Loaded on first use (PEP 562): the CLI imports this package to register its commands,
+#: and `rms --help` must not pay for SQLAlchemy, psycopg and the models.
+_LAZY = {
+    "LineageOptions": "lineage",
+    "MigrateOptions": "load",
+    "MigrationPlan": "load",
+    "preflight": "load",
+    "run_migration": "load",
+    "RollbackPlan": "rollback",
+    "RollbackResult": "rollback",
+    "plan_rollback": "rollback",
+    "rollback": "rollback",
+    "Target": "target",
+    "open_target": "target",
+    "VerifyOptions": "verify",
+    "verify": "verify",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rms.migrate' has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f"rms.migrate.{module}"), name)
+
+
+class _Package(ModuleType):
+    """``verify`` and ``rollback`` are functions of submodules of the same names: once a
+    submodule is imported, the import system sets the package's attribute to the module,
+    which would shadow the function. The package keeps answering with the function."""
+
+    def __getattribute__(self, name: str) -> Any:
+        value = super().__getattribute__(name)
+        if name in ("verify", "rollback") and isinstance(value, ModuleType):
+            return getattr(value, name)
+        return value
+
+
+sys.modules[__name__].__class__ = _Package
+
 
 __all__ = [
     "BadDataError",

@@ -315,6 +315,17 @@ def register(db_app: typer.Typer) -> None:
                 help="Keep the backup copy of the source after a dry run or a failed run.",
             ),
         ] = False,
+        workers: Annotated[
+            int | None,
+            typer.Option(
+                "--workers",
+                min=0,
+                max=64,
+                metavar="N",
+                help="Processes converting tables of 100,000 rows or more (0: this process "
+                "only). Helps only with idle cores: see docs/benchmarks.md.",
+            ),
+        ] = 0,
     ) -> None:
         """Copy a SQLite file into PostgreSQL: exact, atomic, verified before COMMIT."""
         from rms.migrate.load import MigrateOptions, preflight, run_migration
@@ -337,6 +348,7 @@ def register(db_app: typer.Typer) -> None:
             risk_group_map=risk_map,
             fills=fills,
             keep_backup=keep_backup,
+            workers=workers,
             confirm=(lambda q: typer.confirm(q, default=False)) if sys.stdin.isatty() else None,
             observer=observer,
         )

@@ -43,7 +43,8 @@ _PG_EPOCH_MS = 946_684_800_000
 def _namespace(spec: TableSpec) -> dict[str, Any]:
     ns: dict[str, Any] = {
         "_md5": md5,
-        "_from_bytes": int.from_bytes,
+        # The first 8 bytes of the MD5 as a signed big-endian integer (as digest.row_digest).
+        "_high64": struct.Struct(">q8x").unpack,
         "BadValue": BadValue,
         "_pi": struct.Struct(">i").pack,
         "_pid": struct.Struct(">id").pack,
@@ -133,16 +134,15 @@ def row_function(spec: TableSpec, references: dict[str, set[Any]] | None = None)
         i = names.index(column)
         body.append(f"if v{i} is not None and v{i} not in _ids{i}: raise BadValue('reference')")
     fields = ", ".join(f"p{i}" for i in range(n))
-    rendering = " + '|' + ".join(f"r{i}" for i in range(n))
+    rendering = "f'" + "|".join(f"{{r{i}}}" for i in range(n)) + "'"  # one BUILD_STRING
     values = ", ".join(f"v{i}" for i in range(n)) + ("," if n == 1 else "")
     source = "\n".join(
         [
             "def convert_row(raw):",
             *("    " + line for line in body),
             f"    rendering = {rendering}",
-            "    digest = _md5(rendering.encode(), usedforsecurity=False).digest()",
-            f"    return _join((_HDR, {fields})), _from_bytes(digest[:8], 'big', signed=True), "
-            f"({values})",
+            "    digest = _high64(_md5(rendering.encode(), usedforsecurity=False).digest())[0]",
+            f"    return _join((_HDR, {fields})), digest, ({values})",
         ]
     )
     namespace = _namespace(spec)

@@ -31,16 +31,18 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import psycopg
 from psycopg import sql
@@ -66,7 +68,7 @@ from rms.migrate.ledger import ADVISORY_KEY, LEDGER_SCHEMA, ensure_ledger, has_l
 from rms.migrate.lineage import Lineage, LineageOptions, RunIdentity, build_lineage, materialize
 from rms.migrate.observe import MigrationObserver
 from rms.migrate.report import Difference, MigrationReport, Problem, TableReport, jsonable
-from rms.migrate.scan import ScanContext, TableMapping, scan_table
+from rms.migrate.scan import PARALLEL_MIN_ROWS, ScanContext, TableMapping, scan_table
 from rms.migrate.source import (
     SourceSchema,
     SourceWatch,
@@ -93,12 +95,17 @@ from rms.migrate.target import (
 )
 from rms.settings.state import make_private_dir
 
+if TYPE_CHECKING:
+    from rms.migrate.parallel import ConverterPool
+
 __all__ = ["MigrateOptions", "MigrationPlan", "accounting_of", "preflight", "run_migration"]
 
 log = logging.getLogger("rms.migrate")
 
 #: Rows per write to the COPY stream (about 0.5 MB for trades): memory stays flat.
 COPY_BATCH_ROWS = 4000
+#: A write this big (a chunk converted by a worker) goes to the COPY stream at once.
+CHUNK_BYTES = 1 << 16
 #: Differences listed when a verification fails.
 MAX_DIFFERENCES = 10
 
@@ -143,6 +150,18 @@ class MigrateOptions:
     #: or "fks" only (keys and indexes are then maintained row by row, in parallel with
     #: the Python side). See docs/benchmarks.md for the measurements behind the default.
     rebuild: Literal["all", "fks"] = "all"
+    #: Worker processes converting big tables (:mod:`rms.migrate.parallel`); 0 or 1:
+    #: convert in the loading process only (the default: on the 2 shared cores we measure
+    #: on, workers made the COPY phase slower, see docs/benchmarks.md); None: one per core,
+    #: at most 4.
+    workers: int | None = 0
+    #: Tables with at least this many rows are converted by the workers.
+    parallel_min_rows: int = PARALLEL_MIN_ROWS
+
+    def worker_count(self) -> int:
+        if self.workers is not None:
+            return self.workers
+        return min(os.cpu_count() or 1, 4)
 
     def lineage_options(self) -> LineageOptions:
         return LineageOptions(
@@ -219,13 +238,17 @@ def _preflight(source: Path, target: Target, options: MigrateOptions) -> Migrati
     started = _now()
     run = RunIdentity(run_id, int(started.timestamp() * 1000))
     conn = open_readonly(source, options.source_busy_timeout)
-    try:
-        sha = file_sha256(source)
-        integrity_check(conn, source, quick=True)
-        schema = read_schema(conn, source)
-        lineage = build_lineage(conn, schema, options.lineage_options(), run)
-    finally:
-        conn.close()
+    # The file's SHA-256 is computed in a thread while SQLite checks and reads the file
+    # (both release the GIL): on the 1.2M-row file each takes about 0.6 s.
+    with ThreadPoolExecutor(1, thread_name_prefix="rms-sha") as hasher:
+        sha_of = hasher.submit(file_sha256, source)
+        try:
+            integrity_check(conn, source, quick=True)
+            schema = read_schema(conn, source)
+            lineage = build_lineage(conn, schema, options.lineage_options(), run)
+        finally:
+            conn.close()
+        sha = sha_of.result()
     if not any(a.fate == "carried" for a in lineage.accounts.values()):
         raise SourceError(
             "the source holds none of the RMS tables ("
@@ -521,13 +544,47 @@ def _load(
     quarantine_path: Path,
     watch: SourceWatch,
 ) -> None:
+    pool = _converter_pool(plan, options, backup)  # forked before any thread starts
+    try:
+        source = open_readonly(backup, options.source_busy_timeout)
+        quarantine = (
+            _Quarantine(quarantine_path, plan.run_id) if options.on_error == "quarantine" else None
+        )
+        ctx = ScanContext(quarantine=options.on_error == "quarantine")
+        _load_with(plan, options, report, backup, watch, source, quarantine, ctx, pool)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _converter_pool(
+    plan: MigrationPlan, options: MigrateOptions, backup: Path
+) -> ConverterPool | None:
+    workers = options.worker_count()
+    big = any(
+        m.source is not None and m.source.rows >= options.parallel_min_rows
+        for m in plan.lineage.mappings
+    )
+    if workers < 2 or not big:
+        return None
+    from rms.migrate.parallel import ConverterPool
+
+    return ConverterPool(backup, workers)
+
+
+def _load_with(
+    plan: MigrationPlan,
+    options: MigrateOptions,
+    report: MigrationReport,
+    backup: Path,
+    watch: SourceWatch,
+    source: sqlite3.Connection,
+    quarantine: _Quarantine | None,
+    ctx: ScanContext,
+    pool: ConverterPool | None,
+) -> None:
     specs = table_specs()
     observer = options.observer
-    source = open_readonly(backup, options.source_busy_timeout)
-    quarantine = (
-        _Quarantine(quarantine_path, plan.run_id) if options.on_error == "quarantine" else None
-    )
-    ctx = ScanContext(quarantine=options.on_error == "quarantine")
     checks = _BackgroundChecks(backup, options)
     expected: dict[str, TableDigest] = {}
     bad_rowids: dict[str, set[int]] = {}
@@ -553,7 +610,9 @@ def _load(
                         derived_columns=dict(mapping.derived),
                     )
                     report.tables[mapping.spec.name] = table_report
-                    result = _copy_table(cur, source, mapping, ctx, quarantine, observer, options)
+                    result = _copy_table(
+                        cur, source, mapping, ctx, quarantine, observer, options, pool
+                    )
                     table_report.read = result.read
                     table_report.loaded = (
                         result.good if ctx.quarantine else result.read - result.bad
@@ -745,6 +804,7 @@ def _copy_table(
     quarantine: _Quarantine | None,
     observer: MigrationObserver,
     options: MigrateOptions,
+    pool: ConverterPool | None = None,
 ) -> _CopyResult:
     spec = mapping.spec
     started = time.perf_counter()
@@ -769,11 +829,20 @@ def _copy_table(
 
             def write(row: bytes) -> None:
                 append(row)
-                if len(buffer) >= COPY_BATCH_ROWS:
+                if len(buffer) >= COPY_BATCH_ROWS or len(row) > CHUNK_BYTES:
                     copy.write(b"".join(buffer))
                     buffer.clear()
 
-            result = scan_table(source, mapping, ctx, write, quarantine, progress)
+            result = scan_table(
+                source,
+                mapping,
+                ctx,
+                write,
+                quarantine,
+                progress,
+                pool=pool,
+                parallel_min_rows=options.parallel_min_rows,
+            )
             copy.write(b"".join(buffer))
     observer.table_finished(spec.name)
     return _CopyResult(

@@ -14,14 +14,18 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rms.migrate.convert import BadValue, converter
 from rms.migrate.digest import TableDigest
 from rms.migrate.fastpath import row_function
+from rms.migrate.parallel import chunk_ranges
 from rms.migrate.report import Problem
 from rms.migrate.source import SourceTable, iter_rows, quote_ident
 from rms.migrate.spec import RUN_START, TableSpec
+
+if TYPE_CHECKING:
+    from rms.migrate.parallel import ConverterPool
 
 __all__ = [
     "ColumnOverride",
@@ -36,6 +40,9 @@ __all__ = [
 MAX_PROBLEMS = 100_000
 #: How often (rows) the observer hears about progress.
 PROGRESS_EVERY = 10_000
+#: Tables with fewer rows are converted in the loading process (a chunk's round trip to a
+#: worker costs more than it saves).
+PARALLEL_MIN_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -186,9 +193,17 @@ def scan_table(
     write: Callable[[bytes], None] | None,
     on_bad: BadRowSink | None = None,
     on_progress: Callable[[int], None] | None = None,
+    pool: ConverterPool | None = None,
+    parallel_min_rows: int = PARALLEL_MIN_ROWS,
 ) -> TableScanResult:
     """Convert every row of one table; good rows go to ``write`` (binary COPY rows) and
-    into the digest, bad rows to ``on_bad`` with every problem they have."""
+    into the digest, bad rows to ``on_bad`` with every problem they have.
+
+    With a ``pool``, a big table whose rows can be judged one by one is first converted in
+    chunks by its workers (:mod:`rms.migrate.parallel`), in rowid order; from the first
+    chunk a worker gave up (or after the last one) this scan goes on row by row, so every
+    row is judged by the same rules whichever process converted it.
+    """
     spec = mapping.spec
     result = TableScanResult()
     if mapping.source is None:
@@ -207,7 +222,36 @@ def scan_table(
     read = 0
     countdown = PROGRESS_EVERY
     writing = True
-    for raw in iter_rows(conn, mapping.source, mapping.select):
+    after: int | None = None
+    source = mapping.source
+    if (
+        pool is not None
+        and source.rows >= parallel_min_rows
+        and source.has_rowid
+        and source.relation is None
+        and not mapping.overrides
+        and not rare_checks
+    ):
+        references = {col: ctx.loaded_ids.get(parent, set()) for col, parent in spec.fks}
+        ranges = chunk_ranges(conn, source.sql_name, source.rows)
+        chunks = pool.chunks(
+            spec.name, mapping.select, source.sql_name, references, keep_ids is not None, ranges
+        )
+        for chunk in chunks:
+            if chunk.data is None:
+                break
+            after = chunk.high
+            read += chunk.rows
+            good += chunk.rows
+            total += chunk.total
+            if keep_ids is not None and chunk.ids is not None:
+                keep_ids.update(chunk.ids)
+            if write is not None and chunk.data:
+                write(chunk.data)
+            if on_progress is not None and chunk.rows:
+                on_progress(chunk.rows)
+    parallel_read = read
+    for raw in iter_rows(conn, mapping.source, mapping.select, after=after):
         read += 1
         countdown -= 1
         if not countdown:
@@ -239,8 +283,8 @@ def scan_table(
             total += digest
             if write is not None:
                 write(data)
-    if on_progress is not None and read % PROGRESS_EVERY:
-        on_progress(read % PROGRESS_EVERY)
+    if on_progress is not None and (read - parallel_read) % PROGRESS_EVERY:
+        on_progress((read - parallel_read) % PROGRESS_EVERY)
     result.read = read
     result.good = good
     result.digest = TableDigest(good if writing else 0, total)

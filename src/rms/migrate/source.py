@@ -227,8 +227,10 @@ def iter_rows(
     table: SourceTable,
     select: Sequence[str],
     order_by_pk: str | None = None,
+    after: int | None = None,
 ) -> Iterator[tuple[Any, ...]]:
-    """Rows as ``(rowid, *select)``, in rowid order (or by primary key for a diff).
+    """Rows as ``(rowid, *select)``, in rowid order (or by primary key for a diff); with
+    ``after``, only the rows whose rowid is greater (the rest of a table read in chunks).
 
     Text that is not valid UTF-8 makes sqlite3 fail the whole fetch; when that happens the
     scan resumes after the last good rowid with a text factory that returns such values as
@@ -244,9 +246,12 @@ def iter_rows(
     if not table.has_rowid:
         yield from conn.execute(base)
         return
-    last: int | None = None
+    last: int | None = after
     try:
-        cursor = conn.execute(f"{base} ORDER BY rowid")
+        if last is None:
+            cursor = conn.execute(f"{base} ORDER BY rowid")
+        else:
+            cursor = conn.execute(f"{base} WHERE rowid > ? ORDER BY rowid", (last,))
         while batch := cursor.fetchmany(FETCH_ROWS):
             yield from batch
             last = batch[-1][0]

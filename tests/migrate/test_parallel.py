@@ -1,0 +1,173 @@
+"""Big tables converted by worker processes: the same rows, checksums, problems and faults.
+
+Small thresholds (``parallel_min_rows``, ``CHUNK_ROWS``) put a 20k-row file on the parallel
+path with many chunks; each run is compared with the one-process run of the same file.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from contextlib import closing
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rms.errors import RmsError
+from rms.migrate import BadDataError, MigrateOptions, MigrationObserver, preflight, run_migration
+from rms.migrate import parallel as parallel_module
+from rms.migrate.report import MigrationReport
+from rms.migrate.source import file_sha256
+from tests.migrate.conftest import target_state
+from tests.migrate.test_migrate import assert_every_value_equal
+
+
+@pytest.fixture(autouse=True)
+def _small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel_module, "CHUNK_ROWS", 1500)
+
+
+class _Chunks(MigrationObserver):
+    def __init__(self) -> None:
+        self.advanced: dict[str, int] = {}
+
+    def table_advanced(self, table: str, rows: int) -> None:
+        self.advanced[table] = self.advanced.get(table, 0) + rows
+
+
+def _run(source: Path, url: str, path: Path, workers: int, **extra: Any) -> MigrationReport:
+    options = MigrateOptions(
+        report_path=path / "report.json", workers=workers, parallel_min_rows=1000, **extra
+    )
+    return run_migration(preflight(source, url, options), options)
+
+
+def _summary(report: MigrationReport) -> dict[str, Any]:
+    return {
+        name: (t.read, t.loaded, t.quarantined, t.source_checksum, t.target_checksum, t.verified)
+        for name, t in report.tables.items()
+    }
+
+
+def test_parallel_run_equals_the_serial_run(
+    generated_20k: Path, create_pg_database: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    converted: list[tuple[str, int]] = []
+    chunks = parallel_module.ConverterPool.chunks
+
+    def counting(self: Any, table: str, *args: Any) -> Any:
+        for chunk in chunks(self, table, *args):
+            converted.append((table, chunk.rows))
+            yield chunk
+
+    monkeypatch.setattr(parallel_module.ConverterPool, "chunks", counting)
+    serial_url, parallel_url = create_pg_database(), create_pg_database()
+    serial = _run(generated_20k, serial_url, tmp_path / "s", workers=0)
+    observer = _Chunks()
+    parallel = _run(generated_20k, parallel_url, tmp_path / "p", workers=2, observer=observer)
+    assert parallel.status == serial.status == "committed"
+    assert _summary(parallel) == _summary(serial)
+    assert observer.advanced["trades"] == parallel.tables["trades"].read == 20_000
+    by_workers = sum(rows for table, rows in converted if table == "trades")
+    assert by_workers == 20_000 and len([t for t, _ in converted if t == "trades"]) > 10
+    assert assert_every_value_equal(generated_20k, parallel_url) > 20_000 * 12
+    assert multiprocessing.active_children() == []
+
+
+def _with_bad_trade(source: Path, tmp_path: Path, rowid: int) -> Path:
+    copy = tmp_path / "bad.db"
+    copy.write_bytes(source.read_bytes())
+    conn = sqlite3.connect(copy)
+    conn.execute("UPDATE trades SET buy = 'n/a' WHERE rowid = ?", (rowid,))
+    conn.commit()
+    conn.close()
+    return copy
+
+
+@pytest.mark.parametrize("on_error", ["quarantine", "abort"])
+def test_a_bad_row_in_a_middle_chunk_is_judged_as_in_one_process(
+    on_error: str, generated_20k: Path, create_pg_database: Any, tmp_path: Path
+) -> None:
+    source = _with_bad_trade(generated_20k, tmp_path, 7777)
+    outcomes: list[tuple[dict[str, Any], list[Any]]] = []
+    for workers in (0, 2):
+        url = create_pg_database()
+        before = target_state(url)
+        try:
+            report = _run(source, url, tmp_path / str(workers), workers, on_error=on_error)
+            outcomes.append((_summary(report), [p.to_dict() for p in report.problems]))
+        except BadDataError as exc:
+            assert target_state(url) == before
+            outcomes.append(({}, [(p.table, p.row_id, p.column, p.reason) for p in exc.problems]))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][1], "the bad row was reported"
+
+
+class _CutAfterChunks(MigrationObserver):
+    """Raises in the middle of the parallel trades COPY (Ctrl-C, or a lost connection)."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+        self.seen = 0
+
+    def event(self, name: str) -> None:
+        if name == "rows:trades":
+            self.seen += 1
+            if self.seen == 3:
+                raise self.error
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt(), RmsError("cut")])
+def test_an_interruption_during_the_parallel_copy_leaves_the_target_unchanged(
+    error: BaseException, generated_20k: Path, pg_url: str, tmp_path: Path
+) -> None:
+    before = target_state(pg_url)
+    sha = file_sha256(generated_20k)
+    with pytest.raises(type(error)):
+        _run(generated_20k, pg_url, tmp_path / "cut", 2, observer=_CutAfterChunks(error))
+    assert multiprocessing.active_children() == []  # no converter left behind
+    assert target_state(pg_url) == before
+    assert file_sha256(generated_20k) == sha
+    report = _run(generated_20k, pg_url, tmp_path / "rerun", 2)
+    assert report.status == "committed"
+    assert all(t.verified for t in report.tables.values())
+
+
+def test_a_chunk_converts_like_the_row_function_and_gives_up_on_a_bad_row(
+    generated_20k: Path, tmp_path: Path
+) -> None:
+    """The worker's function, called in this process: its bytes, digest and ids are those
+    of the row function row by row; a chunk holding a bad value comes back empty."""
+    from rms.migrate.fastpath import row_function
+    from rms.migrate.spec import table_specs
+
+    spec = next(s for s in table_specs() if s.name == "trades")
+    select = [f'"{c}"' for c in spec.column_names]
+    refs: dict[str, set[Any]] = {}
+    chunk = parallel_module._convert_chunk(
+        str(generated_20k), "trades", select, '"trades"', refs, True, 100, 600
+    )
+    convert_row = row_function(spec, refs)
+    conn = sqlite3.connect(f"file:{generated_20k}?mode=ro", uri=True)
+    rows = conn.execute(
+        f"SELECT rowid, {', '.join(select)} FROM trades WHERE rowid > 100 AND rowid <= 600 "
+        "ORDER BY rowid"
+    ).fetchall()
+    conn.close()
+    expected = [convert_row(r) for r in rows]
+    assert chunk.rows == len(rows) == 500
+    assert chunk.data == b"".join(e[0] for e in expected)
+    assert chunk.total == sum(e[1] for e in expected)
+    assert chunk.ids == [e[2][spec.column_names.index(spec.pk)] for e in expected]
+
+    bad = _with_bad_trade(generated_20k, tmp_path, 300)
+    given_up = parallel_module._convert_chunk(
+        str(bad), "trades", select, '"trades"', refs, False, 100, 600
+    )
+    assert given_up.data is None and given_up.rows == 0
+    with closing(sqlite3.connect(bad)) as conn:
+        ranges = parallel_module.chunk_ranges(conn, '"trades"', 20_000)
+    assert ranges[0][0] == 0 and ranges[-1][1] == 20_000
+    assert all(a[1] == b[0] for a, b in pairwise(ranges))
