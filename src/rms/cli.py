@@ -37,6 +37,7 @@ from rms.clikit import Hooks, command_group, command_settings, hooks_of, stdout_
 from rms.config_cli import app as config_app
 from rms.cost.cli import app as cost_app
 from rms.db.errors import DRIVER_ERRORS, translate_db_error
+from rms.db.roles_cli import register as register_roles
 from rms.devtools.cli import app as dev_app
 from rms.errors import InvalidInputError, RmsError
 from rms.export.cli import register as register_export
@@ -60,6 +61,7 @@ app.add_typer(dev_app, name="dev", help="Developer tools: the Aurora pause emula
 app.add_typer(config_app, name="config", help="Show the effective configuration.")
 register_migrate(db_app)
 register_export(db_app)
+register_roles(db_app)
 
 UrlOption = Annotated[
     str | None,
