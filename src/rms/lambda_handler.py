@@ -20,7 +20,12 @@ the response dict out). Why it is built the way it is:
   at most ``DB_COLD_START_BUDGET_SECONDS`` (20 s in the environments), and each request at
   most ``DB_REQUEST_BUDGET_SECONDS`` (25 s by default); then the app answers 503 with
   ``Retry-After`` and a problem body, before API Gateway's 30 s would answer its own bare
-  503. Aurora keeps resuming, and the retry is served.
+  503. Aurora keeps resuming, and the retry is served. Those budgets count from when the
+  app starts on the request; a cold start spends part of API Gateway's 30 s before that.
+  So each invocation also runs under a deadline counted from when API Gateway received the
+  request (the event's ``requestContext.timeEpoch``): 30 s less a 2 s margin. The earlier
+  of the deadlines wins (:func:`rms.db.deadline.deadline_scope`), so a slow cold start
+  shortens the wait for the database instead of losing the answer.
 - **Behind API Gateway the app sees what a browser sent.** The event's headers (``host``
   is the API's domain, ``x-forwarded-proto`` is ``https``) become the ASGI scope, so the Host
   check (``RMS_ALLOWED_HOSTS``, ``RMS_PUBLIC_URL``), the Origin check and Secure cookies
@@ -35,6 +40,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -42,6 +48,7 @@ if TYPE_CHECKING:
 
     from rms.aws import SessionFactory
     from rms.db.database import Database
+    from rms.db.deadline import Deadline
     from rms.settings import Settings
 
 __all__ = ["LambdaService", "handler", "reset", "service"]
@@ -49,6 +56,11 @@ __all__ = ["LambdaService", "handler", "reset", "service"]
 log = logging.getLogger("rms.lambda")
 
 _PROBLEM_HEADERS = {"content-type": "application/problem+json"}
+
+#: API Gateway HTTP API's integration timeout, and how much of it is kept for the answer.
+GATEWAY_LIMIT_SECONDS, GATEWAY_MARGIN_SECONDS = 30.0, 2.0
+#: The least a request is given, whatever the clocks say.
+MIN_REQUEST_SECONDS = 1.0
 
 _lock = threading.Lock()
 _service: LambdaService | None = None
@@ -83,11 +95,30 @@ class LambdaService:
         self.releases = 0
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        from rms.db.deadline import deadline_scope
+
         self.invocations += 1
         try:
-            return self._adapter(event, context)
+            with deadline_scope(self.gateway_deadline(event)):
+                return self._adapter(event, context)
         finally:
             self.release()
+
+    def gateway_deadline(self, event: dict[str, Any], now: float | None = None) -> Deadline:
+        """What is left of API Gateway's 30 s for this request, less the margin."""
+        from rms.db.deadline import Deadline, retry_after_for
+
+        arrived_ms = (event.get("requestContext") or {}).get("timeEpoch")
+        wall = time.time() if now is None else now
+        elapsed = 0.0
+        if isinstance(arrived_ms, int | float) and not isinstance(arrived_ms, bool):
+            elapsed = max(0.0, wall - arrived_ms / 1000)
+        seconds = max(MIN_REQUEST_SECONDS, GATEWAY_LIMIT_SECONDS - GATEWAY_MARGIN_SECONDS - elapsed)
+        return Deadline.after(
+            seconds,
+            what="API Gateway's 30 s limit, less the function's start",
+            retry_after_seconds=retry_after_for(self.settings),
+        )
 
     def release(self) -> None:
         """Close every connection of the pool, so that nothing holds the database awake.

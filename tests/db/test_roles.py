@@ -242,3 +242,9 @@ def test_the_command(cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
     assert secret not in done.output
     again = run_rms(*args, "--app-role", cluster.plan.app, "--auth", "password")
     assert again.exit_code == 0 and "nothing changed" in again.stdout
+
+
+def test_the_command_defaults_are_the_module_roles() -> None:
+    from rms.db import roles, roles_cli
+
+    assert (roles_cli.OWNER_ROLE, roles_cli.APP_ROLE) == (roles.OWNER_ROLE, roles.APP_ROLE)

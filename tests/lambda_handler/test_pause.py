@@ -19,6 +19,7 @@ from rms.devtools.aurora_sim import AuroraSim, aurora_sim
 from rms.schema.migrations import upgrade
 from rms.settings import load_settings
 from tests.lambda_handler.conftest import BEARER, Env, Invoke
+from tests.lambda_handler.events import LambdaContext, Reply, http_event
 
 PAUSE_AFTER = 1.0
 
@@ -101,3 +102,33 @@ def test_a_resume_within_the_budget_is_served_at_once(
     assert sim.state().pauses >= 2
     built = lambda_handler.service()
     assert built.invocations == built.releases == 2
+
+
+def test_a_slow_cold_start_shortens_the_wait_for_the_database(
+    lambda_env: Env, slow_resume: AuroraSim, pg_migrated: str
+) -> None:
+    """API Gateway's 30 s count from its receipt of the request (timeEpoch), not the app's."""
+    sim = slow_resume
+    _configure(lambda_env, sim, pg_migrated, budget=20)  # would wait out the 5 s resume
+    _paused_again(sim)
+    event = http_event("GET", "/api/accounts", headers=BEARER)
+    event["requestContext"]["timeEpoch"] -= 27_000  # a cold start took 27 s of the 30
+    reply = Reply(lambda_handler.handler(event, LambdaContext()))
+    assert reply.status == 503, reply.body  # answered before the gateway gives up
+    assert int(reply.headers["retry-after"]) >= 1
+    sim.wait_for_state("running", timeout=15)
+    again = Reply(
+        lambda_handler.handler(http_event("GET", "/api/accounts", headers=BEARER), LambdaContext())
+    )
+    assert again.status == 200
+
+
+def test_the_gateway_deadline(lambda_env: Env, sqlite_url: str) -> None:
+    lambda_env(DATABASE_URL=sqlite_url)
+    built = lambda_handler.service()
+    event = http_event("GET", "/")
+    arrived = event["requestContext"]["timeEpoch"] / 1000
+    assert round(built.gateway_deadline(event, now=arrived + 5).budget_seconds) == 23
+    assert built.gateway_deadline(event, now=arrived + 40).budget_seconds == 1.0
+    assert built.gateway_deadline(event, now=arrived - 60).budget_seconds == 28.0  # skew
+    assert built.gateway_deadline({"requestContext": {}}).budget_seconds == 28.0

@@ -11,18 +11,24 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import SecretStr
 
 from rms.clikit import command_settings, hooks_of, stdout_console
-from rms.db.roles import APP_ROLE, OWNER_ROLE, RolePlan
 from rms.secrets import default_secret_registry
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
+
+    from rms.db.roles import RolePlan
 
 __all__ = ["plan_from", "register"]
 
 OWNER_PASSWORD_ENV, APP_PASSWORD_ENV = "RMS_OWNER_DB_PASSWORD", "RMS_APP_DB_PASSWORD"
+#: The default role names (rms.db.roles.OWNER_ROLE, APP_ROLE; not imported from there so
+#: that ``rms --help`` loads no database module).
+OWNER_ROLE, APP_ROLE = "rms_owner", "rms_app"
 
 
 class AuthChoice(StrEnum):
@@ -31,6 +37,8 @@ class AuthChoice(StrEnum):
 
 
 def _secret(environ: Mapping[str, str], name: str) -> SecretStr | None:
+    from pydantic import SecretStr
+
     value = environ.get(name)
     if not value:
         return None
@@ -47,6 +55,8 @@ def plan_from(
     reset_passwords: bool = False,
 ) -> RolePlan:
     """The plan from the options and, for passwords, the environment ``environ``."""
+    from rms.db.roles import RolePlan
+
     password = auth == "password"
     return RolePlan(
         owner=owner,
