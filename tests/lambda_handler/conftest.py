@@ -9,11 +9,15 @@ so each test starts a new Lambda environment. ``invoke`` calls the real entry po
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from rms import lambda_handler
+from rms.db.engine import create_db_engine
+from rms.schema.migrations import upgrade
+from rms.settings import load_settings
 from tests.lambda_handler.events import HOST, PUBLIC_URL, LambdaContext, Reply, http_event
 
 #: The local token the function's tests sign in with (RMS_API_TOKEN).
@@ -45,16 +49,31 @@ def lambda_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
     lambda_handler.reset()
 
 
-@pytest.fixture
-def database_url(backend: str, backend_urls: dict[str, str], migrated_engines: object) -> str:
-    """The test backend's database, at the schema head (a test on SQLite and PostgreSQL)."""
-    return backend_urls[backend]
+def _migrated(url: str) -> str:
+    engine = create_db_engine(load_settings(database_url=url))
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    return url
 
 
 @pytest.fixture
-def sqlite_url(backend_urls: dict[str, str], migrated_engines: object) -> str:
-    """The suite's SQLite database, at the schema head (tests of the HTTP side only)."""
-    return backend_urls["sqlite"]
+def database_url(backend: str, tmp_path: Path, create_pg_database: Callable[[], str]) -> str:
+    """A database of its own at the schema head, on the test's backend.
+
+    Its own: the function writes through its own engine and commits, which the suite's
+    shared, rolled-back databases must never see.
+    """
+    if backend == "sqlite":
+        return _migrated(f"sqlite:///{tmp_path / 'lambda.db'}")
+    return _migrated(create_pg_database())
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A SQLite database of its own at the schema head (tests of the HTTP side only)."""
+    return _migrated(f"sqlite:///{tmp_path / 'lambda-http.db'}")
 
 
 @pytest.fixture
