@@ -13,7 +13,12 @@ the response dict out). Why it is built the way it is:
   Aurora Serverless v2 awake for as long as the environment lives (hours), and the pool's
   idle-release thread (:class:`rms.db.pool.IdleReleaser`) never runs while frozen. So the
   ASGI lifespan (which would start that thread) is off, and every invocation ends by closing
-  the pool's connections (:meth:`LambdaService.release`). The next invocation connects
+  the pool's connections (:meth:`LambdaService.release`). One more socket can stay open: a
+  connection *attempt* that timed out (a resuming database) is left by psycopg to the
+  garbage collector (the PGconn is held by its connect generator, which the exception's
+  traceback keeps in a reference cycle), and a frozen environment may never collect it. So
+  an invocation that saw a failed attempt ends with a full ``gc.collect()`` (about 0.1 s;
+  only then). The next invocation connects
   afresh: one TLS handshake and a locally signed IAM token, a few milliseconds on a warm
   database (``bench/bench_lambda.py`` measures both ways).
 - **A resuming database is answered, not waited out.** The connector waits for the database
@@ -37,6 +42,7 @@ request) is answered here with one line in the log and a problem body without in
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import threading
@@ -93,16 +99,29 @@ class LambdaService:
         self._pooled = not is_sqlite(self.db.engine)
         self.invocations = 0
         self.releases = 0
+        self.collections = 0
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         from rms.db.deadline import deadline_scope
 
         self.invocations += 1
+        attempts, connects = self._connect_counts()
         try:
             with deadline_scope(self.gateway_deadline(event)):
                 return self._adapter(event, context)
         finally:
             self.release()
+            now_attempts, now_connects = self._connect_counts()
+            if now_attempts - attempts > now_connects - connects:  # an attempt failed
+                gc.collect()
+                self.collections += 1
+
+    def _connect_counts(self) -> tuple[float, float]:
+        """Connection attempts and successful connects so far (the observer's metrics)."""
+        registry = self.db.observer.registry
+        attempts = registry.get_sample_value("rms_db_connect_attempts_total") or 0.0
+        connects = registry.get_sample_value("rms_db_connect_seconds_count") or 0.0
+        return attempts, connects
 
     def gateway_deadline(self, event: dict[str, Any], now: float | None = None) -> Deadline:
         """What is left of API Gateway's 30 s for this request, less the margin."""
