@@ -21,7 +21,7 @@ export UV_PYTHON_DOWNLOADS    := never
 export UV_PYTHON              := $(PYTHON)
 
 .PHONY: run test install install-dev lock lock-upgrade lock-check lint format format-check \
-        typecheck dupcheck unit infra-check infra-apply-local build bench bench-service \
+        typecheck dupcheck unit infra-check infra-apply-local build package bench bench-lambda bench-service \
         bench-migrate bench-sim bench-cache bench-failover clean
 
 $(UV):
@@ -102,8 +102,16 @@ build: install-dev
 	rm -rf dist
 	$(UV) build --out-dir dist
 
+## package: the Lambda deployment zip dist/rms-lambda.zip, reproducibly (docs/lambda.md).
+## LAMBDA_ARCH=x86_64|arm64, LAMBDA_PYTHON=3.11|3.12 must match the function's.
+LAMBDA_ARCH   ?= x86_64
+LAMBDA_PYTHON ?= 3.11
+package: install
+	$(BIN)/python scripts/package_lambda.py --uv $(UV) --arch $(LAMBDA_ARCH) \
+	    --python-version $(LAMBDA_PYTHON)
+
 ## bench: the benchmarks (each starts its own PostgreSQL; see docs/benchmarks.md)
-bench: bench-service bench-migrate bench-sim bench-cache bench-failover
+bench: bench-service bench-migrate bench-sim bench-cache bench-failover bench-lambda
 
 bench-service: install-dev
 	$(BIN)/python bench/bench_service.py
@@ -121,6 +129,10 @@ bench-cache: install-dev
 ## bench-failover: failover recovery and a bad network (issue 16; as root)
 bench-failover: install-dev
 	$(BIN)/python bench/bench_failover.py
+
+## bench-lambda: the function's cold start against a minimal FastAPI app (same adapter)
+bench-lambda: install-dev
+	$(BIN)/python bench/bench_lambda.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) dist build .pytest_cache .mypy_cache .ruff_cache .coverage coverage.json var

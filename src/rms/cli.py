@@ -41,6 +41,7 @@ from rms.errors import InvalidInputError, RmsError
 from rms.export.cli import register as register_export
 from rms.logs import configure_logging, stderr_logging
 from rms.migrate.cli import register as register_migrate
+from rms.roles_cli import register as register_roles
 from rms.secrets import default_secret_registry
 
 if TYPE_CHECKING:  # `rms --help` imports no pydantic, SQLAlchemy or psycopg: see _driver_error
@@ -61,6 +62,7 @@ app.add_typer(dev_app, name="dev", help="Developer tools: the Aurora pause emula
 app.add_typer(config_app, name="config", help="Show the effective configuration.")
 register_migrate(db_app)
 register_export(db_app)
+register_roles(db_app)
 
 UrlOption = Annotated[
     str | None,

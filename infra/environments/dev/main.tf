@@ -81,6 +81,8 @@ module "service" {
   package_path   = local.package_path
   package_sha256 = local.package_sha256
   handler        = var.service_handler
+  architecture   = var.service_architecture
+  runtime        = var.service_runtime
 
   reserved_concurrency = var.service_reserved_concurrency
   ipv6_egress          = module.network.dual_stack

@@ -113,6 +113,18 @@ variable "service_handler" {
   default     = "rms.lambda_handler.handler"
 }
 
+variable "service_architecture" {
+  description = "Architecture of the function; must match make package's LAMBDA_ARCH. x86_64: the locked psycopg-binary publishes aarch64 wheels for glibc 2.27+ only, which python3.11's Amazon Linux 2 (glibc 2.26) cannot load (docs/lambda.md)."
+  type        = string
+  default     = "x86_64"
+}
+
+variable "service_runtime" {
+  description = "Lambda runtime; must match make package's LAMBDA_PYTHON (python3.11: what the test suite runs)."
+  type        = string
+  default     = "python3.11"
+}
+
 variable "service_reserved_concurrency" {
   description = "Reserved concurrency of the function (-1: none, for an account whose Lambda concurrency quota is still 10)."
   type        = number

@@ -42,3 +42,13 @@ output "api_id" {
   description = "HTTP API id."
   value       = aws_apigatewayv2_api.this.id
 }
+
+output "architecture" {
+  description = "The function's architecture (the zip's wheels must be built for it)."
+  value       = one(aws_lambda_function.this.architectures)
+}
+
+output "runtime" {
+  description = "The function's runtime."
+  value       = aws_lambda_function.this.runtime
+}

@@ -46,7 +46,7 @@ variable "runtime" {
 }
 
 variable "architecture" {
-  description = "arm64 (Graviton, 20% cheaper per GB-second; every locked binary wheel exists for manylinux aarch64) or x86_64."
+  description = "arm64 (Graviton, 20% cheaper per GB-second) or x86_64. The zip's wheels must be built for it (make package LAMBDA_ARCH): with python3.11 (Amazon Linux 2, glibc 2.26) the locked psycopg-binary exists for x86_64 only, so the environments set x86_64."
   type        = string
   default     = "arm64"
 

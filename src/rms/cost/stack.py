@@ -75,9 +75,14 @@ class StackProfile:
     """
 
     requests_per_active_hour: float = 300.0
+    #: Billed duration of an average request: bench/bench_lambda.py measures ~20 ms warm
+    #: (connect included) on a full core and a 6-7 s cold start on a loaded one; 150 ms
+    #: allows for 512 MB's third of a vCPU, TLS to Aurora and one cold start per session.
     lambda_ms_per_request: float = 150.0
     lambda_memory_mb: float = 512.0
-    lambda_architecture: str = "arm64"
+    #: What infra/environments deploy: x86_64 on python3.11 (the locked psycopg-binary has no
+    #: aarch64 wheel python3.11's Amazon Linux 2 can load; docs/lambda.md).
+    lambda_architecture: str = "x86_64"
     log_kb_per_request: float = 1.0
     log_retention_months: float = 12.0
     enhanced_monitoring_kb_per_awake_hour: float = 90.0

@@ -30,6 +30,15 @@ run "dev_scales_to_zero_and_is_disposable" {
   }
 }
 
+run "function_runs_what_make_package_builds" {
+  command = plan
+
+  assert {
+    condition     = module.service.architecture == "x86_64" && module.service.runtime == "python3.11"
+    error_message = "dev's function must be x86_64 on python3.11, the platform make package builds the wheels for by default."
+  }
+}
+
 run "dev_capacity_and_pause_are_tunable" {
   command = plan
 

@@ -1,0 +1,158 @@
+"""``make package``: the zip is reproducible, leaves out what it should, and runs.
+
+The full build downloads the locked wheels from PyPI (uv's cache makes the second build
+local); it runs twice into different work directories and compares the bytes. The zip is
+then unpacked and the real handler invoked from it, in an isolated interpreter that sees
+nothing but the zip's files (on an x86_64 machine, which can load its x86_64 wheels).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import platform
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+UV = ROOT / ".venv-tools" / "bin" / "uv"
+
+
+def _script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "package_lambda", ROOT / "scripts" / "package_lambda.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["package_lambda"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+pkg = _script()
+
+
+def _tree(root: Path, order: list[str], mtime: int) -> Path:
+    for name in order:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"content of {name}\n")
+        os.utime(path, (mtime, mtime))
+    (root / "tool.sh").chmod(0o755)
+    return root
+
+
+def test_the_zip_does_not_depend_on_times_or_order(tmp_path: Path) -> None:
+    names = ["b/mod.py", "a/__init__.py", "tool.sh", "a/z.txt"]
+    one = _tree(tmp_path / "one", names, 1_000_000)
+    two = _tree(tmp_path / "two", list(reversed(names)), 2_000_000)
+    pkg.write_zip(one, tmp_path / "one.zip")
+    pkg.write_zip(two, tmp_path / "two.zip")
+    assert (tmp_path / "one.zip").read_bytes() == (tmp_path / "two.zip").read_bytes()
+    with zipfile.ZipFile(tmp_path / "one.zip") as zf:
+        infos = zf.infolist()
+    assert [i.filename for i in infos] == sorted(names)
+    assert {i.date_time for i in infos} == {pkg.ZIP_EPOCH}
+    modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in infos}
+    assert modes["tool.sh"] == 0o755 and modes["a/z.txt"] == 0o644
+
+
+def test_strip_removes_caches_scripts_and_build_traces(tmp_path: Path) -> None:
+    keep = ["pkg/__init__.py", "pkg-1.0.dist-info/METADATA", "pkg/RECORD"]
+    drop = [
+        "pkg/__pycache__/x.cpython-311.pyc",
+        "pkg/old.pyc",
+        "bin/rms",
+        "pkg-1.0.dist-info/RECORD",
+        "pkg-1.0.dist-info/direct_url.json",
+        "pkg-1.0.dist-info/uv_cache.json",
+    ]
+    for name in keep + drop:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    pkg.strip(tmp_path)
+    left = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert left == sorted(keep)
+
+
+def test_a_ca_bundle_must_be_pem(tmp_path: Path) -> None:
+    fake = tmp_path / "bundle.pem"
+    fake.write_text("not a certificate")
+    with pytest.raises(SystemExit, match="not a PEM"):
+        pkg.check_ca_bundle(fake)
+
+
+_INVOKE = """
+import json, sys
+sys.path[:] = [p for p in sys.path if "site-packages" not in p]
+from rms.schema.migrations import upgrade
+from rms.db.engine import create_db_engine
+from rms.settings import load_settings
+engine = create_db_engine(load_settings())
+upgrade(engine)
+engine.dispose()
+from rms.lambda_handler import handler
+event = json.loads(sys.stdin.read())
+reply = handler(event, None)
+try:
+    import matplotlib  # noqa: F401
+    plots = True
+except ImportError:
+    plots = False
+import rms
+print(json.dumps({"status": reply["statusCode"], "plots": plots, "rms": rms.__file__}))
+"""
+
+
+@pytest.mark.slow
+def test_make_package_is_reproducible_and_the_zip_runs(tmp_path: Path) -> None:
+    first = pkg.package(str(UV), tmp_path / "a" / "rms-lambda.zip", work=tmp_path / "wa")
+    second = pkg.package(str(UV), tmp_path / "b" / "rms-lambda.zip", work=tmp_path / "wb")
+    assert first.sha256_b64 == second.sha256_b64
+    assert first.path.read_bytes() == second.path.read_bytes()
+    assert first.unzipped < pkg.LAMBDA_UNZIPPED_LIMIT
+    with zipfile.ZipFile(first.path) as zf:
+        names = zf.namelist()
+        zf.extractall(tmp_path / "task")
+    assert "rms/lambda_handler.py" in names and "mangum/adapter.py" in names
+    assert not [n for n in names if n.endswith(".pyc") or n.startswith(("bin/", "tests/"))]
+    assert not [n for n in names if n.startswith(("matplotlib/", "numpy/"))]
+    if platform.machine() != "x86_64":
+        pytest.skip("the x86_64 wheels load on an x86_64 machine only")
+    from tests.lambda_handler.events import HOST, PUBLIC_URL, http_event
+
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(tmp_path / "task"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'task.db'}",
+        "RMS_STATE_DIR": str(tmp_path / "state"),
+        "RMS_PUBLIC_URL": PUBLIC_URL,
+        "RMS_API_TOKEN": "package-test-token-0123456789abc",
+    }
+    event = http_event(
+        "GET", "/api/accounts", headers={"Authorization": f"Bearer {env['RMS_API_TOKEN']}"}
+    )
+    assert event["headers"]["host"] == HOST
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", _INVOKE],
+        input=json.dumps(event),
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {
+        "status": 200,
+        "plots": False,
+        "rms": str(tmp_path / "task" / "rms" / "__init__.py"),
+    }
