@@ -38,9 +38,7 @@ class Pages:
 
     def sign_in(self) -> None:
         token = self.app.state.auth.local.value
-        answer = self.client.post(
-            "/auth/token", data={"token": token, "next": "/"}, headers=ORIGIN
-        )
+        answer = self.client.post("/auth/token", data={"token": token, "next": "/"}, headers=ORIGIN)
         assert answer.status_code == 200, answer.text
 
     def get(self, url: str) -> Any:

@@ -56,7 +56,9 @@ def test_dashboard_figures_equal_the_api(pages: Pages) -> None:
         assert api["dividends"] > 0 and api["open_cost_basis"]
         for group, total in api["open_cost_basis"].items():
             assert f'data-group="{group}">{money(total)}<' in html
-        graph = pages.api(f"/api/summary/graph?year=2025{'&account_id=' + account if account else ''}")
+        graph = pages.api(
+            f"/api/summary/graph?year=2025{'&account_id=' + account if account else ''}"
+        )
         for month in graph["months"]:
             row = html.split(f'<tr data-month="{month["month"]}">', 1)[1].split("</tr>", 1)[0]
             cells = dict(re.findall(r'data-figure="([a-z_]+)">([^<]*)<', row))
@@ -185,9 +187,7 @@ def test_a_form_without_its_token_or_from_another_site_is_refused(pages: Pages) 
         headers={"Origin": "https://evil.example"},
     )
     assert other_site.status_code == 403
-    assert pages.api("/api/trades?account_id=demo-account-1&buy_date_from=2026-02-03")[
-        "total"
-    ] == 0
+    assert pages.api("/api/trades?account_id=demo-account-1&buy_date_from=2026-02-03")["total"] == 0
 
 
 def test_edit_and_delete_a_trade(pages: Pages) -> None:
