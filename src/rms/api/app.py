@@ -39,7 +39,6 @@ from rms.db.engine import is_sqlite
 from rms.db.pool import IdleReleaser
 from rms.errors import AuthenticationError
 from rms.settings import Settings
-from rms.web import install_web
 
 __all__ = ["create_app"]
 
@@ -131,5 +130,9 @@ def create_app(
     for router in resource_routers():
         app.include_router(router)
     app.include_router(summary_router())
-    install_web(app)  # the owner's pages, /docs and /redoc (rms.web)
+    # Imported here: rms.web builds on rms.api's modules, and importing any of them runs
+    # rms.api's __init__, which imports this module.
+    from rms.web.app import install_web
+
+    install_web(app)  # the owner's pages, /docs and /redoc
     return app

@@ -16,13 +16,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
 
 from rms.api.problems import status_for
+from rms.api.routes.auth import safe_next
 from rms.db.deadline import Deadline, deadline_scope
 from rms.errors import DatabaseUnavailableError, NotFoundError, RmsError
 from rms.web.render import render
@@ -33,6 +34,13 @@ __all__ = ["PAGE_WAIT_SECONDS", "PageRoute", "waking_page"]
 PAGE_WAIT_SECONDS = 8.0
 #: How often the waking page reloads itself.
 RETRY_SECONDS = 3
+
+
+def _back(request: Request) -> str:
+    """The page a form was posted from, as a path on this site (never another site)."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    path = referer.path + (f"?{referer.query}" if referer.query else "")
+    return safe_next(path)
 
 
 def waking_page(request: Request, exc: DatabaseUnavailableError) -> HTMLResponse:
@@ -55,7 +63,7 @@ def waking_page(request: Request, exc: DatabaseUnavailableError) -> HTMLResponse
         attempt=attempt,
         retry_url=retry_url if request.method == "GET" else None,
         retry_seconds=RETRY_SECONDS,
-        back=request.headers.get("referer") if request.method != "GET" else None,
+        back=_back(request) if request.method != "GET" else None,
         reason=exc.message,
     )
     response.headers["Retry-After"] = str(RETRY_SECONDS)
