@@ -14,8 +14,6 @@ from contextlib import asynccontextmanager
 
 import anyio.to_thread
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.types import ASGIApp
 
 from rms import __version__
@@ -28,7 +26,6 @@ from rms.api.middleware import (
     HostCheck,
     SecurityHeaders,
     authentication_error_handler,
-    csp_allowing_inline,
 )
 from rms.api.problems import install_problem_handlers
 from rms.api.routes.auth import auth_router
@@ -44,9 +41,6 @@ from rms.errors import AuthenticationError
 from rms.settings import Settings
 
 __all__ = ["create_app"]
-
-#: Where the API docs' pages load their scripts and styles from.
-_DOCS_CDN = "https://cdn.jsdelivr.net"
 
 
 class _RmsApp(FastAPI):
@@ -133,40 +127,12 @@ def create_app(
     install_request_deadline(app, settings)
     app.include_router(health_router())
     app.include_router(auth_router())
-    _docs_routes(app)
     for router in resource_routers():
         app.include_router(router)
     app.include_router(summary_router())
+    # Imported here: rms.web builds on rms.api's modules, and importing any of them runs
+    # rms.api's __init__, which imports this module.
+    from rms.web.app import install_web
+
+    install_web(app)  # the owner's pages, /docs and /redoc
     return app
-
-
-def _docs_routes(app: FastAPI) -> None:
-    """``/docs`` and ``/redoc`` with a CSP that admits exactly their own inline script."""
-
-    def page(html: HTMLResponse, extra: str) -> HTMLResponse:
-        body = bytes(html.body).decode()
-        policy = csp_allowing_inline(body, scripts=[_DOCS_CDN], extra=extra)
-        return HTMLResponse(body, headers={"Content-Security-Policy": policy})
-
-    @app.get("/", include_in_schema=False)
-    def home() -> RedirectResponse:
-        # Until the service has pages of its own, its home is the API documentation.
-        return RedirectResponse("/docs", status_code=303)
-
-    @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        html = get_swagger_ui_html(openapi_url="/openapi.json", title="RMS API")
-        return page(
-            html,
-            f"style-src 'self' {_DOCS_CDN}; img-src 'self' data: https://fastapi.tiangolo.com",
-        )
-
-    @app.get("/redoc", include_in_schema=False)
-    def redoc() -> HTMLResponse:
-        html = get_redoc_html(openapi_url="/openapi.json", title="RMS API")
-        return page(
-            html,
-            "style-src 'self' 'unsafe-inline' https://fonts.googleapis.com; "
-            "font-src https://fonts.gstatic.com; img-src 'self' data: https:; "
-            "worker-src blob:",
-        )

@@ -40,8 +40,8 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rms.api.problems import problem_response
-from rms.auth import OPEN_PATHS, Authenticator, Principal
-from rms.auth.guard import Refusal, client_address
+from rms.auth import Authenticator, Principal
+from rms.auth.guard import Refusal, client_address, is_open_path
 from rms.errors import AuthenticationError
 
 __all__ = [
@@ -243,9 +243,9 @@ class AuthGate:
         principal = found if isinstance(found, Principal) else None
         scope.setdefault("state", {})["principal"] = principal
         response: Response | None = None
-        if isinstance(found, Refusal) and (found.status == 429 or scope["path"] not in OPEN_PATHS):
+        if isinstance(found, Refusal) and (found.status == 429 or not is_open_path(scope["path"])):
             response = refusal_response(request, found)
-        elif principal is None and scope["path"] not in OPEN_PATHS:
+        elif principal is None and not is_open_path(scope["path"]):
             response = refusal_response(request, Refusal(401, "no credential"))
         elif (
             principal is not None

@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -317,6 +318,17 @@ def _reason(err: dict[str, Any]) -> str:
     return msg.replace("Input should be", "must be", 1)
 
 
+def field_problems(errors: Sequence[Any]) -> list[dict[str, str]]:
+    """Pydantic's errors as the API reports them: the field and its reason in words.
+
+    Also used by the web forms (:mod:`rms.web.forms`), so a page says what the API says.
+    """
+    return [
+        {"field": _loc_to_field(tuple(err.get("loc", ()))), "reason": _reason(err)}
+        for err in errors
+    ]
+
+
 def _not_json(request: Request, exc: RequestValidationError) -> JSONResponse | None:
     """A 400 when the body is no JSON document (unparseable, empty, or not sent as JSON)."""
     for err in exc.errors():
@@ -363,10 +375,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     not_json = _not_json(request, exc)
     if not_json is not None:
         return not_json
-    errors = [
-        {"field": _loc_to_field(tuple(err.get("loc", ()))), "reason": _reason(err)}
-        for err in exc.errors()
-    ]
+    errors = field_problems(exc.errors())
     first = errors[0] if errors else {"field": "request", "reason": "is invalid"}
     detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:10])
     return problem_response(

@@ -749,6 +749,29 @@ class Problem(BaseModel):
     blocking: BlockingRows | None = None
 
 
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with its local ``$defs`` written in place of their references.
+
+    Pydantic's schema of :class:`Problem` refers to ``#/$defs/FieldProblem``; embedded in
+    the OpenAPI document, such a reference points at nothing there (ReDoc fails on the whole
+    document). The problem models are not recursive, so they can be inlined.
+    """
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI declarations of the problem responses a route can give."""
     descriptions = {
@@ -763,7 +786,9 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {
         status: {
             "description": descriptions[status],
-            "content": {"application/problem+json": {"schema": Problem.model_json_schema()}},
+            "content": {
+                "application/problem+json": {"schema": _inlined(Problem.model_json_schema())}
+            },
         }
         for status in statuses
     }

@@ -37,11 +37,13 @@ from rms.settings import Settings, is_local_host
 
 __all__ = [
     "OPEN_PATHS",
+    "OPEN_PREFIXES",
     "SIGN_IN_PATHS",
     "Authenticator",
     "Refusal",
     "check_bind",
     "client_address",
+    "is_open_path",
     "require_user",
 ]
 
@@ -51,6 +53,13 @@ log = logging.getLogger("rms.auth")
 PROBE_PATHS = frozenset({"/health/live", "/health/ready"})
 SIGN_IN_PATHS = frozenset({"/auth/token", "/auth/login", "/auth/callback", "/auth/logout"})
 OPEN_PATHS = PROBE_PATHS | SIGN_IN_PATHS
+#: The pages' own stylesheet and script (nothing secret), which the sign-in page needs.
+OPEN_PREFIXES = ("/static/",)
+
+
+def is_open_path(path: str) -> bool:
+    """True for what anyone may reach without a credential."""
+    return path in OPEN_PATHS or (path.startswith(OPEN_PREFIXES) and ".." not in path)
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,12 @@ def _refused(request: Request, reason: str, *, count: bool = True) -> Response:
 
 def _login_failed(request: Request, reason: str) -> Response:
     log.info("sign-in failed from %s: %s", client_address(request), reason)
+    pages = getattr(request.app.state, "login_page", None)
+    if pages is not None and "text/html" in request.headers.get("accept", ""):
+        # A person at the sign-in form: the form again, saying it did not work (same 401).
+        response: Response = pages(request, "/", error="That sign-in did not work.")
+        response.status_code = 401
+        return response
     return problem_response(
         401,
         "Sign-in failed",
@@ -188,6 +194,10 @@ def auth_router() -> APIRouter:
         target = safe_next(next_path)
         if authenticator.oidc is not None and (authenticator.local is None or via == "oidc"):
             return await _start_oidc(request, authenticator, target)
+        pages = getattr(request.app.state, "login_page", None)
+        if pages is not None:  # the web pages' styled sign-in (rms.web)
+            page: Response = pages(request, target)
+            return page
         return _login_page(authenticator, target)
 
     @router.get("/callback")

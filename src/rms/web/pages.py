@@ -1,0 +1,126 @@
+"""The read pages: sign-in, dashboard, universe, screener, holidays.
+
+The dashboard's figures come from :func:`rms.repo.summary.month_summary` and
+:func:`rms.repo.summary.year_graph`, the functions behind ``/api/summary`` and
+``/api/summary/graph``, in one unit of work, so the page and the API cannot disagree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rms.api.problems import field_problems
+from rms.api.schemas import Month
+from rms.db.database import Database
+from rms.repo import crud
+from rms.repo.resources import RESOURCES
+from rms.repo.summary import month_summary, year_graph
+from rms.schema.tables import Holiday, Screener, Universe
+from rms.web import queries
+from rms.web.chart import year_chart
+from rms.web.render import render
+from rms.web.routing import PageRoute
+
+__all__ = ["login_page", "router"]
+
+_MONTH = TypeAdapter(Month)
+Text = Annotated[str, Query(max_length=200)]
+
+
+def login_page(request: Request, target: str, *, error: str | None = None) -> HTMLResponse:
+    """The sign-in page (``/auth/login`` renders it; see :mod:`rms.api.routes.auth`)."""
+    auth = request.app.state.auth
+    return render(
+        request,
+        "login.html",
+        title="Sign in",
+        target=target,
+        error=error,
+        token_form=auth.local is not None,
+        oidc=auth.oidc is not None,
+    )
+
+
+def _db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def this_month() -> str:
+    return datetime.now(UTC).strftime("%Y-%m")
+
+
+def router() -> APIRouter:
+    pages = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+    @pages.get("/")
+    def dashboard(request: Request, month: Text = "", account_id: Text = "") -> HTMLResponse:
+        error = None
+        try:
+            chosen = _MONTH.validate_python(month or this_month())
+        except ValidationError as exc:
+            error = f"month {field_problems(exc.errors())[0]['reason']}"
+            chosen = this_month()
+        account = account_id or None
+
+        def work(session: Session) -> dict[str, Any]:
+            if account is not None:
+                crud.get_row(session, RESOURCES["accounts"], account)
+            summary = month_summary(session, chosen, account)
+            months = year_graph(session, int(chosen[:4]), account)
+            return {
+                "summary": summary,
+                "months": months,
+                "accounts": queries.accounts(session),
+            }
+
+        data = _db(request).run(work)
+        return render(
+            request,
+            "dashboard.html",
+            title="Dashboard",
+            month=chosen,
+            account_id=account or "",
+            month_error=error,
+            chart=year_chart(data["months"]),
+            **data,
+        )
+
+    @pages.get("/universe")
+    def universe(request: Request) -> HTMLResponse:
+        rows = _db(request).run(lambda s: queries.universe_rows(s, Universe))
+        return render(request, "universe.html", title="Universe", rows=rows, screener=False)
+
+    @pages.get("/screener")
+    def screener(request: Request) -> HTMLResponse:
+        rows = _db(request).run(lambda s: queries.universe_rows(s, Screener))
+        return render(request, "universe.html", title="Screener", rows=rows, screener=True)
+
+    @pages.get("/holidays")
+    def holidays(request: Request, year: Text = "") -> HTMLResponse:
+        chosen = datetime.now(UTC).year
+        if year.isascii() and year.isdigit() and 1900 <= int(year) <= 2199:
+            chosen = int(year)
+        start = datetime(chosen, 1, 1, tzinfo=UTC)
+        end = datetime(chosen + 1, 1, 1, tzinfo=UTC)
+
+        def work(session: Session) -> list[Holiday]:
+            return list(
+                session.scalars(
+                    select(Holiday)
+                    .where(Holiday.deletedAt.is_(None), Holiday.date >= start, Holiday.date < end)
+                    .order_by(Holiday.date)
+                )
+            )
+
+        rows = _db(request).run(work)
+        return render(request, "holidays.html", title="Holidays", rows=rows, year=chosen)
+
+    return pages

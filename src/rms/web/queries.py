@@ -1,0 +1,209 @@
+"""What the pages show that the API's lists do not compute: positions, sorted trade pages.
+
+The figures the API also serves (summaries, the yearly graph) are not here: the pages call
+:mod:`rms.repo.summary` exactly as ``/api/summary`` does. These queries read the same tables
+with the same rules (soft-deleted rows never count; an open trade has no ``sell_date``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from rms.schema.tables import Account, DivDeposit, DivDepositType, RiskGroup, Trade, Universe
+
+__all__ = [
+    "TRADE_SORTS",
+    "Position",
+    "TradePage",
+    "accounts",
+    "deposit_page",
+    "deposit_types",
+    "positions",
+    "trade_page",
+    "universe_id_of",
+]
+
+PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class Position:
+    """One open lot with what it is worth now and what it yields on its cost."""
+
+    trade: Trade
+    symbol: str
+    last_price: float
+    distribution: float
+    distributions_per_year: int
+
+    @property
+    def cost_basis(self) -> float:
+        return round(self.trade.buy * self.trade.quantity, 2)
+
+    @property
+    def unrealized_gain(self) -> float:
+        return round((self.last_price - self.trade.buy) * self.trade.quantity, 2)
+
+    @property
+    def yield_on_cost(self) -> float:
+        """distribution x distributions per year / the price paid."""
+        return self.distribution * self.distributions_per_year / self.trade.buy
+
+
+def accounts(session: Session) -> list[Account]:
+    return list(
+        session.scalars(select(Account).where(Account.deletedAt.is_(None)).order_by(Account.name))
+    )
+
+
+def deposit_types(session: Session) -> list[DivDepositType]:
+    return list(
+        session.scalars(
+            select(DivDepositType)
+            .where(DivDepositType.deletedAt.is_(None))
+            .order_by(DivDepositType.name)
+        )
+    )
+
+
+def positions(session: Session, account_id: str) -> list[Position]:
+    rows = session.execute(
+        select(
+            Trade,
+            Universe.symbol,
+            Universe.last_price,
+            Universe.distribution,
+            Universe.distributions_per_year,
+        )
+        .join(Universe, Universe.id == Trade.universeId)
+        .where(Trade.accountId == account_id, Trade.deletedAt.is_(None), Trade.sell_date.is_(None))
+        .order_by(Universe.symbol, Trade.buy_date, Trade.id)
+    )
+    return [Position(*row) for row in rows]
+
+
+_GAIN = (Trade.sell - Trade.buy) * Trade.quantity
+TRADE_SORTS: dict[str, Any] = {
+    "buy_date": Trade.buy_date,
+    "sell_date": Trade.sell_date,
+    "symbol": Universe.symbol,
+    "quantity": Trade.quantity,
+    "buy": Trade.buy,
+    "gain": _GAIN,
+}
+
+
+@dataclass(frozen=True)
+class TradePage:
+    rows: list[tuple[Trade, str]]
+    total: int
+    page: int
+    pages: int
+
+
+def _pages(total: int) -> int:
+    return max(1, -(-total // PAGE_SIZE))
+
+
+def trade_page(
+    session: Session,
+    account_id: str,
+    *,
+    status: Literal["all", "open", "closed"],
+    symbol: str | None,
+    sort: str,
+    descending: bool,
+    page: int,
+) -> TradePage:
+    conditions: list[ColumnElement[bool]] = [
+        Trade.accountId == account_id,
+        Trade.deletedAt.is_(None),
+    ]
+    if status == "open":
+        conditions.append(Trade.sell_date.is_(None))
+    elif status == "closed":
+        conditions.append(Trade.sell_date.is_not(None))
+    if symbol:
+        conditions.append(Universe.symbol == symbol.upper())
+    joined = select(Trade, Universe.symbol).join(Universe, Universe.id == Trade.universeId)
+    total = session.scalar(
+        select(func.count())
+        .select_from(Trade)
+        .join(Universe, Universe.id == Trade.universeId)
+        .where(*conditions)
+    )
+    column = TRADE_SORTS[sort]
+    order = column.desc().nulls_last() if descending else column.asc().nulls_last()
+    pages = _pages(total or 0)
+    page = min(max(page, 1), pages)
+    rows = session.execute(
+        joined.where(*conditions)
+        .order_by(order, Trade.id)
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    )
+    return TradePage([(t, s) for t, s in rows], total or 0, page, pages)
+
+
+@dataclass(frozen=True)
+class DepositRow:
+    deposit: DivDeposit
+    symbol: str | None
+    type_name: str
+
+
+@dataclass(frozen=True)
+class DepositPage:
+    rows: list[DepositRow]
+    total: int
+    page: int
+    pages: int
+
+
+def deposit_page(session: Session, account_id: str, *, dividends: bool, page: int) -> DepositPage:
+    conditions: list[ColumnElement[bool]] = [
+        DivDeposit.accountId == account_id,
+        DivDeposit.deletedAt.is_(None),
+        DivDeposit.universeId.is_not(None) if dividends else DivDeposit.universeId.is_(None),
+    ]
+    total = session.scalar(select(func.count()).select_from(DivDeposit).where(*conditions)) or 0
+    pages = _pages(total)
+    page = min(max(page, 1), pages)
+    rows = session.execute(
+        select(DivDeposit, Universe.symbol, DivDepositType.name)
+        .outerjoin(Universe, Universe.id == DivDeposit.universeId)
+        .join(DivDepositType, DivDepositType.id == DivDeposit.divDepositTypeId)
+        .where(*conditions)
+        .order_by(DivDeposit.date.desc(), DivDeposit.id)
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    )
+    return DepositPage([DepositRow(*row) for row in rows], total, page, pages)
+
+
+def universe_id_of(session: Session, symbol: str) -> str | None:
+    """The live universe row of ``symbol`` (as typed, then upper case), or None."""
+    for candidate in dict.fromkeys((symbol, symbol.upper())):
+        found = session.scalar(
+            select(Universe.id).where(Universe.symbol == candidate, Universe.deletedAt.is_(None))
+        )
+        if found is not None:
+            return str(found)
+    return None
+
+
+def universe_rows(session: Session, model: type[Any]) -> list[tuple[Any, str]]:
+    """Universe or screener rows with their risk group's name, by symbol."""
+    return [
+        (row, name)
+        for row, name in session.execute(
+            select(model, RiskGroup.name)
+            .join(RiskGroup, RiskGroup.id == model.risk_group_id)
+            .where(model.deletedAt.is_(None))
+            .order_by(model.symbol)
+        )
+    ]

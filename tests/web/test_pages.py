@@ -1,0 +1,303 @@
+"""The pages at unit level, on SQLite and PostgreSQL: sign-in, figures, forms, CSRF, docs."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from rms.settings import Settings
+from tests.web.conftest import BASE_URL, Pages
+
+DEMO_MONTH = "2025-06"
+
+
+def figures(html: str) -> dict[str, str]:
+    summary = html.split('id="summary"', 1)[1].split("</dl>", 1)[0]
+    return dict(re.findall(r'data-figure="([a-z_]+)"[^>]*>([^<]*)<', summary))
+
+
+def errors(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<p id="e-([a-zA-Z_-]+)" class="error" role="alert">([^<]*)</p>', html))
+
+
+def money(value: float) -> str:
+    return f"{value:,.2f}"
+
+
+def test_an_anonymous_browser_is_sent_to_sign_in_and_back(app: Any) -> None:
+    with TestClient(app, base_url=BASE_URL) as client:
+        answer = client.get(
+            "/accounts?x=1", headers={"Accept": "text/html"}, follow_redirects=False
+        )
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/auth/login?next=%2Faccounts%3Fx%3D1"
+        login = client.get(answer.headers["location"])
+        assert login.status_code == 200 and 'name="next" value="/accounts?x=1"' in login.text
+        assert client.get("/static/rms.css").status_code == 200  # the sign-in page's style
+        wrong = client.post(
+            "/auth/token",
+            data={"token": "wrong", "next": "/"},
+            headers={"Origin": BASE_URL, "Accept": "text/html"},
+        )
+        assert wrong.status_code == 401 and "That sign-in did not work." in wrong.text
+        assert client.get("/api/accounts").status_code == 401  # the API still answers 401
+
+
+def test_dashboard_figures_equal_the_api(pages: Pages) -> None:
+    for account in ("", "demo-account-2"):
+        query = f"month={DEMO_MONTH}" + (f"&account_id={account}" if account else "")
+        html = pages.get(f"/?{query}").text
+        api = pages.api(f"/api/summary?{query}")
+        shown = figures(html)
+        for name in ("dividends", "deposits", "capital_gains", "open_cost_basis_total"):
+            assert shown[name] == money(api[name]), name
+        assert api["dividends"] > 0 and api["open_cost_basis"]
+        for group, total in api["open_cost_basis"].items():
+            assert f'data-group="{group}">{money(total)}<' in html
+        graph = pages.api(
+            f"/api/summary/graph?year=2025{'&account_id=' + account if account else ''}"
+        )
+        for month in graph["months"]:
+            row = html.split(f'<tr data-month="{month["month"]}">', 1)[1].split("</tr>", 1)[0]
+            cells = dict(re.findall(r'data-figure="([a-z_]+)">([^<]*)<', row))
+            assert cells == {
+                "dividends": money(month["dividends"]),
+                "capital_gains": money(month["capital_gains"]),
+                "deposits": money(month["deposits"]),
+            }
+        assert html.count('<rect class="bar') == 24  # two bars a month
+
+
+def test_a_bad_month_is_said_next_to_the_picker(pages: Pages) -> None:
+    html = pages.get("/?month=2025-13").text
+    assert 'id="e-month"' in html and "has no month 13" in html
+
+
+def test_buy_sell_and_the_capital_gain(pages: Pages) -> None:
+    account = "/accounts/demo-account-1"
+    bought = pages.post(
+        f"{account}/trades",
+        {"symbol": "pdi", "quantity": "10", "buy": "10", "buy_date": "2026-11-02"},
+        csrf_from=account,
+    )
+    assert bought.status_code == 303 and bought.headers["location"] == f"{account}#trades"
+    trades = pages.api("/api/trades?account_id=demo-account-1&status=open&limit=500")["items"]
+    lot = next(t for t in trades if t["buy_date"].startswith("2026-11-02"))
+    assert (lot["quantity"], lot["buy"]) == (10, 10.0)
+    sold = pages.post(
+        f"/trades/{lot['id']}/sell",
+        {"sell": "12.5", "sell_date": "2026-11-20", "version": str(lot["version"])},
+        csrf_from=f"/trades/{lot['id']}/sell",
+    )
+    assert sold.status_code == 303
+    html = pages.get("/?month=2026-11&account_id=demo-account-1").text
+    assert figures(html)["capital_gains"] == "25.00"
+    # Selling again with the old version is refused with the API's words, nothing changed.
+    stale = pages.post(
+        f"/trades/{lot['id']}/sell",
+        {"sell": "13", "sell_date": "2026-11-21", "version": str(lot["version"])},
+        csrf_from=f"/trades/{lot['id']}/sell",
+    )
+    assert stale.status_code == 422 and "version" in stale.text
+    assert pages.api(f"/api/trades/{lot['id']}")["sell"] == 12.5
+
+
+def test_form_errors_are_the_api_reasons_next_to_their_fields(pages: Pages) -> None:
+    account = "/accounts/demo-account-1"
+    refused = pages.post(
+        f"{account}/trades",
+        {"symbol": "PDI", "quantity": "0", "buy": "-1", "buy_date": "2026-02-30"},
+        csrf_from=account,
+    )
+    assert refused.status_code == 422
+    shown = errors(refused.text)
+    assert shown["quantity"] == "Quantity must be greater than or equal to 1"
+    assert shown["buy"] == "Price must be greater than 0"
+    assert shown["buy_date"].startswith("Date is not a real date or time")
+    assert 'value="-1"' in refused.text  # what was typed stays in the form
+    unknown = pages.post(
+        f"{account}/trades",
+        {"symbol": "NOPE", "quantity": "1", "buy": "1", "buy_date": "2026-02-03"},
+        csrf_from=account,
+    )
+    assert errors(unknown.text) == {"symbol": "Symbol no symbol &#39;NOPE&#39; in the universe"}
+    deposit = pages.post(
+        f"{account}/deposits",
+        {"kind": "dividend", "symbol": "PDI", "amount": "-5", "date": "2026-02-03"},
+        csrf_from=account,
+    )
+    assert deposit.status_code == 422
+    assert errors(deposit.text) == {"d-amount": "Amount " + _api_reason(pages, -5)}
+
+
+def _api_reason(pages: Pages, amount: float) -> str:
+    """What ``POST /api/div-deposits`` says about the same dividend amount."""
+    token = pages.app.state.auth.local.value
+    universe = pages.api("/api/universe?symbol=PDI")["items"][0]["id"]
+    answer = pages.client.post(
+        "/api/div-deposits",
+        json={
+            "date": "2026-02-03",
+            "amount": amount,
+            "accountId": "demo-account-1",
+            "divDepositTypeId": "ddt-dividend",
+            "universeId": universe,
+        },
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert answer.status_code == 422
+    detail: str = answer.json()["detail"]
+    return detail.removeprefix("amount: ")
+
+
+def test_dividends_and_deposits_are_added_and_deleted(pages: Pages) -> None:
+    account = "/accounts/demo-account-3"
+    added = pages.post(
+        f"{account}/deposits",
+        {"kind": "dividend", "symbol": "PDI", "amount": "12.34", "date": "2026-11-15"},
+        csrf_from=account,
+    )
+    assert added.status_code == 303 and added.headers["location"].endswith("#dividends")
+    pages.post(
+        f"{account}/deposits",
+        {"kind": "deposit", "amount": "-100", "date": "2026-11-16"},
+        csrf_from=account,
+    )
+    summary = pages.api("/api/summary?month=2026-11&account_id=demo-account-3")
+    assert (summary["dividends"], summary["deposits"]) == (12.34, -100.0)
+    rows = pages.api("/api/div-deposits?account_id=demo-account-3&date_from=2026-11-01")["items"]
+    for row in rows:
+        gone = pages.post(
+            f"/deposits/{row['id']}/delete", {"version": str(row["version"])}, csrf_from=account
+        )
+        assert gone.status_code == 303
+    summary = pages.api("/api/summary?month=2026-11&account_id=demo-account-3")
+    assert (summary["dividends"], summary["deposits"]) == (0.0, 0.0)
+
+
+def test_a_form_without_its_token_or_from_another_site_is_refused(pages: Pages) -> None:
+    account = "/accounts/demo-account-1"
+    form = {"symbol": "PDI", "quantity": "1", "buy": "1", "buy_date": "2026-02-03"}
+    assert pages.post(f"{account}/trades", {**form, "csrf": "forged"}).status_code == 403
+    other_site = pages.client.post(
+        f"{account}/trades",
+        data={**form, "csrf": pages.csrf(account)},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert other_site.status_code == 403
+    assert pages.api("/api/trades?account_id=demo-account-1&buy_date_from=2026-02-03")["total"] == 0
+
+
+def test_edit_and_delete_a_trade(pages: Pages) -> None:
+    trade = pages.api("/api/trades?account_id=demo-account-1&status=open&limit=1")["items"][0]
+    edit = f"/trades/{trade['id']}/edit"
+    assert pages.get(edit).status_code == 200
+    bad = pages.post(
+        edit,
+        {
+            "quantity": str(trade["quantity"]),
+            "buy": str(trade["buy"]),
+            "buy_date": "2030-01-01",
+            "sell": "5",
+            "sell_date": "2029-01-01",
+            "version": str(trade["version"]),
+        },
+        csrf_from=edit,
+    )
+    assert bad.status_code == 422 and "e-sell_date" in bad.text
+    ok = pages.post(
+        edit,
+        {
+            "quantity": "7",
+            "buy": str(trade["buy"]),
+            "buy_date": trade["buy_date"][:10],
+            "version": str(trade["version"]),
+        },
+        csrf_from=edit,
+    )
+    assert ok.status_code == 303
+    changed = pages.api(f"/api/trades/{trade['id']}")
+    assert changed["quantity"] == 7 and changed["sell"] is None
+    gone = pages.post(
+        f"/trades/{trade['id']}/delete", {"version": str(changed["version"])}, csrf_from=edit
+    )
+    assert gone.status_code == 303
+    assert pages.get(f"/trades/{trade['id']}/edit").status_code == 404
+
+
+def test_account_lists_filter_sort_and_page(pages: Pages) -> None:
+    html = pages.get("/accounts/demo-account-1?status=closed&sort=gain&dir=desc").text
+    gains = [
+        float(g.replace(",", ""))
+        for g in re.findall(r'data-figure="gain">([^<]+)<', html.split('id="trade-list"')[1])
+    ]
+    assert gains and gains == sorted(gains, reverse=True)
+    assert "Page 1 of" in html
+    positions = html.split('id="positions"')[1].split("</table>")[0]
+    assert "%" in positions  # yield on cost
+    second = pages.get("/accounts/demo-account-1?status=all&page=2").text
+    assert "Page 2 of" in second
+
+
+def test_the_read_pages(pages: Pages) -> None:
+    assert "PDI" in pages.get("/universe").text
+    assert pages.get("/screener").status_code == 200
+    assert "Christmas" in pages.get("/holidays?year=2025").text
+    assert pages.get("/accounts").text.count('href="/accounts/demo-account-') >= 2
+    missing = pages.get("/accounts/nope")
+    assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
+
+
+def test_docs_assets_are_served_by_the_app_and_behind_sign_in(pages: Pages, app: Any) -> None:
+    docs = pages.get("/docs")
+    policy = docs.headers["content-security-policy"]
+    assert "cdn" not in docs.text and "http" not in policy
+    assert "'unsafe-inline'" not in policy and "'sha256-" in policy
+    for asset in re.findall(r'(?:src|href)="(/docs/assets/[^"]+)"', docs.text):
+        assert pages.get(asset).status_code == 200
+    redoc = pages.get("/redoc")
+    assert "fonts.googleapis" not in redoc.text
+    assert "/docs/assets/redoc.standalone.js" in redoc.text
+    with TestClient(app, base_url=BASE_URL) as anonymous:
+        assert anonymous.get("/docs/assets/swagger-ui.css").status_code == 401
+
+
+def test_the_openapi_document_has_no_dangling_reference(pages: Pages) -> None:
+    text = pages.client.get(
+        "/openapi.json", headers={"Authorization": f"Bearer {pages.app.state.auth.local.value}"}
+    ).text
+    assert "#/$defs/" not in text
+
+
+def test_a_database_that_does_not_answer_gives_the_waking_page(
+    settings: Settings, tmp_path: Any
+) -> None:
+    from rms.api import create_app
+    from rms.devtools.pgcluster import free_port
+    from rms.settings import load_settings
+
+    down = load_settings(
+        database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/rms",
+        db_cold_start_budget_seconds=1,
+    )
+    app = create_app(down)
+    with TestClient(app, base_url=BASE_URL) as client:
+        token = app.state.auth.local.value
+        answer = client.get(
+            "/?month=2025-06", headers={"Authorization": f"Bearer {token}", "Accept": "text/html"}
+        )
+        assert answer.status_code == 503 and answer.headers["retry-after"] == "3"
+        assert "The database is waking up" in answer.text
+        refresh = re.search(r'http-equiv="refresh" content="3; url=([^"]+)"', answer.text)
+        assert refresh is not None
+        assert "month=2025-06" in refresh.group(1) and "attempt=2" in refresh.group(1)
+        since = re.search(r"waking_since=(\d+)", refresh.group(1))
+        assert since is not None
+        again = client.get(
+            f"/?month=2025-06&waking_since={int(since.group(1)) - 20}&attempt=2",
+            headers={"Authorization": f"Bearer {token}", "Accept": "text/html"},
+        )
+        assert re.search(r'data-elapsed="(2\d)"', again.text)
+        assert "attempt 2" in again.text
