@@ -16,9 +16,11 @@ the response dict out). Why it is built the way it is:
   the pool's connections (:meth:`LambdaService.release`). One more socket can stay open: a
   connection *attempt* that timed out (a resuming database) is left by psycopg to the
   garbage collector (the PGconn is held by its connect generator, which the exception's
-  traceback keeps in a reference cycle), and a frozen environment may never collect it. So
-  an invocation that saw a failed attempt ends with a full ``gc.collect()`` (about 0.1 s;
-  only then). The next invocation connects
+  traceback keeps alive), and a frozen environment may never collect it. The connector
+  clears those frames' locals when an attempt fails (:mod:`rms.db.connect`), which closes
+  the socket at once; as a second line, an invocation that saw a failed attempt ends with a
+  full ``gc.collect()`` (about 0.1 s; only then). The test depends on neither alone: with
+  psycopg imported first, only the cleared frames closed it. The next invocation connects
   afresh: one TLS handshake and a locally signed IAM token, a few milliseconds on a warm
   database (``bench/bench_lambda.py`` measures both ways).
 - **A resuming database is answered, not waited out.** The connector waits for the database

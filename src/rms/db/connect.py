@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import random
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -124,6 +125,11 @@ class ColdStartConnector:
             try:
                 conn = self._connect(**params)
             except psycopg.Error as exc:
+                # The failed attempt's libpq connection (and its socket) lives in the locals
+                # of psycopg's frames in this traceback; clear them so it closes now, not at
+                # some later garbage collection (a frozen Lambda never collects, and an open
+                # socket keeps Aurora awake).
+                traceback.clear_frames(exc.__traceback__)
                 kind = classify(exc)
                 if kind is Failure.AUTH:
                     if self.credentials is not None and not refreshed:
