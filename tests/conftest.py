@@ -28,6 +28,7 @@ from rms.db.engine import create_db_engine
 from rms.devtools.pgcluster import PgCluster
 from rms.schema.migrations import upgrade
 from rms.settings import Settings, load_settings
+from tests.pg import libpq
 
 warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 
@@ -40,10 +41,6 @@ def state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     path = tmp_path_factory.mktemp("state") / "rms"
     monkeypatch.setenv("RMS_STATE_DIR", str(path))
     return path
-
-
-def _libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
@@ -68,13 +65,13 @@ def create_pg_database(pg_server_url: str) -> Iterator[Callable[[], str]]:
 
     def make() -> str:
         name = f"rms_test_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(_libpq(pg_server_url), autocommit=True) as conn:
+        with psycopg.connect(libpq(pg_server_url), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         created.append(name)
         return make_url(pg_server_url).set(database=name).render_as_string(False)
 
     yield make
-    with psycopg.connect(_libpq(pg_server_url), autocommit=True) as conn:
+    with psycopg.connect(libpq(pg_server_url), autocommit=True) as conn:
         for name in created:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

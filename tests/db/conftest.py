@@ -8,14 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy.engine import make_url
 
 from rms.settings import Settings, load_settings
-
-
-def libpq(url: str) -> str:
-    """A SQLAlchemy URL as a libpq connection string psycopg accepts."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 @pytest.fixture

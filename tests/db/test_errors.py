@@ -19,7 +19,7 @@ from rms.errors import (
     ReferenceViolationError,
     UniqueViolationError,
 )
-from tests.db.conftest import libpq
+from tests.pg import libpq
 
 
 def _connect_error(dsn: str) -> psycopg.Error:

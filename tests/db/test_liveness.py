@@ -36,7 +36,7 @@ from rms.db.watchdog import Watchdog, abandon_connection
 from rms.devtools.pgcluster import free_port
 from rms.errors import DatabaseUnavailableError
 from rms.settings import load_settings
-from tests.db.conftest import libpq
+from tests.pg import libpq
 
 
 def _socket_options(engine: Engine) -> dict[str, int]:

@@ -26,7 +26,7 @@ from rms.migrate.ledger import ensure_ledger
 from rms.schema.migrations import upgrade
 from rms.settings import load_settings
 from tests.api.conftest import signed_in_client
-from tests.db.conftest import libpq
+from tests.pg import libpq
 from tests.rms_cli import run_rms
 
 

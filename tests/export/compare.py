@@ -33,13 +33,10 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy.engine import make_url
+
+from tests.pg import libpq
 
 __all__ = ["compare_database_and_file", "libpq"]
-
-
-def libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def _expected_instant(value: datetime) -> str:

@@ -29,6 +29,7 @@ from rms.schema.tables import DivDeposit, Trade
 from rms.settings import load_settings
 from tests.export.compare import compare_database_and_file, libpq
 from tests.export.conftest import export_to, leftovers
+from tests.pg import terminate_sessions
 from tests.signals import default_sigint
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,13 +130,7 @@ class _Cut(ExportObserver):
     def event(self, name: str) -> None:
         if name == self.at and not self.fired:
             self.fired = True
-            dbname = psycopg.conninfo.conninfo_to_dict(libpq(self.url))["dbname"]
-            with psycopg.connect(libpq(self.url), autocommit=True) as conn:
-                conn.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = %s AND pid <> pg_backend_pid() AND application_name = 'rms'",
-                    (dbname,),
-                )
+            terminate_sessions(self.url, application_name="rms")
 
 
 @pytest.mark.parametrize("point", ["checked", "rows:trades", "indexes"])

@@ -14,7 +14,8 @@ from typing import Any
 import psycopg
 import pytest
 from bench.gen_sqlite import DDL, generate
-from sqlalchemy.engine import make_url
+
+from tests.pg import libpq
 
 #: The real files of the existing application, copied unchanged from
 #: ``../shared/fixtures/prisma-sqlite`` so the suite does not depend on that folder.
@@ -43,10 +44,6 @@ COLUMNS = {
 }  # fmt: skip
 
 T0 = 1_704_067_200_000  # 2024-01-01T00:00:00Z in epoch ms
-
-
-def libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def base_rows() -> dict[str, list[dict[str, Any]]]:

@@ -21,6 +21,7 @@ from rms.errors import RmsError
 from rms.migrate import MigrateOptions, MigrationObserver, preflight, run_migration
 from rms.migrate.source import file_sha256
 from tests.migrate.conftest import libpq, target_state
+from tests.pg import terminate_sessions
 from tests.signals import default_sigint
 
 POINTS = [
@@ -46,13 +47,7 @@ class _Cut(MigrationObserver):
     def event(self, name: str) -> None:
         if name == self.at and not self.fired:
             self.fired = True
-            dbname = psycopg.conninfo.conninfo_to_dict(libpq(self.url))["dbname"]
-            with psycopg.connect(libpq(self.url), autocommit=True) as conn:
-                conn.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = %s AND pid <> pg_backend_pid()",
-                    (dbname,),
-                )
+            terminate_sessions(self.url)
 
 
 class _CtrlC(MigrationObserver):
