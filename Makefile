@@ -19,6 +19,10 @@ UV         := $(TOOLS)/bin/uv
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV_PYTHON_DOWNLOADS    := never
 export UV_PYTHON              := $(PYTHON)
+# Byte-compile what is installed (pip does by default, uv does not): every `rms` command and
+# test subprocess then starts from .pyc files, about twice as fast here, and more so where
+# PYTHONDONTWRITEBYTECODE is set (Python would otherwise compile every module on every start).
+export UV_COMPILE_BYTECODE    := 1
 
 .PHONY: run test install install-dev lock lock-upgrade lock-check lint format format-check \
         typecheck dupcheck unit infra-check infra-apply-local build package bench bench-lambda bench-service \
@@ -31,10 +35,12 @@ $(UV):
 # --locked: fail (instead of re-resolving) when uv.lock does not match pyproject.toml.
 $(VENV)/.installed-run: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --locked --inexact --no-dev --quiet
+	$(BIN)/python -m compileall -q src/rms
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --locked --quiet
+	$(BIN)/python -m compileall -q src/rms
 	touch $@ $(VENV)/.installed-run
 
 install: $(VENV)/.installed-run

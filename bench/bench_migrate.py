@@ -9,8 +9,8 @@ In one run, on one throwaway PostgreSQL cluster started here, on the same data:
 (c) pgloader on the same data with the dates pre-converted to text (the only way it loads
     an RMS file at all); skipped, saying so, when pgloader is not installed
     (``apt-get install -y pgloader``); everything else runs without it;
-(a') the same with ``--workers 2`` (big tables converted by two worker processes), unless
-     ``--no-workers``: what the workers bring or cost, in the same run;
+(a') the same with ``--workers 0`` (no worker processes, whatever ``auto`` chose for (a)),
+     unless ``--no-serial``: what the workers bring or cost, in the same run;
 (d) at the owner's size (``--small-trades``, about 12k rows): the process start that
     dominates there, against ``python -c "import sqlalchemy, psycopg"`` measured in the same
     run: ``rms --help`` and the whole ``rms db migrate`` of the small file (medians of 3).
@@ -142,7 +142,12 @@ def bench_rms(
         raise SystemExit(f"rms db migrate failed:\n{proc.stdout}\n{proc.stderr}")
     report = json.loads(report_path.read_text())
     phases = ", ".join(f"{k} {v:.1f} s" for k, v in report["timings"].items())
-    return elapsed, peak_kb, f"in-run phases: {phases}; run total {report['seconds']:.1f} s"
+    workers = report["options"].get("workers", "?")
+    return (
+        elapsed,
+        peak_kb,
+        f"workers {workers}; in-run phases: {phases}; run total {report['seconds']:.1f} s",
+    )
 
 
 def bench_copy(url: str, files: dict[str, tuple[Path, list[str]]]) -> float:
@@ -229,7 +234,7 @@ def main() -> None:
     parser.add_argument("--trades", type=int, default=1_000_000)
     parser.add_argument("--deposits", type=int, default=None, help="default: trades / 5")
     parser.add_argument("--source", type=Path, help="use this file instead of generating one")
-    parser.add_argument("--no-workers", action="store_true", help="skip (a'): --workers 2")
+    parser.add_argument("--no-serial", action="store_true", help="skip (a'): --workers 0")
     parser.add_argument(
         "--small-trades", type=int, default=8_000, help="(d): the owner's size; 0 skips it"
     )
@@ -252,14 +257,14 @@ def main() -> None:
         with running_cluster() as cluster:
             admin = cluster.url().replace("postgresql+psycopg://", "postgresql://")
             a_time, peak_kb, phases = bench_rms(source, create_db(admin, "bench_a"), work)
-            print(f"(a) rms db migrate (incl. verification): {a_time:.2f} s")
+            print(f"(a) rms db migrate (incl. verification, --workers auto): {a_time:.2f} s")
             print(f"    {phases}")
-            if not args.no_workers:
+            if not args.no_serial:
                 s_time, _, s_phases = bench_rms(
-                    source, create_db(admin, "bench_a_workers"), work, ("--workers", "2")
+                    source, create_db(admin, "bench_a_serial"), work, ("--workers", "0")
                 )
                 print(
-                    f"(a') the same, --workers 2: {s_time:.2f} s  (a')/(a) = {s_time / a_time:.2f}"
+                    f"(a') the same, --workers 0: {s_time:.2f} s  (a')/(a) = {s_time / a_time:.2f}"
                 )
                 print(f"    {s_phases}")
             b_time = bench_copy(create_db(admin, "bench_b"), files)

@@ -88,3 +88,13 @@ def test_driver_errors_still_reach_the_boundary_translated(
     expected = translate_db_error(psycopg.OperationalError("connection refused")).message
     assert code == 2
     assert err == f"error: {expected}\n"
+
+
+def test_the_driver_error_module_loads_without_the_engine_models_or_settings() -> None:
+    probe = (
+        "import json, sys; import rms.db.errors; "
+        "print(json.dumps(sorted(m for m in ('sqlalchemy.orm', 'rms.schema.tables', "
+        "'rms.db.database', 'pydantic_settings') if m in sys.modules)))"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert json.loads(proc.stdout) == []

@@ -124,3 +124,20 @@ def test_default_files_go_to_the_state_directory(
     for directory in (state_dir, state_dir / "migrate", run_dir):
         assert directory.stat().st_mode & 0o777 == 0o700, directory
     assert set(tmp_path.iterdir()) == before
+
+
+def test_workers_takes_a_count_or_auto(source: Path, pg_url: str, run_cli: Cli) -> None:
+    before = target_state(pg_url)
+    for bad in ("two", "-1", "65", "2.5"):
+        code, out, err = run_cli(
+            "db", "migrate", "--from", str(source), "--to", pg_url, "--workers", bad
+        )
+        assert code == 2, (bad, out, err)
+        assert f"--workers {bad}: expected auto or a whole number from 0 to 64" in err
+        assert "Traceback" not in err
+    assert target_state(pg_url) == before
+    for good in ("AUTO", "0", "2"):
+        code, _out, err = run_cli(
+            "db", "migrate", "--from", str(source), "--to", pg_url, "--workers", good, "--dry-run"
+        )
+        assert code == 0, (good, err)

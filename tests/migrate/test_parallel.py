@@ -7,6 +7,7 @@ path with many chunks; each run is compared with the one-process run of the same
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sqlite3
 from contextlib import closing
 from itertools import pairwise
@@ -171,3 +172,37 @@ def test_a_chunk_converts_like_the_row_function_and_gives_up_on_a_bad_row(
         ranges = parallel_module.chunk_ranges(conn, '"trades"', 20_000)
     assert ranges[0][0] == 0 and ranges[-1][1] == 20_000
     assert all(a[1] == b[0] for a, b in pairwise(ranges))
+
+
+@pytest.mark.parametrize(
+    ("idle", "cpus", "expected"),
+    [(0.3, 2, 0), (1.2, 2, 0), (1.8, 2, 2), (2.0, 2, 2), (3.9, 8, 4), (7.9, 8, 4), (2.5, 4, 2)],
+)
+def test_auto_uses_workers_only_when_two_cpus_are_idle(
+    idle: float, cpus: int, expected: int
+) -> None:
+    assert parallel_module.workers_for(idle, cpus) == expected
+
+
+def test_idle_cores_reads_proc_stat_and_falls_back_to_the_load_average(tmp_path: Path) -> None:
+    cpus = multiprocessing.cpu_count()
+    measured = parallel_module.idle_cores(0.05)
+    assert 0.0 <= measured <= cpus + 0.01
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 1 2 3\n")
+    assert parallel_module._cpu_times(stat) == (850, 1000)
+    assert parallel_module.idle_cores(0.0, stat) == 0.0  # no time passed between the reads
+    missing = parallel_module.idle_cores(0.0, tmp_path / "absent")
+    assert missing == pytest.approx(max(0.0, cpus - os.getloadavg()[0]), abs=0.5)
+
+
+def test_the_chosen_worker_count_is_in_the_report(
+    generated_20k: Path, create_pg_database: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parallel_module, "idle_cores", lambda: 0.4)
+    options = MigrateOptions(report_path=tmp_path / "r.json", parallel_min_rows=1000)
+    report = run_migration(preflight(generated_20k, create_pg_database(), options), options)
+    assert report.options["workers"] == 0
+    small = MigrateOptions(report_path=tmp_path / "s.json", workers=3)
+    report = run_migration(preflight(generated_20k, create_pg_database(), small), small)
+    assert report.options["workers"] == 0  # no table of 100,000 rows: nobody to help

@@ -27,7 +27,6 @@ from rms.errors import (
     RmsError,
     UniqueViolationError,
 )
-from rms.schema.tables import metadata
 
 __all__ = ["DRIVER_ERRORS", "Failure", "classify", "sqlstate_of", "translate_db_error"]
 
@@ -46,6 +45,8 @@ def _constraint_columns() -> dict[str, tuple[str, list[str]]]:
     violation of one under the index's name, so indexes are mapped as well as constraints.
     A CHECK constraint names no columns; ``<table>_<column>_check`` gives its column.
     """
+    from rms.schema.tables import metadata  # the models only when a constraint failed
+
     found: dict[str, tuple[str, list[str]]] = {}
     for table in metadata.tables.values():
         items: list[ColumnCollectionConstraint | Index] = [

@@ -17,6 +17,7 @@ import sys
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from rms.lazy import attribute_from
 from rms.migrate.errors import (
     BadDataError,
     CommitUnknownError,
@@ -62,12 +63,7 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'rms.migrate' has no attribute {name!r}")
-    from importlib import import_module
-
-    return getattr(import_module(f"rms.migrate.{module}"), name)
+    return attribute_from(__name__, {k: f"rms.migrate.{v}" for k, v in _LAZY.items()}, name)
 
 
 class _Package(ModuleType):

@@ -49,6 +49,9 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
+#: The most ``--workers`` a run accepts.
+MAX_WORKERS = 64
+
 
 class OnError(StrEnum):
     abort = "abort"
@@ -233,6 +236,19 @@ def _pairs(values: Sequence[str], flag: str, example: str) -> dict[str, str]:
     return out
 
 
+def _workers(value: str) -> int | None:
+    """``--workers``: ``auto`` (None) or a count from 0 to 64."""
+    text = value.strip().lower()
+    if text == "auto":
+        return None
+    if text.isdigit() and int(text) <= MAX_WORKERS:
+        return int(text)
+    raise InvalidInputError(
+        f"--workers {value}: expected auto or a whole number from 0 to {MAX_WORKERS}",
+        field="--workers",
+    )
+
+
 ToOption = Annotated[
     str | None,
     typer.Option(
@@ -316,16 +332,15 @@ def register(db_app: typer.Typer) -> None:
             ),
         ] = False,
         workers: Annotated[
-            int | None,
+            str,
             typer.Option(
                 "--workers",
-                min=0,
-                max=64,
-                metavar="N",
-                help="Processes converting tables of 100,000 rows or more (0: this process "
-                "only). Helps only with idle cores: see docs/benchmarks.md.",
+                metavar="N|auto",
+                help="Processes converting tables of 100,000 rows or more: 0 (this process "
+                "only) to 64, or auto: one per idle CPU when at least two are idle, else 0 "
+                "(see docs/benchmarks.md).",
             ),
-        ] = 0,
+        ] = "auto",
     ) -> None:
         """Copy a SQLite file into PostgreSQL: exact, atomic, verified before COMMIT."""
         from rms.migrate.load import MigrateOptions, preflight, run_migration
@@ -348,7 +363,7 @@ def register(db_app: typer.Typer) -> None:
             risk_group_map=risk_map,
             fills=fills,
             keep_backup=keep_backup,
-            workers=workers,
+            workers=_workers(workers),
             confirm=(lambda q: typer.confirm(q, default=False)) if sys.stdin.isatty() else None,
             observer=observer,
         )

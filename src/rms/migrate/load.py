@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sqlite3
 import threading
 import time
@@ -151,17 +150,20 @@ class MigrateOptions:
     #: the Python side). See docs/benchmarks.md for the measurements behind the default.
     rebuild: Literal["all", "fks"] = "all"
     #: Worker processes converting big tables (:mod:`rms.migrate.parallel`); 0 or 1:
-    #: convert in the loading process only (the default: on the 2 shared cores we measure
-    #: on, workers made the COPY phase slower, see docs/benchmarks.md); None: one per core,
-    #: at most 4.
-    workers: int | None = 0
+    #: convert in the loading process only; None (the default, ``--workers auto``): one
+    #: per idle CPU when at least two are idle at the start of the load, else none (on
+    #: busy cores workers made the copy phase slower, on idle ones they cut it by a
+    #: third: docs/benchmarks.md). Chosen only when a table is big enough for them.
+    workers: int | None = None
     #: Tables with at least this many rows are converted by the workers.
     parallel_min_rows: int = PARALLEL_MIN_ROWS
 
     def worker_count(self) -> int:
         if self.workers is not None:
             return self.workers
-        return min(os.cpu_count() or 1, 4)
+        from rms.migrate.parallel import auto_workers
+
+        return auto_workers()
 
     def lineage_options(self) -> LineageOptions:
         return LineageOptions(
@@ -544,7 +546,7 @@ def _load(
     quarantine_path: Path,
     watch: SourceWatch,
 ) -> None:
-    pool = _converter_pool(plan, options, backup)  # forked before any thread starts
+    pool = _converter_pool(plan, options, report, backup)  # forked before any thread starts
     try:
         source = open_readonly(backup, options.source_busy_timeout)
         quarantine = (
@@ -558,14 +560,15 @@ def _load(
 
 
 def _converter_pool(
-    plan: MigrationPlan, options: MigrateOptions, backup: Path
+    plan: MigrationPlan, options: MigrateOptions, report: MigrationReport, backup: Path
 ) -> ConverterPool | None:
-    workers = options.worker_count()
     big = any(
         m.source is not None and m.source.rows >= options.parallel_min_rows
         for m in plan.lineage.mappings
     )
-    if workers < 2 or not big:
+    workers = options.worker_count() if big else 0
+    report.options["workers"] = workers
+    if workers < 2:
         return None
     from rms.migrate.parallel import ConverterPool
 

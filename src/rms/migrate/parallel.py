@@ -34,6 +34,7 @@ import multiprocessing
 import os
 import signal
 import sqlite3
+import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -46,12 +47,67 @@ from rms.migrate.fastpath import row_function
 from rms.migrate.source import FETCH_ROWS, open_readonly
 from rms.migrate.spec import table_specs
 
-__all__ = ["Chunk", "ConverterPool", "chunk_ranges"]
+__all__ = ["Chunk", "ConverterPool", "auto_workers", "chunk_ranges", "idle_cores", "workers_for"]
 
 #: Rows per chunk handed to a worker.
 CHUNK_ROWS = 50_000
 
 _PR_SET_PDEATHSIG = 1
+
+#: Most worker processes ``auto`` starts (beyond that the one COPY stream is the bound).
+MAX_AUTO_WORKERS = 4
+#: How long ``auto`` watches the CPUs before choosing.
+IDLE_SAMPLE_SECONDS = 0.25
+
+
+# ----------------------------------------------------------------- how many workers
+
+
+def _cpu_times(stat: Path) -> tuple[int, int]:
+    """(idle, total) jiffies of all CPUs from ``/proc/stat``'s first line."""
+    fields = stat.read_text().split("\n", 1)[0].split()
+    values = [int(v) for v in fields[1:]]
+    return values[3] + values[4], sum(values)  # idle + iowait
+
+
+def idle_cores(
+    sample_seconds: float = IDLE_SAMPLE_SECONDS, stat: Path = Path("/proc/stat")
+) -> float:
+    """How many of this machine's CPUs are idle right now.
+
+    Measured over ``sample_seconds`` from ``/proc/stat`` (Linux); elsewhere the CPU count
+    minus the one-minute load average. A load average lags by a minute, which is why it is
+    only the fallback: the 2-core machines this is measured on go from busy to idle often.
+    """
+    cpus = os.cpu_count() or 1
+    try:
+        idle0, total0 = _cpu_times(stat)
+        time.sleep(sample_seconds)
+        idle1, total1 = _cpu_times(stat)
+    except (OSError, ValueError, IndexError):
+        try:
+            return max(0.0, cpus - os.getloadavg()[0])
+        except OSError:  # pragma: no cover - no load average either
+            return 0.0
+    if total1 <= total0:
+        return 0.0
+    return cpus * (idle1 - idle0) / (total1 - total0)
+
+
+def workers_for(idle: float, cpus: int) -> int:
+    """Workers for ``idle`` idle CPUs out of ``cpus``: one per idle CPU, or none.
+
+    The loading process and PostgreSQL's COPY backend need CPU too, so workers only pay
+    when at least two CPUs are idle (measured in docs/benchmarks.md: on 2 busy cores the
+    workers made the copy phase slower, on 2 idle ones they cut it by a third).
+    """
+    usable = min(int(idle + 0.25), cpus, MAX_AUTO_WORKERS)
+    return usable if usable >= 2 else 0
+
+
+def auto_workers() -> int:
+    """The worker count for ``--workers auto``: :func:`workers_for` the idle CPUs now."""
+    return workers_for(idle_cores(), os.cpu_count() or 1)
 
 
 @dataclass
