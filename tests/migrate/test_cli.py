@@ -128,7 +128,7 @@ def test_default_files_go_to_the_state_directory(
 
 def test_workers_takes_a_count_or_auto(source: Path, pg_url: str, run_cli: Cli) -> None:
     before = target_state(pg_url)
-    for bad in ("two", "-1", "65", "2.5"):
+    for bad in ("two", "-1", "65", "2.5", "²", ""):
         code, out, err = run_cli(
             "db", "migrate", "--from", str(source), "--to", pg_url, "--workers", bad
         )

@@ -241,7 +241,7 @@ def _workers(value: str) -> int | None:
     text = value.strip().lower()
     if text == "auto":
         return None
-    if text.isdigit() and int(text) <= MAX_WORKERS:
+    if text.isdecimal() and int(text) <= MAX_WORKERS:
         return int(text)
     raise InvalidInputError(
         f"--workers {value}: expected auto or a whole number from 0 to {MAX_WORKERS}",

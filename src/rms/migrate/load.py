@@ -152,8 +152,8 @@ class MigrateOptions:
     #: Worker processes converting big tables (:mod:`rms.migrate.parallel`); 0 or 1:
     #: convert in the loading process only; None (the default, ``--workers auto``): one
     #: per idle CPU when at least two are idle at the start of the load, else none (on
-    #: busy cores workers made the copy phase slower, on idle ones they cut it by a
-    #: third: docs/benchmarks.md). Chosen only when a table is big enough for them.
+    #: busy cores workers made the copy phase slower, on idle ones they cut it by about a
+    #: quarter: docs/benchmarks.md). Chosen only when a table is big enough for them.
     workers: int | None = None
     #: Tables with at least this many rows are converted by the workers.
     parallel_min_rows: int = PARALLEL_MIN_ROWS
