@@ -42,6 +42,7 @@ from rms.migrate.digest import (
     sql_row_digest,
 )
 from rms.migrate.spec import ColumnSpec, Kind, TableSpec
+from rms.schema.head import stored_revision
 
 __all__ = [
     "INSTANT_FORMAT",
@@ -130,13 +131,7 @@ def check_schema(cur: psycopg.Cursor[Any], specs: Sequence[TableSpec], head: str
             f"the database uses the {encoding} encoding; only UTF8 text is known to be valid "
             "UTF-8, which SQLite text must be"
         )
-    cur.execute("SELECT to_regclass('alembic_version') IS NOT NULL")
-    row = cur.fetchone()
-    revision: str | None = None
-    if row and row[0]:
-        cur.execute("SELECT version_num FROM alembic_version")
-        found = cur.fetchall()
-        revision = str(found[0][0]) if len(found) == 1 else None
+    revision = stored_revision(cur)
     if revision != head:
         raise ExportSourceError(
             f"the database is at schema revision {revision or 'none (not an rms database?)'}, "

@@ -92,6 +92,7 @@ from rms.migrate.target import (
     target_digest,
     target_error,
 )
+from rms.schema.head import HEAD_REVISION, create_head_schema, stored_revision
 from rms.settings.state import make_private_dir
 
 if TYPE_CHECKING:
@@ -298,9 +299,7 @@ def _preflight(source: Path, target: Target, options: MigrateOptions) -> Migrati
 
 
 def _inspect_target(target: Target) -> tuple[str | None, str, dict[str, int], bool]:
-    from rms.schema.migrations import current_revision, head_revision
-
-    head = head_revision()
+    head = HEAD_REVISION
     with target.connect() as conn:
         try:
             cur = raw(conn).cursor()
@@ -308,7 +307,7 @@ def _inspect_target(target: Target) -> tuple[str | None, str, dict[str, int], bo
             cur.execute("SHOW server_encoding")
             row = cur.fetchone()
             encoding = str(row[0]) if row else "?"
-            revision = current_revision(conn)
+            revision = stored_revision(cur)
             counts = table_counts(cur, table_specs())
             conn.rollback()
         except DRIVER_ERRORS as exc:
@@ -751,15 +750,11 @@ def _lock(
     )
     cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
     if plan.needs_upgrade:
-        from alembic import command
-
-        from rms.schema.migrations import alembic_config, current_revision
-
-        if table_counts(cur, specs):
+        if table_counts(cur, specs) or stored_revision(cur) is not None:
             raise TargetError("the target gained RMS tables since the preflight; run again")
-        command.upgrade(alembic_config(conn), "head")
+        create_head_schema(conn)
         report.schema_upgraded = True
-        report.schema_revision = current_revision(conn)
+        report.schema_revision = stored_revision(cur)
     else:
         report.schema_revision = plan.target_revision
     names = sql.SQL(", ").join(sql.Identifier(s.name) for s in specs)

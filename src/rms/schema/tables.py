@@ -159,6 +159,10 @@ class RiskGroup(Row):
     name: Mapped[str] = mapped_column(Text)
 
 
+#: ``sort_order`` of columns a revision added to an existing table (they come last).
+_ADDED_BY_0002 = 100
+
+
 class Universe(Row):
     __tablename__ = "universe"
     __table_args__ = (
@@ -180,9 +184,14 @@ class Universe(Row):
     is_closed_end_fund: Mapped[bool] = mapped_column(
         Boolean, default=True, server_default=text("true")
     )
-    volatility_long: Mapped[str | None] = mapped_column(Text)
-    volatility_short: Mapped[str | None] = mapped_column(Text)
-    volatility_calculated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Added by revision 0002 after the columns every table has, in this order: sort_order
+    # puts them there, so a schema created from these models is column for column the one
+    # the history builds (tests/schema/test_head.py).
+    volatility_calculated_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), sort_order=_ADDED_BY_0002
+    )
+    volatility_long: Mapped[str | None] = mapped_column(Text, sort_order=_ADDED_BY_0002)
+    volatility_short: Mapped[str | None] = mapped_column(Text, sort_order=_ADDED_BY_0002)
 
 
 class Trade(Row):
