@@ -99,6 +99,12 @@ def serve(
     from rms.auth.serving import mask_access_log, sign_in_lines
     from rms.db import build_database
 
+    if not host.strip():
+        # uvicorn binds "" to every interface; an unset variable must not do that silently.
+        raise InvalidInputError(
+            "--host is empty: name the interface to listen on (e.g. 127.0.0.1)",
+            field="--host",
+        )
     settings = command_settings(ctx)
     configure_logging(settings.log_level, timestamps=True)
     auth = Authenticator(settings, bind_host=host)  # refuses RMS_AUTH=off off loopback

@@ -144,7 +144,7 @@ def test_sign_in_off_only_on_loopback(tmp_path: Path) -> None:
     off = _settings(tmp_path, rms_auth="off")
     for host in ("127.0.0.1", "::1", "localhost"):
         check_bind(off, host)
-    for host in ("0.0.0.0", "192.0.2.10", None):
+    for host in ("0.0.0.0", "192.0.2.10", None, "", " ", "::", "127.0.0.1 ", "/tmp/sock"):
         with pytest.raises(ConfigError, match="RMS_AUTH=off is refused"):
             check_bind(off, host)
     with pytest.raises(ConfigError):

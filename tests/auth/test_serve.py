@@ -72,6 +72,20 @@ def test_sign_in_off_is_refused_off_loopback(host: str, monkeypatch: pytest.Monk
     ]
 
 
+@pytest.mark.parametrize("auth", ["off", "on"])
+@pytest.mark.parametrize("argv", [("--host", ""), ("--host=",), ("--host", " ")])
+def test_an_empty_host_is_a_usage_error(
+    argv: tuple[str, ...], auth: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # uvicorn binds "" to every interface: with sign-in off, the whole network would be in.
+    monkeypatch.setenv("RMS_AUTH", auth)
+    result = run_rms("serve", *argv, "--port", str(free_port()))
+    assert result.exit_code == 2
+    assert result.error_lines == [
+        "error: --host is empty: name the interface to listen on (e.g. 127.0.0.1)"
+    ]
+
+
 def test_the_sign_in_lines_for_each_configuration(tmp_path: Path) -> None:
     from rms.auth import Authenticator
     from rms.settings import load_settings

@@ -21,6 +21,7 @@ The reason (expired, wrong audience, unknown key...) is logged at INFO, never th
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from dataclasses import dataclass
 from typing import Literal
@@ -33,7 +34,7 @@ from rms.auth.oidc import OidcProvider
 from rms.auth.ratelimit import FailureLimiter
 from rms.auth.sessions import SESSION_COOKIE, FlowCodec, Principal, SessionCodec
 from rms.errors import AuthenticationError, ConfigError
-from rms.settings import Settings, is_local_host
+from rms.settings import Settings
 
 __all__ = [
     "OPEN_PATHS",
@@ -43,6 +44,7 @@ __all__ = [
     "Refusal",
     "check_bind",
     "client_address",
+    "is_loopback_bind",
     "is_open_path",
     "require_user",
 ]
@@ -71,10 +73,32 @@ class Refusal:
     retry_after: int | None = None
 
 
+def is_loopback_bind(host: str | None) -> bool:
+    """True only for an explicit loopback interface: ``localhost`` or a loopback address.
+
+    Not :func:`rms.settings.is_local_host`, whose libpq notion ("no host is a local
+    socket") would call an empty bind address local, while a server bound to ``""``
+    listens on every interface.
+    """
+    if not host or host != host.strip():
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.removeprefix("[").removesuffix("]")).is_loopback
+    except ValueError:
+        return False
+
+
 def check_bind(settings: Settings, host: str | None) -> None:
-    """Refuse ``RMS_AUTH=off`` unless the service listens on a loopback address only."""
-    if settings.rms_auth == "off" and (host is None or not is_local_host(host)):
-        where = f"on {host}" if host else "without a loopback bind (e.g. on Lambda)"
+    """Refuse ``RMS_AUTH=off`` unless the service listens on an explicit loopback address."""
+    if settings.rms_auth == "off" and not is_loopback_bind(host):
+        if host is None:
+            where = "without a loopback bind (e.g. on Lambda)"
+        elif not host.strip():
+            where = "on an empty host (which listens on every interface)"
+        else:
+            where = f"on {host}"
         raise ConfigError(
             f"RMS_AUTH=off is refused {where}: sign-in may be turned off only for a service "
             "listening on 127.0.0.1, ::1 or localhost",
