@@ -52,3 +52,13 @@ def test_botocore_payload_logs_are_masked_before_we_know_the_value(
     logger.debug('Response body: {"SecretString": "never-Seen-Before-1"}')
     assert "never-Seen-Before-1" not in caplog.text
     assert "secret payload redacted by rms" in caplog.text
+
+
+def test_credential_shapes_are_masked_without_being_registered() -> None:
+    jwt_like = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJvd25lciJ9.c2lnbmF0dXJl"
+    assert jwt_like not in redact(f"refused {jwt_like}")
+    assert "eyJzdWIiOiJvd25lciJ9" not in redact(f"header {jwt_like[:-5]}")
+    for header in ("Bearer abc.def-123", "basic dXNlcjpwYXNz", "Token s3cr3t-value"):
+        scheme, value = header.split(" ")
+        assert redact(f"Authorization: {header}") == f"Authorization: {scheme} {MASK}"
+        assert value not in redact(f"'{header}'")

@@ -39,14 +39,22 @@ _AWS_SIGNED = re.compile(
     r"(?P<head>X-Amz-(?:Signature|Security-Token|Credential)=)(?P<pw>[^&\s'\"]+)"
 )
 
+#: Credential shapes masked wherever they turn up, even when nobody registered the value: a
+#: JWT (an OIDC or Cognito token), and what follows an HTTP authentication scheme.
+_JWT = re.compile(r"(?P<head>)\beyJ[\w-]*\.[\w-]+\.[\w-]*")
+_AUTH_SCHEME = re.compile(
+    r"(?P<head>\b(?:Bearer|Basic|Digest|Token|Negotiate)\s+)(?P<pw>[^\s'\",]+)", re.IGNORECASE
+)
+
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` with every secret replaced by :data:`MASK`.
 
     The known ``secrets`` are masked wherever they appear (also in their JSON-escaped and
     repr forms, which is how botocore logs response bodies); passwords in URLs and
-    ``password=`` pairs and the signature of an IAM token are masked even when nobody told
-    us the value, so a secret we never saw still does not get out.
+    ``password=`` pairs, the signature of an IAM token, a JWT and whatever follows an HTTP
+    authentication scheme (``Bearer x``, ``Basic x``) are masked even when nobody told us
+    the value, so a secret we never saw still does not get out.
     """
     values = {s for s in secrets if s and len(s) >= 4}
     variants: set[str] = set()
@@ -54,7 +62,7 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
         variants.update({value, json.dumps(value)[1:-1], repr(value)[1:-1]})
     for variant in sorted(variants, key=len, reverse=True):
         text = text.replace(variant, MASK)
-    for pattern in (_URL_PASSWORD, _KV_PASSWORD, _AWS_SIGNED):
+    for pattern in (_URL_PASSWORD, _KV_PASSWORD, _AWS_SIGNED, _JWT, _AUTH_SCHEME):
         text = pattern.sub(lambda m: m.group("head") + MASK, text)
     return text
 

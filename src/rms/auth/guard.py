@@ -173,7 +173,8 @@ class Authenticator:
         scheme, _, value = authorization.strip().partition(" ")
         value = value.strip()
         if scheme.lower() != "bearer" or not value:
-            raise AuthenticationError(f"Authorization scheme {scheme!r} is not Bearer")
+            # Never the header itself: without a space, its "scheme" is the credential.
+            raise AuthenticationError("the Authorization header is not 'Bearer <token>'")
         if self.local is not None and self.local.matches(value):
             return Principal("owner", "token", "bearer")
         if self.oidc is not None and value.count(".") == 2:

@@ -217,7 +217,7 @@ class OidcProvider:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError as exc:
-            raise AuthenticationError(f"not a JWT: {exc}") from None
+            raise AuthenticationError(f"not a JWT ({type(exc).__name__})") from None
         algorithm = header.get("alg")
         if algorithm not in ALGORITHMS:
             raise AuthenticationError(f"algorithm {algorithm!r} is not accepted")

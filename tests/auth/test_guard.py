@@ -1,0 +1,49 @@
+"""The one check of every request: what it logs, and what it counts as a failed sign-in."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+
+from rms.api import create_app
+from rms.settings import load_settings
+from tests.auth.conftest import client_of
+from tests.auth.issuer import Issuer
+
+
+def _app(tmp_path: Path, **overrides: object) -> FastAPI:
+    return create_app(load_settings(database_url=f"sqlite:///{tmp_path / 'g.db'}", **overrides))
+
+
+def test_no_credential_material_reaches_a_log_line_whatever_the_header_shape(
+    issuer: Issuer,
+    make_oidc_app: Callable[..., FastAPI],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = make_oidc_app(rms_api_token="the-local-token-0123456789", auth_failure_limit=100)
+    jwt = issuer.mint()
+    foreign = issuer.mint(aud="someone-else")
+    basic = base64.b64encode(b"owner:hunter2-password").decode()
+    secrets = {
+        jwt: [jwt, f"bearer{jwt}", f"Bearer  {jwt}x", f"JWT {jwt}"],
+        foreign: [f"Bearer {foreign}", foreign],
+        basic: [f"Basic {basic}", basic],
+        "the-local-token-0123456789": ["the-local-token-0123456789x", "Token the-local-token"],
+        "made-up-credential-987": ["made-up-credential-987", "Bearer made-up-credential-987"],
+    }
+    caplog.set_level(logging.DEBUG)
+    with client_of(app) as client:
+        for headers in secrets.values():
+            for header in headers:
+                response = client.get("/metrics", headers={"Authorization": header})
+                assert response.status_code == 401, header
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "refused GET /metrics" in logged  # the refusals are logged, with their reason
+    for secret in secrets:
+        for part in {secret, *secret.split(".")}:
+            assert part not in logged
