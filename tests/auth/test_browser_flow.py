@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -148,3 +150,34 @@ def test_behind_an_https_proxy_the_cookies_are_secure_and_hsts_is_sent(
         response = client.get("/auth/login", follow_redirects=False)
         assert "Secure" in response.headers["set-cookie"]
         assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+@pytest.mark.parametrize(
+    ("asked", "lands"),
+    [
+        ("/\t/evil.example", "/"),  # /%09/evil.example: a browser drops the tab
+        ("/\n/evil.example", "/"),
+        ("/%09/evil.example", "/"),
+        ("/ /evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("//evil.example", "/"),
+        ("https://evil.example/", "/"),
+        ("/\u200b/evil.example", "/"),
+        ("/x/../../evil.example", "/evil.example"),
+        ('/accounts?month=2024-06&q="><script>', "/accounts?month=2024-06&q=%22%3E%3Cscript%3E"),
+    ],
+)
+def test_after_a_real_oidc_sign_in_the_target_is_a_same_site_path_encoded(
+    asked: str, lands: str, issuer: Issuer, make_oidc_app: Callable[..., FastAPI]
+) -> None:
+    app = make_oidc_app()
+    with client_of(app) as client:
+        location, _ = _start(client, asked)
+        response = client.get(_issuer_redirect(location), follow_redirects=False)
+        assert response.status_code == 200, response.text
+        escaped = html.escape(lands)
+        assert f'<meta http-equiv="refresh" content="0; url={escaped}">' in response.text
+        assert f'<a href="{escaped}">' in response.text
+        if lands == "/":
+            assert "evil" not in response.text
+        assert not any(c in response.text for c in "\t\n\u200b")

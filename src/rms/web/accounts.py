@@ -11,7 +11,7 @@ sign-in gate's ``Origin`` check, and the form's token (:mod:`rms.web.render`).
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from rms.api.cache import ReferenceCache
 from rms.api.schemas import MODELS, ResourceModels
+from rms.auth.redirects import safe_target
 from rms.db.database import Database
 from rms.errors import NotFoundError, RmsError
 from rms.repo import crud
@@ -68,7 +69,8 @@ def _refused(request: Request) -> HTMLResponse:
 
 
 def _to_account(account_id: str, anchor: str = "") -> RedirectResponse:
-    return RedirectResponse(f"/accounts/{account_id}{anchor}", status_code=303)
+    target = safe_target(f"/accounts/{quote(account_id, safe='')}")
+    return RedirectResponse(target + anchor, status_code=303)
 
 
 def router() -> APIRouter:

@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
 
 from rms.api.problems import status_for
-from rms.api.routes.auth import safe_next
+from rms.auth.redirects import safe_target
 from rms.db.deadline import Deadline, deadline_scope
 from rms.errors import DatabaseUnavailableError, NotFoundError, RmsError
 from rms.web.render import render
@@ -40,7 +40,7 @@ def _back(request: Request) -> str:
     """The page a form was posted from, as a path on this site (never another site)."""
     referer = urlsplit(request.headers.get("referer", ""))
     path = referer.path + (f"?{referer.query}" if referer.query else "")
-    return safe_next(path)
+    return safe_target(path)
 
 
 def waking_page(request: Request, exc: DatabaseUnavailableError) -> HTMLResponse:
@@ -53,7 +53,7 @@ def waking_page(request: Request, exc: DatabaseUnavailableError) -> HTMLResponse
     since = min(since, now)
     query = {k: v for k, v in request.query_params.items() if k not in ("waking_since", "attempt")}
     query |= {"waking_since": str(since), "attempt": str(attempt + 1)}
-    retry_url = f"{request.url.path}?{urlencode(query)}"
+    retry_url = safe_target(f"{request.url.path}?{urlencode(query)}")
     response = render(
         request,
         "waking.html",

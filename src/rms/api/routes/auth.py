@@ -42,23 +42,15 @@ from rms.api.problems import problem_response
 from rms.auth import Authenticator, Principal
 from rms.auth.guard import client_address, oidc_principal
 from rms.auth.oidc import pkce_pair
+from rms.auth.redirects import safe_target
 from rms.auth.sessions import FLOW_COOKIE, FLOW_MAX_AGE_SECONDS, SESSION_COOKIE
 from rms.errors import AuthenticationError
 
-__all__ = ["auth_router", "safe_next"]
+__all__ = ["auth_router"]
 
 log = logging.getLogger("rms.auth")
 
 _FORM_LIMIT = 4096
-
-
-def safe_next(value: str | None) -> str:
-    """``value`` if it is a path on this site, else ``/`` (no open redirect)."""
-    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
-        return "/"
-    if any(c in value for c in "\r\n\x00"):
-        return "/"
-    return value
 
 
 def _auth(request: Request) -> Authenticator:
@@ -154,7 +146,7 @@ def _token_sign_in(request: Request, token: str, next_path: str | None) -> Respo
         principal = authenticator.check_local_token(token)
     except AuthenticationError as exc:
         return _refused(request, exc.message)
-    response = RedirectResponse(safe_next(next_path), status_code=303)
+    response = RedirectResponse(safe_target(next_path), status_code=303)
     return start_session(response, request, authenticator, principal)
 
 
@@ -191,7 +183,7 @@ def auth_router() -> APIRouter:
         via: Annotated[str | None, Query(max_length=10)] = None,
     ) -> Response:
         authenticator = _auth(request)
-        target = safe_next(next_path)
+        target = safe_target(next_path)
         if authenticator.oidc is not None and (authenticator.local is None or via == "oidc"):
             return await _start_oidc(request, authenticator, target)
         pages = getattr(request.app.state, "login_page", None)
@@ -230,7 +222,7 @@ def auth_router() -> APIRouter:
         except AuthenticationError as exc:
             return _refused(request, exc.message)
         principal = oidc_principal(claims, oidc.issuer, "cookie")
-        target = flow["next"]
+        target = safe_target(flow["next"])  # decided at /auth/login, and again here
         response = _page(
             "Signed in",
             f'<p><a href="{html.escape(target)}">Continue</a></p>',
