@@ -7,6 +7,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from rms.api import create_app
+from rms.db.database import Database
+from rms.seed import seed_demo, seed_reference
 from rms.settings import Settings
 from tests.web.conftest import BASE_URL, Pages
 
@@ -301,3 +304,31 @@ def test_a_database_that_does_not_answer_gives_the_waking_page(
         )
         assert re.search(r'data-elapsed="(2\d)"', again.text)
         assert "attempt 2" in again.text
+
+
+def test_with_sign_in_off_a_form_from_another_site_is_refused(
+    settings: Settings, db: Database
+) -> None:
+    # Issue 27 item 3: sign-in off on loopback is still an ambient credential (any page the
+    # owner opens can post to 127.0.0.1), so the Origin and form-token checks hold.
+    db.run(lambda s: (seed_reference(s, [2025]), seed_demo(s)), write=True)
+    off = create_app(settings.model_copy(update={"rms_auth": "off"}), db=db, bind_host="127.0.0.1")
+    account = "/accounts/demo-account-1"
+    deposit = {"kind": "deposit", "amount": "-99999", "date": "2026-03-04"}
+    with TestClient(off, base_url="http://localhost", raise_server_exceptions=False) as client:
+        page = Pages(client, off)
+        token = page.csrf(account)
+        assert token
+        evil = {"Origin": "http://evil.example", "Accept": "text/html"}
+        refused = [
+            client.post(f"{account}/deposits", data={**deposit, "csrf": token}, headers=evil),
+            client.post(f"{account}/deposits", data=deposit, headers=evil),
+            page.post(f"{account}/deposits", {**deposit, "csrf": "forged"}),
+            page.post(f"{account}/deposits", deposit),
+            client.post("/api/div-deposits", json={"amount": -99999}, headers=evil),
+        ]
+        assert [r.status_code for r in refused] == [403] * 5
+        stored = "/api/div-deposits?account_id=demo-account-1&date_from=2026-03-04"
+        assert client.get(stored).json()["total"] == 0
+        # The owner's own form still works.
+        assert page.post(f"{account}/deposits", deposit, csrf_from=account).status_code == 303

@@ -17,8 +17,8 @@ From the outside in (see :func:`rms.api.app.create_app`):
    anonymous requests outside :data:`rms.auth.OPEN_PATHS` (401 problem with
    ``WWW-Authenticate``; a browser asking for a page is sent to ``/auth/login``), answers
    429 to a client with too many failed sign-ins, and refuses (403) an unsafe request
-   carried by the session cookie whose ``Origin`` is not this service (CSRF; bearer
-   requests carry no ambient credential and are exempt).
+   carried by the session cookie, or made with sign-in off, whose ``Origin`` is not this
+   service (CSRF; bearer requests carry no ambient credential and are exempt).
 
 Starlette's ``TrustedHostMiddleware`` answers plain text; these answer RFC 9457 problems
 like the rest of the API, so they are written here (each a few lines over Starlette's
@@ -249,7 +249,7 @@ class AuthGate:
             response = refusal_response(request, Refusal(401, "no credential"))
         elif (
             principal is not None
-            and principal.via == "cookie"
+            and principal.via != "bearer"  # the cookie, or sign-in off: an ambient credential
             and request.method not in _SAFE_METHODS
             and not origin_allowed(request, self.auth.public_url)
         ):

@@ -148,9 +148,11 @@ class Authenticator:
         A request that presents a bearer credential is judged by it alone (a valid cookie
         does not rescue a wrong token); without one, the session cookie decides.
         """
-        if not self.enabled:
-            return Principal("owner", "off", "none")
         authorization = request.headers.get("authorization")
+        if not self.enabled:
+            # A browser cannot add an Authorization header to a cross-site request (that
+            # needs CORS, which is off), so only a request without one is CSRF-checked.
+            return Principal("owner", "off", "bearer" if authorization else "none")
         if authorization is not None:
             client = client_address(request)
             wait = self.limiter.retry_after(client)

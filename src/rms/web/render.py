@@ -3,10 +3,11 @@
 The environment is made per application (by :func:`make_templates`), never at import.
 Autoescape is on for every template, so a symbol or an account name is text, never HTML.
 
-CSRF: the sign-in gate already refuses an unsafe request carried by the session cookie
-whose ``Origin`` (or ``Referer``) is not this service. The forms add a token as a second
-line, for browsers or proxies that strip both headers: the hidden ``csrf`` field is a keyed
-hash of the session cookie itself. The cookie is ``HttpOnly`` and ``SameSite=Strict``, so a
+CSRF: the sign-in gate already refuses an unsafe request carried by the session cookie (or
+made with sign-in off) whose ``Origin`` (or ``Referer``) is not this service. The forms add
+a token as a second line, for browsers or proxies that strip both headers: the hidden
+``csrf`` field is a keyed hash of the session cookie itself (with sign-in off, of a fixed
+label under the process's random key). The cookie is ``HttpOnly`` and ``SameSite=Strict``, so a
 page on another site can neither read it nor derive the token; nothing is stored on the
 server (a Lambda-friendly "signed double submit").
 """
@@ -59,20 +60,32 @@ def make_templates() -> Environment:
 
 
 def csrf_token(request: Request) -> str:
-    """The form token of this browser's session ('' for bearer or sign-in-off requests)."""
-    cookie = request.cookies.get(SESSION_COOKIE, "")
-    if not cookie:
+    """The form token of this browser ('' for bearer requests, which carry no ambient one).
+
+    With a session, a keyed hash of the session cookie; with sign-in off (no cookie, but a
+    browser on this machine is still an ambient credential), a keyed hash of a fixed label
+    under the process's own random key: another site can neither read it nor derive it.
+    """
+    principal = getattr(request.state, "principal", None)
+    if not isinstance(principal, Principal) or principal.via == "bearer":
         return ""
+    if principal.via == "none":
+        material = "rms.web.sign-in-off"
+    else:
+        material = request.cookies.get(SESSION_COOKIE, "")
+        if not material:
+            return ""
     key = request.app.state.web_csrf_key
-    return hmac.new(key, cookie.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, material.encode(), hashlib.sha256).hexdigest()
 
 
 def csrf_ok(request: Request, presented: str) -> bool:
-    """A cookie-carried form must bring its token; bearer requests carry no ambient one."""
+    """A form carried by the cookie or by sign-in off must bring its token; bearer, not."""
     principal = getattr(request.state, "principal", None)
-    if not isinstance(principal, Principal) or principal.via != "cookie":
+    if isinstance(principal, Principal) and principal.via == "bearer":
         return True
-    return hmac.compare_digest(csrf_token(request), presented)
+    expected = csrf_token(request)
+    return bool(expected) and hmac.compare_digest(expected, presented)
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
