@@ -96,7 +96,7 @@ def serve(
 
     from rms.api import create_app
     from rms.auth import Authenticator
-    from rms.auth.serving import mask_access_log, sign_in_lines
+    from rms.auth.serving import mask_access_log, proxy_options, sign_in_lines
     from rms.db import build_database
 
     if not host.strip():
@@ -119,7 +119,13 @@ def serve(
     mask_access_log()
     application = create_app(settings, db=db, bind_host=host, authenticator=auth)
     try:
-        uvicorn.run(application, host=host, port=port, log_level=settings.log_level.lower())
+        uvicorn.run(
+            application,
+            host=host,
+            port=port,
+            log_level=settings.log_level.lower(),
+            **proxy_options(settings),
+        )
     finally:
         db.dispose()
 

@@ -47,3 +47,39 @@ def test_no_credential_material_reaches_a_log_line_whatever_the_header_shape(
     for secret in secrets:
         for part in {secret, *secret.split(".")}:
             assert part not in logged
+
+
+def test_requests_without_a_credential_never_count_and_the_right_one_always_passes(
+    tmp_path: Path,
+) -> None:
+    app = _app(tmp_path, auth_failure_limit=3, auth_failure_window_seconds=300)
+    token = app.state.auth.local.value
+    with client_of(app) as client:
+        # Issue 27 item 5: bare sign-in URLs, empty forms and empty headers are no guesses.
+        for _ in range(10):
+            assert client.get("/auth/token").status_code == 401
+            assert client.post("/auth/token", data={"token": ""}).status_code == 401
+            assert client.get("/metrics", headers={"Authorization": " "}).status_code == 401
+            assert client.get("/auth/callback").status_code == 401
+        assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        # Others at this address guess until they are limited ...
+        for _ in range(5):
+            client.get("/metrics", headers={"Authorization": "Bearer wrong"})
+        assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 429
+        # ... and the owner's token still signs in, as a bearer and on the sign-in URL.
+        owner = client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert owner.status_code == 200
+        url = client.get("/auth/token", params={"token": token}, follow_redirects=False)
+        assert url.status_code == 303
+
+
+def test_forwarded_headers_are_trusted_only_from_configured_proxies(tmp_path: Path) -> None:
+    from rms.auth.serving import proxy_options
+
+    none = load_settings(database_url=f"sqlite:///{tmp_path / 'p.db'}")
+    assert proxy_options(none) == {"proxy_headers": False, "forwarded_allow_ips": []}
+    some = none.model_copy(update={"rms_forwarded_allow_ips": "10.0.0.1, 10.1.0.0/16"})
+    assert proxy_options(some) == {
+        "proxy_headers": True,
+        "forwarded_allow_ips": ["10.0.0.1", "10.1.0.0/16"],
+    }

@@ -131,12 +131,15 @@ def test_failed_sign_ins_are_limited_per_client(tmp_path: Path) -> None:
         for _ in range(3):
             bad = client.get("/metrics", headers={"Authorization": "Bearer wrong-guess"})
             assert bad.status_code == 401
-        limited = client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        limited = client.get("/metrics", headers={"Authorization": "Bearer wrong-again"})
         assert limited.status_code == 429
         assert 1 <= int(limited.headers["Retry-After"]) <= 60
         assert limited.json()["status"] == 429
-        # The sign-in URL is limited too, and requests without a credential never count.
-        assert client.get("/auth/token", params={"token": token}).status_code == 429
+        wrong_url = client.get("/auth/token", params={"token": "wrong"})
+        assert wrong_url.status_code == 429
+        # Issue 27 item 5: the right token is never refused because others failed.
+        right = client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert right.status_code == 200
         assert client.get("/health/live").status_code == 200
 
 

@@ -22,7 +22,14 @@ def _rms() -> list[str]:
 
 def test_serve_prints_a_sign_in_url_that_signs_in(state_dir: Path) -> None:
     port = free_port()
-    env = {**os.environ, "RMS_STATE_DIR": str(state_dir), "LOG_LEVEL": "INFO"}
+    env = {
+        **os.environ,
+        "RMS_STATE_DIR": str(state_dir),
+        "LOG_LEVEL": "INFO",
+        "AUTH_FAILURE_LIMIT": "3",
+    }
+    env.pop("FORWARDED_ALLOW_IPS", None)
+    env.pop("RMS_FORWARDED_ALLOW_IPS", None)
     assert subprocess.run([*_rms(), "db", "upgrade"], env=env, capture_output=True).returncode == 0
     process = subprocess.Popen(
         [*_rms(), "serve", "--port", str(port)],
@@ -53,6 +60,16 @@ def test_serve_prints_a_sign_in_url_that_signs_in(state_dir: Path) -> None:
             signed_in = http.get(url, follow_redirects=False)
             assert signed_in.status_code == 303 and "token" not in signed_in.headers["Location"]
             assert http.get(f"http://127.0.0.1:{port}/metrics").status_code == 200
+            # Issue 27 item 5: X-Forwarded-For from a local client is not trusted, so it
+            # cannot choose the address its failed guesses count against.
+            guesses = [
+                http.get(
+                    f"http://127.0.0.1:{port}/api/accounts",
+                    headers={"Authorization": "Bearer wrong", "X-Forwarded-For": f"192.0.2.{n}"},
+                ).status_code
+                for n in range(4)
+            ]
+            assert guesses == [401, 401, 401, 429]
     finally:
         process.terminate()
         stdout, stderr = process.communicate(timeout=30)

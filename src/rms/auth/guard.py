@@ -153,14 +153,16 @@ class Authenticator:
             # A browser cannot add an Authorization header to a cross-site request (that
             # needs CORS, which is off), so only a request without one is CSRF-checked.
             return Principal("owner", "off", "bearer" if authorization else "none")
-        if authorization is not None:
+        if authorization is not None and authorization.strip():
+            # The credential is always checked: a right one passes even when others at this
+            # address failed too often; only a wrong one counts, and is told 429 meanwhile.
             client = client_address(request)
-            wait = self.limiter.retry_after(client)
-            if wait is not None:
-                return Refusal(429, f"{client} failed to sign in too often", wait)
             try:
                 return await self.check_bearer(authorization)
             except AuthenticationError as exc:
+                wait = self.limiter.retry_after(client)
+                if wait is not None:
+                    return Refusal(429, f"{client} failed to sign in too often", wait)
                 self.limiter.failed(client)
                 return Refusal(401, exc.message)
         cookie = request.cookies.get(SESSION_COOKIE)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 from urllib.parse import quote
 
 from rms.auth.guard import Authenticator
 from rms.secrets import MASK, default_secret_registry, redact
 from rms.settings import Settings
 
-__all__ = ["mask_access_log", "sign_in_lines"]
+__all__ = ["mask_access_log", "proxy_options", "sign_in_lines"]
 
 _TOKEN_QUERY = re.compile(r"(?P<head>[?&]token=)[^&\s]*")
 
@@ -40,6 +41,17 @@ def mask_access_log() -> None:
     logger = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, _AccessLogFilter) for f in logger.filters):
         logger.addFilter(_AccessLogFilter())
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's proxy settings: forwarded headers only from ``RMS_FORWARDED_ALLOW_IPS``.
+
+    uvicorn's own default trusts ``X-Forwarded-For`` from 127.0.0.1, so on the default
+    loopback bind any local user could choose the address the failure limit and the logs
+    see. Without configured proxies the headers are not read at all.
+    """
+    proxies = [p.strip() for p in settings.rms_forwarded_allow_ips.split(",") if p.strip()]
+    return {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies}
 
 
 def _display_host(host: str) -> str:

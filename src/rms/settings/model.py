@@ -310,6 +310,13 @@ class Settings(BaseSettings):
     auth_failure_limit: int = Field(
         default=10, ge=1, description="Failed sign-ins allowed per client within the window."
     )
+    rms_forwarded_allow_ips: str = Field(
+        default="",
+        description="Comma-separated addresses (or networks) of the proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto `rms serve` trusts. Empty (default): none, so "
+        "a client cannot choose the address its failed sign-ins count against. On Lambda the "
+        "caller's address comes from the API Gateway event instead.",
+    )
     auth_failure_window_seconds: int = Field(
         default=300,
         ge=1,

@@ -100,10 +100,17 @@ def _page(title: str, body: str, *, refresh_to: str | None = None) -> HTMLRespon
 
 
 def _refused(request: Request, reason: str, *, count: bool = True) -> Response:
-    """A failed sign-in: counted against the client, logged with its reason, told nothing."""
-    authenticator = _auth(request)
+    """A failed sign-in: counted against the client, logged with its reason, told nothing.
+
+    A client over the failure limit is told 429 instead (and not counted again). Only a
+    presented credential that was wrong counts (``count``); a request without one does not.
+    """
+    limited = _rate_limited(request)
+    if limited is not None:
+        log.info("sign-in failed from %s: %s (over the limit)", client_address(request), reason)
+        return limited
     if count:
-        authenticator.limiter.failed(client_address(request))
+        _auth(request).limiter.failed(client_address(request))
     return _login_failed(request, reason)
 
 
@@ -138,10 +145,9 @@ def _rate_limited(request: Request) -> Response | None:
 
 
 def _token_sign_in(request: Request, token: str, next_path: str | None) -> Response:
-    limited = _rate_limited(request)
-    if limited is not None:
-        return limited
     authenticator = _auth(request)
+    if not token:  # no credential at all: refused, never counted against the address
+        return _login_failed(request, "no token on the sign-in URL or form")
     try:
         principal = authenticator.check_local_token(token)
     except AuthenticationError as exc:
@@ -199,18 +205,17 @@ def auth_router() -> APIRouter:
         state: Annotated[str, Query(max_length=512)] = "",
         error: Annotated[str | None, Query(max_length=200)] = None,
     ) -> Response:
-        limited = _rate_limited(request)
-        if limited is not None:
-            return limited
         authenticator = _auth(request)
         if authenticator.oidc is None:
-            return _refused(request, "a callback, but no OIDC issuer is configured")
+            return _refused(request, "a callback, but no OIDC issuer is configured", count=False)
         if error is not None:
             return _refused(request, f"the issuer answered error={error!r}", count=False)
         flow = authenticator.flows.check(request.cookies.get(FLOW_COOKIE, ""))
         if flow is None:
-            return _refused(request, "no (or an expired or forged) sign-in cookie")
-        if not code or not secrets.compare_digest(flow["st"].encode(), state.encode()):
+            return _refused(request, "no (or an expired or forged) sign-in cookie", count=False)
+        if not code:
+            return _refused(request, "a callback without a code", count=False)
+        if not secrets.compare_digest(flow["st"].encode(), state.encode()):
             return _refused(request, "the state does not match this browser's sign-in")
         oidc = authenticator.oidc
         redirect_uri = f"{base_url(request, authenticator)}/auth/callback"
