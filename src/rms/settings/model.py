@@ -474,7 +474,8 @@ class Settings(BaseSettings):
         Every file the tool writes goes under one of these (``state_path("migrate",
         run_id)`` for a migration's report, backup and quarantine file).
         """
-        return make_private_dir(self.state_dir.joinpath(*parts))
+        make_private_dir(self.state_dir, private_existing=True)
+        return make_private_dir(self.state_dir.joinpath(*parts), private_existing=True)
 
     def is_postgres(self) -> bool:
         return self.effective_database_url().startswith("postgresql")
