@@ -134,3 +134,28 @@ def test_a_configured_sqlite_file_that_is_gone_answers_503_never_500(tmp_path: P
         assert "no SQLite database at" in response.json()["detail"]
         assert client.get("/health/ready").status_code == 503
     assert not missing.exists()
+
+
+def test_invented_methods_and_paths_add_no_metric_series(
+    client: TestClient, anon_client: TestClient
+) -> None:
+    """Issue 27 item 4: each invented method name sent to an open path added a series."""
+
+    def series() -> int:
+        text = client.get("/metrics").text
+        return sum(1 for line in text.splitlines() if line.startswith("rms_http_request_seconds"))
+
+    def invent(n: int) -> None:
+        anon_client.request(f"X{n}", "/health/live")
+        anon_client.request(f"Y{n}", "/auth/login")
+        anon_client.get(f"/no/such/path/{n}")
+        anon_client.get(f"/static/{n}.css")
+
+    invent(0)  # one of each kind, and /metrics itself, are counted before the baseline
+    series()
+    before = series()
+    for n in range(1, 31):
+        invent(n)
+    assert series() == before
+    text = client.get("/metrics").text
+    assert 'method="other"' in text and "X1" not in text and "/no/such" not in text
