@@ -95,6 +95,7 @@ def serve(
     import uvicorn
 
     from rms.api import create_app
+    from rms.api.serving import uvicorn_limits
     from rms.auth import Authenticator
     from rms.auth.serving import mask_access_log, sign_in_lines
     from rms.db import build_database
@@ -124,7 +125,13 @@ def serve(
     mask_access_log()
     application = create_app(settings, db=db, bind_host=host, authenticator=auth)
     try:
-        uvicorn.run(application, host=host, port=port, log_level=settings.log_level.lower())
+        uvicorn.run(
+            application,
+            host=host,
+            port=port,
+            log_level=settings.log_level.lower(),
+            **uvicorn_limits(settings),
+        )
     finally:
         db.dispose()
 
