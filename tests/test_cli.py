@@ -297,7 +297,8 @@ def test_a_configured_database_gets_no_demo_data_unless_asked(
     """What `DATABASE_URL=... make run` does: reference data yes, invented trades never."""
     url = f"sqlite:///{tmp_path / 'mine.db'}" if backend == "sqlite" else create_pg_database()
     monkeypatch.setenv("DATABASE_URL", url)
-    assert run_rms("db", "upgrade").exit_code == 0
+    # A configured SQLite file is made only when asked (issue 27 item 11).
+    assert run_rms("db", "upgrade", "--create").exit_code == 0
 
     result = run_rms("db", "seed", "--demo-if-embedded")
     assert result.exit_code == 0, result.stderr
