@@ -297,7 +297,8 @@ def test_a_configured_database_gets_no_demo_data_unless_asked(
     """What `DATABASE_URL=... make run` does: reference data yes, invented trades never."""
     url = f"sqlite:///{tmp_path / 'mine.db'}" if backend == "sqlite" else create_pg_database()
     monkeypatch.setenv("DATABASE_URL", url)
-    assert run_rms("db", "upgrade").exit_code == 0
+    # A configured SQLite file is made only when asked (issue 27 item 11).
+    assert run_rms("db", "upgrade", "--create").exit_code == 0
 
     result = run_rms("db", "seed", "--demo-if-embedded")
     assert result.exit_code == 0, result.stderr
@@ -315,3 +316,41 @@ def test_a_configured_database_gets_no_demo_data_unless_asked(
     allowed = run_rms("db", "seed", "--demo", "--allow-non-embedded")
     assert allowed.exit_code == 0, allowed.stderr
     assert _count(url, "trades") > 0
+
+
+# -- issue 27 item 11: a typo is not a new database ----------------------------------------
+
+
+def test_a_missing_sqlite_file_is_refused_in_one_line_and_never_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "nope.db"
+    nested = tmp_path / "a" / "b" / "x.db"
+    for args in (
+        ("db", "health", "--url", f"sqlite:///{missing}"),
+        ("db", "seed", "--url", f"sqlite:///{missing}"),
+        ("db", "upgrade", "--url", f"sqlite:///{nested}"),
+        ("serve", "--port", "1"),  # refused before it listens
+    ):
+        if args[0] == "serve":
+            monkeypatch.setenv("DATABASE_URL", f"sqlite:///{missing}")
+        result = run_rms(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert len(result.error_lines) == 1, result.stderr
+        assert "no SQLite database at" in result.stderr and "--create" in result.stderr
+        assert "Traceback" not in result.output
+    assert not missing.exists() and not (tmp_path / "a").exists()
+
+
+def test_db_upgrade_create_makes_the_database_and_its_directories(tmp_path: Path) -> None:
+    target = tmp_path / "a" / "b" / "x.db"
+    result = run_rms("db", "upgrade", "--create", "--url", f"sqlite:///{target}")
+    assert result.exit_code == 0, result.output
+    assert target.exists() and target.stat().st_mode & 0o777 == 0o600
+    health = run_rms("db", "health", "--url", f"sqlite:///{target}")
+    assert health.exit_code == 0, health.output
+
+
+def test_the_embedded_database_is_still_made_on_demand(state_dir: Path) -> None:
+    assert run_rms("db", "upgrade").exit_code == 0
+    assert (state_dir / "rms.db").exists()

@@ -95,9 +95,12 @@ def serve(
     import uvicorn
 
     from rms.api import create_app
+    from rms.api.serving import uvicorn_limits
     from rms.auth import Authenticator
     from rms.auth.serving import mask_access_log, proxy_options, sign_in_lines
     from rms.db import build_database
+    from rms.db.engine import is_sqlite
+    from rms.db.health import check_schema
 
     if not host.strip():
         # uvicorn binds "" to every interface; an unset variable must not do that silently.
@@ -109,6 +112,15 @@ def serve(
     configure_logging(settings.log_level, timestamps=True)
     auth = Authenticator(settings, bind_host=host)  # refuses RMS_AUTH=off off loopback
     db = build_database(settings, session_factory=hooks_of(ctx).session_factory)
+    if is_sqlite(db.engine):
+        # A local file: cheap to look at. A configured path that is not there is refused
+        # here, in one line; a schema behind the head keeps /health/ready at 503. (A
+        # PostgreSQL database is not woken at start: its schema is read by /health.)
+        try:
+            check_schema(db)
+        except BaseException:
+            db.dispose()
+            raise
     out = stdout_console()
     out.print(
         f"RMS on http://{host}:{port} (docs at /docs), database: {_describe(settings)}",
@@ -125,20 +137,34 @@ def serve(
             port=port,
             log_level=settings.log_level.lower(),
             **proxy_options(settings),
+            **uvicorn_limits(settings),
         )
     finally:
         db.dispose()
 
 
 @db_app.command("upgrade")
-def db_upgrade(ctx: typer.Context, url: UrlOption = None) -> None:
+def db_upgrade(
+    ctx: typer.Context,
+    url: UrlOption = None,
+    create: Annotated[
+        bool,
+        typer.Option(
+            "--create",
+            help="Make the SQLite file (and its directories) if it does not exist; without "
+            "it only the embedded database is made, and a missing file is refused.",
+        ),
+    ] = False,
+) -> None:
     """Bring the database schema to the newest revision."""
     from rms.db import build_database
     from rms.db.deadline import command_budget
     from rms.schema.migrations import upgrade
 
     settings = command_settings(ctx, url)
-    db = build_database(settings, session_factory=hooks_of(ctx).session_factory)
+    db = build_database(
+        settings, session_factory=hooks_of(ctx).session_factory, create=create or None
+    )
     try:
         with command_budget(settings):
             revision = upgrade(db.engine)

@@ -54,6 +54,12 @@ class ConfigError(RmsError):
     title = "Invalid configuration"
 
 
+class DatabaseMissingError(ConfigError):
+    """A configured SQLite database file does not exist (a typo is not a new database)."""
+
+    title = "No such database"
+
+
 class AwsError(RmsError):
     """An AWS call failed; ``kind`` says how, so callers can pick their own error.
 

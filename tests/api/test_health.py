@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi.testclient import TestClient
+from pathlib import Path
 
-from tests.api.conftest import Api
+from alembic.script import ScriptDirectory
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, text
+
+from rms.api import create_app
+from rms.schema.migrations import alembic_config, head_revision
+from rms.settings import load_settings
+from tests.api.conftest import Api, signed_in_client
 
 
 def test_live_and_ready_answer_without_the_database(client: TestClient) -> None:
@@ -74,3 +81,81 @@ def test_reference_data_is_cached_and_invalidated_on_write(client: TestClient, a
     client.get("/api/accounts")
     client.get("/api/accounts")
     assert cache.hits == hits
+
+
+def test_anonymous_ready_gives_the_status_only(
+    client: TestClient, anon_client: TestClient, api: Api
+) -> None:
+    """Issue 27 item 8: the driver's message (host, port, user) and the time of the owner's
+    last request are for a signed-in caller only."""
+    observer = client.app.state.db.observer  # type: ignore[attr-defined]
+    observer.failed(
+        "auth",
+        'connection to server at "10.1.2.3", port 5432 failed: password authentication '
+        'failed for user "rms_app"',
+    )
+    anonymous = anon_client.get("/health/ready")
+    assert anonymous.status_code == 503 and anonymous.json() == {"status": "not ready"}
+    signed_in = client.get("/health/ready")
+    assert signed_in.status_code == 503 and "10.1.2.3" in signed_in.json()["last_failure"]
+    api.account()  # the owner's request: its time is not the world's to see
+    before = anon_client.get("/health/ready")
+    api.account()
+    assert before.json() == anon_client.get("/health/ready").json() == {"status": "ready"}
+    assert client.get("/health/ready").json()["last_success_at"] is not None
+
+
+def test_ready_is_503_while_the_schema_is_behind_the_head(
+    client: TestClient, anon_client: TestClient, connection: Connection
+) -> None:
+    """Issue 27 item 11: ready said 200 for a database without the schema."""
+    head = head_revision()
+    older = ScriptDirectory.from_config(alembic_config()).get_revision(head).down_revision
+    assert isinstance(older, str)
+    set_revision = text("UPDATE alembic_version SET version_num = :revision")
+    connection.execute(set_revision, {"revision": older})
+    deep = client.get("/health").json()
+    assert deep["status"] == "schema behind"
+    ready = anon_client.get("/health/ready")
+    assert ready.status_code == 503 and ready.json() == {"status": "not ready"}
+    assert "rms db upgrade" in client.get("/health/ready").json()["database"]
+    connection.execute(set_revision, {"revision": head})  # upgraded: ready again, no restart
+    assert anon_client.get("/health/ready").status_code == 200
+
+
+def test_a_configured_sqlite_file_that_is_gone_answers_503_never_500(tmp_path: Path) -> None:
+    """Issue 27 item 11: a missing file was made empty and every page then said 500."""
+    missing = tmp_path / "typo.db"
+    app = create_app(load_settings(database_url=f"sqlite:///{missing}"))
+    with signed_in_client(app) as client:
+        response = client.get("/api/accounts")
+        assert response.status_code == 503, response.text
+        assert response.json()["field"] == "DATABASE_URL"
+        assert "no SQLite database at" in response.json()["detail"]
+        assert client.get("/health/ready").status_code == 503
+    assert not missing.exists()
+
+
+def test_invented_methods_and_paths_add_no_metric_series(
+    client: TestClient, anon_client: TestClient
+) -> None:
+    """Issue 27 item 4: each invented method name sent to an open path added a series."""
+
+    def series() -> int:
+        text = client.get("/metrics").text
+        return sum(1 for line in text.splitlines() if line.startswith("rms_http_request_seconds"))
+
+    def invent(n: int) -> None:
+        anon_client.request(f"X{n}", "/health/live")
+        anon_client.request(f"Y{n}", "/auth/login")
+        anon_client.get(f"/no/such/path/{n}")
+        anon_client.get(f"/static/{n}.css")
+
+    invent(0)  # one of each kind, and /metrics itself, are counted before the baseline
+    series()
+    before = series()
+    for n in range(1, 31):
+        invent(n)
+    assert series() == before
+    text = client.get("/metrics").text
+    assert 'method="other"' in text and "X1" not in text and "/no/such" not in text

@@ -1,4 +1,10 @@
-"""HTTP request latency by route template, method and status (Prometheus histogram)."""
+"""HTTP request latency by route template, method and status (Prometheus histogram).
+
+Every label comes from a closed set, so no request can add a series: the route is the
+matched route's template (``/api/accounts/{key}``) or ``unmatched``, never the raw path;
+the method is one of :data:`METHODS` or ``other`` (anyone may send ``FOO /health/live``);
+the status is a number from 100 to 599 (what the server itself answers).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,20 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CollectorRegistry, Histogram
 
-__all__ = ["install_http_metrics"]
+__all__ = ["METHODS", "install_http_metrics", "method_label", "route_label"]
+
+#: The HTTP methods with a label of their own; any other is counted as ``other``.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else "other"
+
+
+def route_label(route: object) -> str:
+    """The template of the matched route (one per route of the app), or ``unmatched``."""
+    template = getattr(route, "path", None)
+    return template if isinstance(template, str) else "unmatched"
 
 
 def install_http_metrics(app: FastAPI, registry: CollectorRegistry) -> None:
@@ -31,8 +50,8 @@ def install_http_metrics(app: FastAPI, registry: CollectorRegistry) -> None:
             status = response.status_code
             return response
         finally:
-            route = request.scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            latency.labels(template, request.method, str(status)).observe(
-                time.perf_counter() - started
-            )
+            latency.labels(
+                route_label(request.scope.get("route")),
+                method_label(request.method),
+                str(status if 100 <= status <= 599 else 500),
+            ).observe(time.perf_counter() - started)

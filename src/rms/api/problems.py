@@ -25,7 +25,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rms.api.schemas import INSTANT_FORMAT, MONTH_FORMAT, PATTERN_HINTS, problem_responses
+from rms.api.schemas import (
+    INSTANT_FORMAT,
+    MONTH_FORMAT,
+    PATTERN_HINTS,
+    problem_responses,
+    shown,
+)
 from rms.errors import (
     ConfigError,
     ConflictError,
@@ -289,6 +295,16 @@ def _loc_to_field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or str(loc[0] if loc else "request")
 
 
+#: What a JSON body's field must be when a value of another JSON type came (strict bodies,
+#: rms.api.schemas._StrictBody: no true for 1, no "5" for 5).
+_JSON_TYPES = {
+    "int_type": "a JSON number (an integer)",
+    "float_type": "a JSON number",
+    "bool_type": "true or false",
+    "string_type": "JSON text (a string)",
+}
+
+
 def _reason(err: dict[str, Any]) -> str:
     """A validation error in words: what the value must be, never a pattern or a parser."""
     kind = str(err.get("type", ""))
@@ -307,6 +323,8 @@ def _reason(err: dict[str, Any]) -> str:
         return f"is not a {where} of this request (see /docs for the ones it takes)"
     if kind == "missing":
         return "is required"
+    if kind in _JSON_TYPES and loc[:1] == ("body",) and "input" in err:
+        return f"must be {_JSON_TYPES[kind]}, {shown(err['input'])}"
     if loc == ("body",) and kind in ("model_attributes_type", "model_type", "dict_type"):
         return "must be a JSON object"
     if kind == "string_unicode":

@@ -46,6 +46,7 @@ __all__ = [
     "MODELS",
     "ReadOnlyModels",
     "ResourceModels",
+    "shown",
 ]
 
 INT32_MAX = 2_147_483_647
@@ -82,7 +83,7 @@ PATTERN_HINTS = {
 }
 
 
-def _shown(value: object) -> str:
+def shown(value: object) -> str:
     """A value as an error message quotes it: short, and a number says it is one."""
     if isinstance(value, str):
         text = repr(value if len(value) <= 40 else value[:40] + "...")
@@ -139,7 +140,7 @@ def _in_range(value: datetime) -> datetime:
     except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before year 1 in UTC
         raise ValueError(f"must be {_RANGE}") from None
     if not MIN_INSTANT <= value.replace(tzinfo=None) <= MAX_INSTANT:
-        raise ValueError(f"must be {_RANGE}, {_shown(value.isoformat())}")
+        raise ValueError(f"must be {_RANGE}, {shown(value.isoformat())}")
     return value
 
 
@@ -149,13 +150,13 @@ def _instant_text(value: object) -> datetime:
     if isinstance(value, datetime):  # Python callers
         return _in_range(value)
     if not isinstance(value, str) or not _INSTANT_SHAPE.fullmatch(value):
-        raise ValueError(f"must be a date or date-time written {INSTANT_FORMAT}; {_shown(value)}")
+        raise ValueError(f"must be a date or date-time written {INSTANT_FORMAT}; {shown(value)}")
     text = value.replace("t", "T").replace("z", "Z").replace(",", ".")
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(
-            f"is not a real date or time ({_shown(value)}); write it {INSTANT_FORMAT}"
+            f"is not a real date or time ({shown(value)}); write it {INSTANT_FORMAT}"
         ) from None
     return _in_range(parsed)
 
@@ -169,23 +170,23 @@ def _day_text(value: object) -> date:
             day = date.fromisoformat(value)
         except ValueError:
             raise ValueError(
-                f"is not a real date ({_shown(value)}); write it {DAY_FORMAT}"
+                f"is not a real date ({shown(value)}); write it {DAY_FORMAT}"
             ) from None
     else:
-        raise ValueError(f"must be a date written {DAY_FORMAT}; {_shown(value)}")
+        raise ValueError(f"must be a date written {DAY_FORMAT}; {shown(value)}")
     if not MIN_INSTANT.date() <= day <= MAX_INSTANT.date():
-        raise ValueError(f"must be {_RANGE}, {_shown(value)}")
+        raise ValueError(f"must be {_RANGE}, {shown(value)}")
     return day
 
 
 def _month_text(value: object) -> str:
     if not isinstance(value, str) or not _MONTH_SHAPE.fullmatch(value):
-        raise ValueError(f"must be a month written {MONTH_FORMAT}; {_shown(value)}")
+        raise ValueError(f"must be a month written {MONTH_FORMAT}; {shown(value)}")
     year, month = int(value[:4]), int(value[5:])
     if not 1 <= month <= 12:
-        raise ValueError(f"has no month {month:02d} ({_shown(value)}); write it {MONTH_FORMAT}")
+        raise ValueError(f"has no month {month:02d} ({shown(value)}); write it {MONTH_FORMAT}")
     if not MIN_INSTANT.year <= year <= MAX_INSTANT.year:
-        raise ValueError(f"must be between 1900-01 and 2199-12, {_shown(value)}")
+        raise ValueError(f"must be between 1900-01 and 2199-12, {shown(value)}")
     return value
 
 
@@ -196,7 +197,7 @@ def _year_text(value: object) -> int:
     elif isinstance(value, str) and len(value) == 4 and value.isascii() and value.isdigit():
         year = int(value)
     if year is None or not MIN_INSTANT.year <= year <= MAX_INSTANT.year:
-        raise ValueError(f"must be a year written YYYY, from 1900 to 2199; {_shown(value)}")
+        raise ValueError(f"must be a year written YYYY, from 1900 to 2199; {shown(value)}")
     return year
 
 
@@ -300,6 +301,19 @@ ShownJson = Annotated[Any, AfterValidator(_displayable_json)]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class _StrictBody(BaseModel):
+    """A JSON body: no unknown fields, and no coercion between JSON types.
+
+    A JSON number is a number and a boolean a boolean: ``{"quantity": true}`` or
+    ``{"expired": 1}`` or ``{"quantity": "5"}`` is refused, naming the field, instead of
+    becoming one share, ``true`` or 5. (Text fields still read their own formats: dates are
+    text.) The web pages' forms post text, so :func:`rms.web.forms.validate` validates with
+    ``strict=False``; query parameters are text too, so the filters stay lax.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class AccountFields(BaseModel):
@@ -534,7 +548,7 @@ class ResourceModels:
             )
             for name in optional_on_create
         }
-        bases = (fields, inputs, _Strict) if inputs is not None else (fields, _Strict)
+        bases = (fields, inputs, _StrictBody) if inputs is not None else (fields, _StrictBody)
         self.create: type[BaseModel] = create_model(
             f"{prefix}Create", __base__=bases, __doc__=doc, **{key: key_field}, **relaxed
         )
@@ -550,7 +564,7 @@ class ResourceModels:
                 Field(description="the version this change was made against"),
             )
         self.update: type[BaseModel] = create_model(
-            f"{prefix}Update", __base__=_Strict, __doc__=doc, **optional
+            f"{prefix}Update", __base__=_StrictBody, __doc__=doc, **optional
         )
         managed: dict[str, Any] = {
             key: (Text, ...),

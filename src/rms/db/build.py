@@ -22,11 +22,14 @@ def build_database(
     *,
     observer: DbObserver | None = None,
     session_factory: SessionFactory | None = None,
+    create: bool | None = None,
 ) -> Database:
     """The database the settings describe: engine, observer and retry policy.
 
     ``session_factory`` makes the boto3 sessions of AWS credential sources (tests pass one
-    bound to moto). Nothing connects until the first unit of work.
+    bound to moto). Nothing connects until the first unit of work. ``create``: may a
+    SQLite file that does not exist be made? By default only the embedded one may; a
+    configured path that does not exist is a typo, refused at the first connect.
     """
     observer = observer or DbObserver(
         cold_start_threshold_seconds=settings.db_cold_start_threshold_seconds,
@@ -36,5 +39,11 @@ def build_database(
     )
     policy = retry_policy(settings)
     credentials = credentials_from_settings(settings, session_factory=session_factory)
-    engine = create_db_engine(settings, observer=observer, policy=policy, credentials=credentials)
+    engine = create_db_engine(
+        settings,
+        observer=observer,
+        policy=policy,
+        credentials=credentials,
+        create=settings.is_embedded if create is None else create,
+    )
     return Database(engine, observer=observer, policy=policy)

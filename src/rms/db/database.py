@@ -37,7 +37,7 @@ from rms.db.engine import SQLITE_WRITE_OPTION
 from rms.db.errors import DRIVER_ERRORS, Failure, classify, translate_db_error
 from rms.db.observe import DbObserver
 from rms.db.pool import pool_figures
-from rms.errors import DatabaseUnavailableError
+from rms.errors import DatabaseMissingError, DatabaseUnavailableError
 
 __all__ = ["Database"]
 
@@ -106,6 +106,9 @@ class Database:
                     result = work(session)
                 self.observer.succeeded()
                 return result
+            except DatabaseMissingError as exc:  # a configured SQLite file is not there
+                self.observer.failed("fatal", exc.message)
+                raise
             except sa_exc.TimeoutError as exc:  # every pooled connection stayed busy
                 self._check_deadline(ambient, "a free pooled connection", exc)
                 self.observer.failed("pool", "no free connection in the pool")

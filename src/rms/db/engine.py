@@ -19,9 +19,11 @@ deadline too (:class:`DeadlinePool`).
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
+from urllib.request import pathname2url
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
@@ -34,7 +36,9 @@ from rms.db.deadline import Deadline, current_deadline
 from rms.db.errors import DRIVER_ERRORS
 from rms.db.observe import DbObserver
 from rms.db.watchdog import Guard, Watchdog, abandon_connection
+from rms.errors import DatabaseMissingError
 from rms.settings import Settings, make_private_dir
+from rms.settings.state import make_private_file, tighten
 
 __all__ = [
     "SQLITE_WRITE_OPTION",
@@ -140,11 +144,18 @@ def create_db_engine(
     observer: DbObserver | None = None,
     credentials: CredentialSource | None = None,
     policy: RetryPolicy | None = None,
+    create: bool = True,
 ) -> Engine:
-    """Build the engine for ``url`` (default: the settings' effective URL)."""
+    """Build the engine for ``url`` (default: the settings' effective URL).
+
+    ``create=False``: a SQLite file that does not exist is refused at every connect
+    (:class:`~rms.errors.DatabaseMissingError`) instead of being made empty; only the
+    embedded database and an explicit ``rms db upgrade --create`` make one (see
+    :func:`rms.db.build.build_database`).
+    """
     target = make_url(url or settings.effective_database_url())
     if target.get_backend_name() == "sqlite":
-        return _sqlite_engine(str(target), settings)
+        return _sqlite_engine(str(target), settings, create=create)
     engine = create_engine(
         target,
         poolclass=DeadlinePool,
@@ -237,12 +248,56 @@ def _watch_pool(engine: Engine, observer: DbObserver, *, ping_timeout_seconds: f
             record.invalidate()  # abandoned: its socket is shut; never hand it out again
 
 
-def _sqlite_engine(url: str, settings: Settings) -> Engine:
+def _private_database_file(path: Path, settings: Settings) -> None:
+    """Make the SQLite file the owner's alone: 0600 when made here, in a 0700 directory.
+
+    SQLite gives its -wal and -shm files the mode of the database file, so a file made
+    0600 before SQLite opens it keeps all three private. The embedded database lives in the
+    state directory, which is the owner's alone: a looser existing mode there is tightened
+    (with a warning). A database elsewhere that exists is left as its owner set it.
+    """
+    embedded = path.absolute() == settings.embedded_database_path()
+    make_private_dir(path.parent, private_existing=embedded)
+    if embedded or not path.exists():
+        make_private_file(path)
+    if embedded:
+        for suffix in ("-wal", "-shm", "-journal"):
+            tighten(path.with_name(path.name + suffix), 0o600)
+
+
+def missing_database_message(path: str) -> str:
+    return (
+        f"no SQLite database at {path}: check DATABASE_URL (or --url) for a typo; "
+        f"`rms db upgrade --create --url sqlite:///{path}` makes a new one"
+    )
+
+
+def _sqlite_engine(url: str, settings: Settings, *, create: bool) -> Engine:
     database = make_url(url).database
-    if database and database != ":memory:":
-        make_private_dir(Path(database).parent)  # the state directory, for the embedded one
+    on_disk = bool(database) and database != ":memory:" and not make_url(url).query.get("uri")
+    if on_disk and create:
+        _private_database_file(Path(str(database)), settings)
     engine = create_engine(url, connect_args={"check_same_thread": False})
     busy_ms = settings.sqlite_busy_timeout_ms
+
+    if on_disk and not create:
+
+        @event.listens_for(engine, "do_connect")
+        def _existing_only(
+            _dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]
+        ) -> Any:
+            # mode=rw: SQLite opens the file only if it exists, never makes an empty one
+            # (an existence check before connecting would leave a window for that).
+            path = str(database)
+            uri = "file:" + pathname2url(str(Path(path).absolute())) + "?mode=rw"
+            try:
+                return sqlite3.connect(uri, uri=True, **cparams)
+            except sqlite3.OperationalError:
+                if Path(path).exists():
+                    raise  # there, but unreadable: the driver's own error says why
+                raise DatabaseMissingError(
+                    missing_database_message(path), field="DATABASE_URL"
+                ) from None
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

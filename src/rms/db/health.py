@@ -11,28 +11,46 @@ from sqlalchemy.orm import Session
 from rms.db.database import Database
 from rms.schema.migrations import current_revision, head_revision
 
-__all__ = ["deep_check", "readiness"]
+__all__ = ["check_schema", "deep_check", "readiness"]
 
 
-def readiness(db: Database) -> tuple[bool, dict[str, Any]]:
+def check_schema(db: Database) -> str | None:
+    """Read the database's schema revision (one connection) and tell the observer."""
+    revision = db.run(lambda session: current_revision(session.connection()))
+    db.observer.schema_seen(revision, head_revision())
+    return revision
+
+
+def readiness(db: Database, *, detailed: bool) -> tuple[bool, dict[str, Any]]:
     """Ready or not, from the last known state only: never opens a connection.
 
-    Only failures a person must fix (refused credentials, a missing database) make the
-    service not ready. A database that is unreachable or paused is normal for a cluster
-    that scales to zero: the next real request wakes it, so readiness stays true; taking
-    the service out of a load balancer would stop that request from ever arriving.
+    Only failures a person must fix make the service not ready: refused credentials, a
+    missing database, a schema last seen behind the head (``rms db upgrade`` is due). A
+    database that is unreachable or paused is normal for a cluster that scales to zero: the
+    next real request wakes it, so readiness stays true; taking the service out of a load
+    balancer would stop that request from ever arriving.
+
+    Only a ``detailed`` answer (for a signed-in caller) says more than the status: the
+    driver's last error names hosts, ports and users, and the time of the last success
+    tells when the owner was last active.
     """
     state = db.observer.snapshot()
-    figures = db.observer.pool_figures()
     broken = state.last_failure_kind in ("auth", "fatal") and (
         state.last_success_at is None or (state.last_failure_at or 0) > (state.last_success_at or 0)
     )
+    behind = bool(state.schema_behind)
+    ready = not broken and not behind
+    body: dict[str, Any] = {"status": "ready" if ready else "not ready"}
+    if not detailed:
+        return ready, body
+    figures = db.observer.pool_figures()
     open_connections = (figures.in_use + figures.idle) if figures else None
-    body: dict[str, Any] = {
-        "status": "not ready" if broken else "ready",
+    body |= {
         "database": (
             "misconfigured"
             if broken
+            else "schema behind (run `rms db upgrade`)"
+            if behind
             else "connected"
             if open_connections
             else "idle (no open connection; it may be paused and wakes on the next request)"
@@ -40,8 +58,9 @@ def readiness(db: Database) -> tuple[bool, dict[str, Any]]:
         "open_connections": open_connections,
         "last_success_at": state.last_success_at,
         "last_failure": state.last_failure if broken else None,
+        "schema_revision": state.schema_revision,
     }
-    return not broken, body
+    return ready, body
 
 
 def deep_check(db: Database) -> dict[str, Any]:
@@ -56,9 +75,10 @@ def deep_check(db: Database) -> dict[str, Any]:
     started = time.perf_counter()
     round_trip, revision = db.run(probe)
     total = time.perf_counter() - started
+    head = head_revision()
+    db.observer.schema_seen(revision, head)
     state = db.observer.snapshot()
     figures = db.observer.pool_figures()
-    head = head_revision()
     return {
         "status": "ok" if revision == head else "schema behind",
         "database": {

@@ -83,6 +83,10 @@ class DbState:
     last_connect_seconds: float | None = None
     last_connect_cold: bool = False
     open_connections: int = 0
+    #: The schema revision last read (a deep check, ``rms serve``'s start), and whether it
+    #: was behind the head then; None while never read.
+    schema_revision: str | None = None
+    schema_behind: bool | None = None
 
 
 class _PoolCollector(Collector):
@@ -215,6 +219,12 @@ class DbObserver:
         with self._lock:
             self.state.last_success_at = time.time()
             self.state.last_failure_kind = None
+
+    def schema_seen(self, revision: str | None, head: str) -> None:
+        """The database's schema revision was read: ``revision`` (None: unversioned)."""
+        with self._lock:
+            self.state.schema_revision = revision
+            self.state.schema_behind = revision != head
 
     def snapshot(self) -> DbState:
         with self._lock:

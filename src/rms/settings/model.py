@@ -333,6 +333,35 @@ class Settings(BaseSettings):
         description="Largest setting value (its JSON text, in bytes) accepted (422 beyond).",
     )
 
+    serve_header_timeout_seconds: float = Field(
+        default=10,
+        gt=0,
+        le=300,
+        description="`rms serve`: a connection that has not sent a whole request head "
+        "(request line and headers) this long after connecting, or after its previous "
+        "response, is closed (slow-header clients).",
+    )
+    serve_keep_alive_seconds: float = Field(
+        default=5,
+        gt=0,
+        le=300,
+        description="`rms serve`: an idle kept-alive connection is closed after this long.",
+    )
+    serve_max_connections: int = Field(
+        default=100,
+        ge=1,
+        le=100_000,
+        description="`rms serve`: open connections at most; one more is closed at once, and "
+        "a request arriving while the limit is reached gets 503.",
+    )
+    serve_max_header_bytes: int = Field(
+        default=16 * 1024,
+        ge=1024,
+        le=1024 * 1024,
+        description="`rms serve`: largest request head (request line and headers), in bytes; "
+        "a larger one gets 400 and the connection is closed.",
+    )
+
     _origins: dict[str, str] = PrivateAttr(default_factory=dict)
     _secure_fields: frozenset[str] = PrivateAttr(default_factory=frozenset)
 
@@ -481,7 +510,8 @@ class Settings(BaseSettings):
         Every file the tool writes goes under one of these (``state_path("migrate",
         run_id)`` for a migration's report, backup and quarantine file).
         """
-        return make_private_dir(self.state_dir.joinpath(*parts))
+        make_private_dir(self.state_dir, private_existing=True)
+        return make_private_dir(self.state_dir.joinpath(*parts), private_existing=True)
 
     def is_postgres(self) -> bool:
         return self.effective_database_url().startswith("postgresql")

@@ -51,7 +51,8 @@ def validate(
     data: dict[str, Any] = {k: v for k, v in values.items() if v != ""}
     data.update(extra or {})
     try:
-        body = model.model_validate(data)
+        # Forms post text: read "5" as 5 here (JSON bodies are strict, rms.api.schemas).
+        body = model.model_validate(data, strict=False)
     except ValidationError as exc:
         messages: dict[str, str] = {}
         for problem in field_problems(exc.errors()):
