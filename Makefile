@@ -8,6 +8,9 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PYTEST_ARGS ?=
+# pytest-xdist workers. Twice the cores: much of the suite waits on PostgreSQL, subprocesses
+# and sockets rather than computing (docs/benchmarks.md, "The suite", has the measurements).
+PYTEST_WORKERS ?= $(shell echo $$(( 2 * $$(nproc 2>/dev/null || echo 1) )))
 SHELL  := bash
 
 # uv itself is pinned and installed into its own venv (.venv-tools), from PyPI.
@@ -23,9 +26,14 @@ export UV_PYTHON              := $(PYTHON)
 # test subprocess then starts from .pyc files, about twice as fast here, and more so where
 # PYTHONDONTWRITEBYTECODE is set (Python would otherwise compile every module on every start).
 export UV_COMPILE_BYTECODE    := 1
+# pytest caches its assertion-rewritten modules (the tests', and every module of a package
+# that registers a pytest plugin, schemathesis' ~150 among them) as .pyc files: a session or
+# CI that sets PYTHONDONTWRITEBYTECODE makes each of its workers rewrite them all again at
+# every start (about 4 s of CPU each here). The test targets run pytest without it.
+PYTEST := env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest
 
 .PHONY: run test install install-dev lock lock-upgrade lock-check lint format format-check \
-        typecheck dupcheck unit infra-check infra-apply-local build package bench bench-lambda bench-service \
+        typecheck dupcheck unit test-fast test-setup checks infra-check infra-apply-local build package bench bench-lambda bench-service \
         bench-migrate bench-sim bench-cache bench-failover clean
 
 $(UV):
@@ -68,8 +76,24 @@ run: install
 	$(BIN)/rms db seed --demo-if-embedded
 	$(BIN)/rms serve --host $(HOST) --port $(PORT)
 
-## test: every check CI runs: lock, format, lint, types, duplicates, infra, tests with coverage
-test: lock-check install-dev format-check lint typecheck dupcheck infra-check unit
+## test: every check CI runs: lock, format, lint, types, duplicates, infra, tests with coverage.
+## The static and infra checks run beside the test suite (both wait on much besides the
+## CPU); each one's output is printed whole when it ends.
+test: lock-check install-dev test-setup
+	$(MAKE) --no-print-directory -j2 --output-sync=target checks unit
+
+## checks: the static checks and the offline infra checks, one after the other
+checks: format-check lint typecheck dupcheck infra-check
+
+## test-setup: what the tests need beyond the venv (Debian's chromium, the Prisma toolchain's
+## npm packages and generated clients), installed once before the suite; a no-op when done
+test-setup: install-dev
+	$(BIN)/python -m tests.prepare
+
+## test-fast: the inner loop: the suite without the browser and fault-injection tests, no
+## coverage, no static checks (Terraform is never part of pytest)
+test-fast: install-dev
+	$(PYTEST) -n $(PYTEST_WORKERS) --dist worksteal -q -m "not browser and not faults" $(PYTEST_ARGS)
 
 format: install-dev
 	$(BIN)/ruff format src tests bench scripts
@@ -92,8 +116,8 @@ dupcheck: install-dev
 ## closes on the test count
 unit: install-dev
 	rm -f .coverage .coverage.*
-	set -o pipefail; $(BIN)/pytest --cov --cov-branch --cov-report=term \
-	    --cov-report=json:coverage.json $(PYTEST_ARGS) | tee .pytest.log
+	set -o pipefail; $(PYTEST) -n $(PYTEST_WORKERS) --dist worksteal --cov --cov-branch --cov-report=term \
+	    --cov-report=json:coverage.json --durations=15 $(PYTEST_ARGS) | tee .pytest.log
 	$(BIN)/python scripts/coverage_gate.py coverage.json --lines 85 --branches 75
 	@tail -n 1 .pytest.log
 

@@ -35,6 +35,17 @@ warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testcli
 BACKENDS = ["sqlite", "postgresql"]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the browser tests (those using Chromium) and the fault-injection ones (in
+    ``tests/faults/`` or a ``test_*faults*.py`` file); ``make test-fast`` leaves them out.
+    Marked here, so a new test in those places is marked without anyone remembering to."""
+    for item in items:
+        if "chromium" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+        if "faults" in item.path.stem or item.path.parent.name == "faults":
+            item.add_marker(pytest.mark.faults)
+
+
 @pytest.fixture(autouse=True)
 def state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """This test's own state directory (set as ``RMS_STATE_DIR``; not created yet)."""

@@ -38,8 +38,16 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 740}
 
 
-def ensure_chromium() -> str:
-    """The Chromium binary, installed with apt-get when missing (as root)."""
+class ChromiumUnavailableError(Exception):
+    """Chromium is missing and could not be installed (the reason is the message)."""
+
+
+def install_chromium() -> str:
+    """The Chromium binary, installed with apt-get when missing (as root).
+
+    ``make test-setup`` calls this once before the suite (``python -m tests.prepare``), so
+    the tests themselves only find it; it raises :class:`ChromiumUnavailableError`.
+    """
     if Path(CHROMIUM).exists():
         return CHROMIUM
     why = "chromium is not installed and this user cannot install it"
@@ -52,9 +60,17 @@ def ensure_chromium() -> str:
         if done.returncode == 0 and Path(CHROMIUM).exists():
             return CHROMIUM
         why = f"apt-get install chromium failed: {done.stderr.strip()[-300:]}"
-    if os.environ.get("CI"):
-        pytest.fail(why)
-    pytest.skip(why)
+    raise ChromiumUnavailableError(why)
+
+
+def ensure_chromium() -> str:
+    """The Chromium binary; a failure under CI (``CI`` set), a skip elsewhere, without it."""
+    try:
+        return install_chromium()
+    except ChromiumUnavailableError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
 
 
 def _rms(*args: str) -> list[str]:
