@@ -343,10 +343,10 @@ def test_bad_input(
             assert part in message, (part, message)
     assert target_state(pg_url) == before
     assert _sha(source) == sha
-    # Nothing left behind but (after a bad-data abort) the report saying why, and nothing
-    # at all in the current directory.
+    # Nothing left behind but (after a bad-data abort) the report saying why and the list
+    # of problems, and nothing at all in the current directory.
     leftovers = [p.name for p in (state_dir / "migrate").glob("*/*")]
-    assert all(n == "report.json" for n in leftovers), leftovers
+    assert all(n in ("report.json", "problems.txt") for n in leftovers), leftovers
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
 
 

@@ -420,9 +420,11 @@ def _run(plan: MigrationPlan, options: MigrateOptions) -> MigrationReport:
     except BaseException as exc:
         report.status = "failed"
         report.error = str(exc) if str(exc) else type(exc).__name__
+        listed: BadDataError | None = None
         if isinstance(exc, BadDataError):
             report.problems = exc.problems
             report.problems_total = exc.total
+            listed = _list_problems(plan, exc)
         if isinstance(exc, VerificationError):
             report.differences = exc.differences
         partial_quarantine.unlink(missing_ok=True)
@@ -430,6 +432,8 @@ def _run(plan: MigrationPlan, options: MigrateOptions) -> MigrationReport:
             backup.unlink(missing_ok=True)
             report.backup = None
         _finish(plan, report, clock)
+        if listed is not None:
+            raise listed from exc
         raise
     finally:
         watch.close()
@@ -440,6 +444,22 @@ def _run(plan: MigrationPlan, options: MigrateOptions) -> MigrationReport:
         report.backup = None
     _finish(plan, report, clock)
     return report
+
+
+def _list_problems(plan: MigrationPlan, exc: BadDataError) -> BadDataError | None:
+    """Write every problem, one a line, to ``problems.txt`` in the run's directory; the
+    error again, naming that file (None if it could not be written: the report has them)."""
+    path = plan.work_dir / "problems.txt"
+    try:
+        with path.open("w", encoding="utf-8") as out:
+            for problem in exc.problems:
+                out.write(" ".join(problem.describe().split()) + "\n")
+            if exc.total > len(exc.problems):
+                out.write(f"... and {exc.total - len(exc.problems)} more, counted only\n")
+    except OSError as error:
+        log.warning("the list of problems could not be written to %s (%s)", path, error)
+        return None
+    return exc.listed_in(path)
 
 
 def _options_record(plan: MigrationPlan, options: MigrateOptions) -> dict[str, Any]:
