@@ -40,7 +40,7 @@ from rms.cost.cli import app as cost_app
 from rms.devtools.cli import app as dev_app
 from rms.errors import InvalidInputError, RmsError
 from rms.export.cli import register as register_export
-from rms.logs import configure_logging, stderr_logging
+from rms.logs import configure_logging, end_status_line, stderr_logging
 from rms.migrate.cli import register as register_migrate
 from rms.roles_cli import register as register_roles
 from rms.secrets import default_secret_registry
@@ -328,6 +328,7 @@ def _driver_error(exc: Exception) -> RmsError | None:
 def _fail(message: str, code: int, *, prefix: str = "error: ", lines: Sequence[str] = ()) -> int:
     """Write ``message`` as one line on stderr, then each of ``lines`` indented on its own
     line (the items the message introduces), secrets masked; return ``code``."""
+    end_status_line()
     parts = [line.strip() for line in str(message).splitlines() if line.strip()]
     redact = default_secret_registry().redact
     out = [f"{prefix}{redact('; '.join(parts) or 'failed')}"]

@@ -171,3 +171,19 @@ def test_many_problems_are_a_screenful_of_short_lines_and_the_full_list_is_on_di
     assert more == f"  ... and 480 more in {listing}"
     listed = listing.read_text().splitlines()
     assert len(listed) == 500 and listed[0] == problems[0].strip()
+
+
+def test_a_wrong_local_port_fails_at_once(source: Path, state_dir: Path) -> None:
+    """The issue's command: one attempt (nothing resumes on this machine), one error line."""
+    from tests.rms_cli import run_rms
+
+    to = "postgresql://nobody@127.0.0.1:1/x"
+    result = run_rms("db", "migrate", "--from", str(source), "--to", to)
+    assert result.exit_code == 2
+    (line,) = result.error_lines
+    assert line.startswith(
+        "error: target postgresql+psycopg://nobody@127.0.0.1:1/x: cannot connect: nothing "
+        "accepts connections at 127.0.0.1:1/x (Connection refused): check the host and port"
+    )
+    assert line.endswith("(a refusal by this machine is not waited for; 1 attempt(s))")
+    assert list(state_dir.glob("migrate/*")) == []  # no run: it stopped in the preflight

@@ -289,11 +289,10 @@ CASES: dict[str, Case] = {
     "foreign tables in target": Case(
         lambda t: write_source(t / "ok.db"), ["no Alembic revision"], target=_target_with_data
     ),
-    "unreachable host": Case(
+    "unreachable host": Case(  # on this machine: said at once, not waited for
         lambda t: write_source(t / "ok.db"),
-        ["cannot connect", "did not accept a connection within", "Connection refused"],
+        ["cannot connect", "nothing accepts connections at", "Connection refused"],
         target=_unreachable,
-        env={"DB_COLD_START_BUDGET_SECONDS": "1"},
     ),
     "missing database": Case(
         lambda t: write_source(t / "ok.db"), ["no_such_database_here"], target=_missing_database

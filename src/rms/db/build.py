@@ -22,11 +22,15 @@ def build_database(
     *,
     observer: DbObserver | None = None,
     session_factory: SessionFactory | None = None,
+    serving: bool = False,
 ) -> Database:
     """The database the settings describe: engine, observer and retry policy.
 
     ``session_factory`` makes the boto3 sessions of AWS credential sources (tests pass one
-    bound to moto). Nothing connects until the first unit of work.
+    bound to moto). ``serving``: for a long-running service, which waits (within the budget)
+    for a server on this machine that refuses connections, as one does while it restarts;
+    a command fails at once there (see :mod:`rms.db.connect`). Nothing connects until the
+    first unit of work.
     """
     observer = observer or DbObserver(
         cold_start_threshold_seconds=settings.db_cold_start_threshold_seconds,
@@ -34,7 +38,7 @@ def build_database(
         namespace=settings.metrics_namespace,
         environment=settings.environment,
     )
-    policy = retry_policy(settings)
+    policy = retry_policy(settings, serving=serving)
     credentials = credentials_from_settings(settings, session_factory=session_factory)
     engine = create_db_engine(settings, observer=observer, policy=policy, credentials=credentials)
     return Database(engine, observer=observer, policy=policy)
