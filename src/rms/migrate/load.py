@@ -76,6 +76,8 @@ from rms.migrate.source import (
     iter_rows,
     open_readonly,
     read_schema,
+    remove_database_file,
+    remove_side_files,
 )
 from rms.migrate.spec import TableSpec, table_specs
 from rms.migrate.target import (
@@ -429,7 +431,7 @@ def _run(plan: MigrationPlan, options: MigrateOptions) -> MigrationReport:
             report.differences = exc.differences
         partial_quarantine.unlink(missing_ok=True)
         if backup is not None and not options.keep_backup:
-            backup.unlink(missing_ok=True)
+            remove_database_file(backup)
             report.backup = None
         _finish(plan, report, clock)
         if listed is not None:
@@ -440,8 +442,10 @@ def _run(plan: MigrationPlan, options: MigrateOptions) -> MigrationReport:
     if report.quarantine_file:
         partial_quarantine.replace(plan.quarantine_path)
     if options.dry_run and not options.keep_backup:
-        backup.unlink(missing_ok=True)
+        remove_database_file(backup)
         report.backup = None
+    else:
+        remove_side_files(backup)  # a reader of the copy may have left some
     _finish(plan, report, clock)
     return report
 
@@ -497,7 +501,7 @@ def _take_backup(plan: MigrationPlan, report: MigrationReport, watch: SourceWatc
     try:
         watch.backup(tmp)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        remove_database_file(tmp)
         raise
     final = plan.work_dir / f"source-{plan.run_id}-{plan.source_sha256[:12]}.db"
     tmp.replace(final)
