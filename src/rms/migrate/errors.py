@@ -109,9 +109,15 @@ class BadDataError(MigrationError):
         self.total = total if total is not None else len(self.problems)
         self.listing = listing
         where = f"; full list: {listing}" if listing is not None else ""
+        dangling = any(p.reason.startswith("references ") for p in self.problems)
+        stand_in = (
+            ", or make stand-ins for the rows it references but lacks with --stand-in TABLE"
+            if dangling
+            else ""
+        )
         super().__init__(
             f"{self.total} problem(s) in the source data, nothing was written: correct them in "
-            f"the source, or load the good rows with --on-error quarantine{where}"
+            f"the source, or load the good rows with --on-error quarantine{stand_in}{where}"
         )
         shown = [clip(p.describe()) for p in self.problems[:SHOWN]]
         more = self.total - len(shown)

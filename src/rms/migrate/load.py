@@ -136,6 +136,9 @@ class MigrateOptions:
     risk_group_map: dict[str, str] = field(default_factory=dict)
     #: ``table.column`` -> value for a required column the source lacks (``--fill``).
     fills: dict[str, str] = field(default_factory=dict)
+    #: Tables that get a stand-in row for each id the source references but does not hold
+    #: (``--stand-in``: universe, accounts, divDepositType, risk_group).
+    stand_ins: tuple[str, ...] = ()
     #: Keep the backup of a dry run or a failed run (a full copy of the data).
     keep_backup: bool = False
     #: Asks the user a yes/no question; None means nobody can be asked (not a terminal).
@@ -174,6 +177,7 @@ class MigrateOptions:
             risk_group_map=dict(self.risk_group_map),
             fills=dict(self.fills),
             quarantine=self.on_error == "quarantine",
+            stand_ins=tuple(self.stand_ins),
         )
 
 
@@ -351,6 +355,7 @@ def accounting_of(lineage: Lineage) -> dict[str, Any]:
         "filled": per_table("filled"),
         "derived": per_table("derived"),
         "missing": dict(lineage.missing),
+        "stand_ins": [s.to_dict() for s in lineage.stand_ins],
     }
 
 
