@@ -90,3 +90,17 @@ def test_a_wait_is_one_updating_line_on_a_terminal_and_lines_in_a_pipe() -> None
     assert status_2.startswith("waiting for the database at db.example:5432/rms: attempt 2, ")
     assert "\n" not in status_2
     assert final == lines[2] + "\n" and shown.count("\n") == 1
+
+
+def test_the_error_line_takes_the_place_of_a_status_line() -> None:
+    """A wait that ends in an error: the status line is erased, the error line stays."""
+    from rms.cli import _fail
+    from rms.logs import STATUS
+
+    terminal = _Terminal()
+    with redirect_stderr(terminal), stderr_logging():
+        logging.getLogger("rms.db.connect").info("line", extra={STATUS: "attempt 3, 1.2 s"})
+        _fail("the database did not accept a connection", 2)
+    assert terminal.getvalue() == (
+        "\r\x1b[Kattempt 3, 1.2 s\r\x1b[Kerror: the database did not accept a connection\n"
+    )
