@@ -104,3 +104,13 @@ def test_the_error_line_takes_the_place_of_a_status_line() -> None:
     assert terminal.getvalue() == (
         "\r\x1b[Kattempt 3, 1.2 s\r\x1b[Kerror: the database did not accept a connection\n"
     )
+
+
+def test_a_service_log_gets_lines_even_on_a_terminal() -> None:
+    terminal = _Terminal()
+    with redirect_stderr(terminal), stderr_logging():
+        configure_logging("INFO", timestamps=True)
+        _wait_twice_then_connect()
+    lines = terminal.getvalue().splitlines()
+    assert len(lines) == 3 and "\r" not in terminal.getvalue()
+    assert " INFO rms.db.connect: waiting for the database at db.example:5432/rms: " in lines[0]

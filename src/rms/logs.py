@@ -14,7 +14,8 @@ A record may carry a *status* (``extra={STATUS: text}``): progress that the next
 replaces, such as each attempt of a wait for the database. On a terminal it is one line
 rewritten in place (``\r``, then the text, then erase to the end of the line), which the
 next ordinary line (or :func:`end_status_line`, called before the CLI's error line)
-replaces; in a log or a pipe the record's message is an ordinary line like any other.
+replaces; in a log or a pipe, and in a service's timestamped log (``rms serve``), the
+record's message is an ordinary line like any other.
 """
 
 from __future__ import annotations
@@ -50,12 +51,15 @@ class _StderrHandler(logging.Handler):
     def __init__(self) -> None:
         super().__init__()
         self.status_shown = False
+        #: A status may be one line rewritten in place (a command's person-readable
+        #: output); a service's timestamped log always gets lines.
+        self.statuses = True
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             stream = sys.stderr
             status = getattr(record, STATUS, None)
-            if status is not None and _is_terminal(stream):
+            if status is not None and self.statuses and _is_terminal(stream):
                 # A status on a terminal: rewrite the one line, leave the cursor on it.
                 text = self.format(_with_message(record, str(status)))
                 stream.write(_ERASE_LINE + " ".join(text.split()))
@@ -134,3 +138,4 @@ def configure_logging(level: str, *, timestamps: bool = False) -> None:
     handler = _installed()
     if handler is not None and timestamps:
         handler.setFormatter(logging.Formatter(_TIMESTAMPED))
+        handler.statuses = False
