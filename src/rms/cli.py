@@ -8,7 +8,8 @@ sub-command, the user gets **one line** on stderr and an exit status:
   --port?); see 'rms serve --help'``, status 2;
 - an error of the package (:class:`rms.errors.RmsError`, database driver errors translated
   by :mod:`rms.db.errors`, a file that cannot be read or written) is ``error: <message>``,
-  status 2;
+  status 2; the items an error introduces (``RmsError.lines``: the problems of a source
+  file, the differences a verification found) follow it, indented, one a line;
 - Ctrl-C is ``interrupted``, status 130;
 - anything else is a bug: one line saying so, status 1, and the traceback in the log at
   DEBUG (``LOG_LEVEL=DEBUG``).
@@ -39,7 +40,7 @@ from rms.cost.cli import app as cost_app
 from rms.devtools.cli import app as dev_app
 from rms.errors import InvalidInputError, RmsError
 from rms.export.cli import register as register_export
-from rms.logs import configure_logging, stderr_logging
+from rms.logs import configure_logging, end_status_line, stderr_logging
 from rms.migrate.cli import register as register_migrate
 from rms.roles_cli import register as register_roles
 from rms.secrets import default_secret_registry
@@ -321,7 +322,7 @@ def main(argv: Sequence[str] | None = None, *, hooks: Hooks | None = None) -> in
         except click_errors.ClickException as exc:  # e.g. a file Click could not open
             return _fail(exc.format_message(), EXIT_ERROR)
         except RmsError as exc:
-            return _fail(exc.message, EXIT_ERROR)
+            return _fail(exc.message, EXIT_ERROR, lines=exc.lines)
         except (KeyboardInterrupt, typer.Abort):
             return _fail("interrupted", EXIT_INTERRUPTED, prefix="")
         except BrokenPipeError:
@@ -362,11 +363,15 @@ def _driver_error(exc: Exception) -> RmsError | None:
     return translate_db_error(exc) if isinstance(exc, DRIVER_ERRORS) else None
 
 
-def _fail(message: str, code: int, *, prefix: str = "error: ") -> int:
-    """Write ``message`` as one line on stderr, secrets masked; return ``code``."""
-    lines = [line.strip() for line in str(message).splitlines() if line.strip()]
-    text = default_secret_registry().redact("; ".join(lines) or "failed")
-    sys.stderr.write(f"{prefix}{text}\n")
+def _fail(message: str, code: int, *, prefix: str = "error: ", lines: Sequence[str] = ()) -> int:
+    """Write ``message`` as one line on stderr, then each of ``lines`` indented on its own
+    line (the items the message introduces), secrets masked; return ``code``."""
+    end_status_line()
+    parts = [line.strip() for line in str(message).splitlines() if line.strip()]
+    redact = default_secret_registry().redact
+    out = [f"{prefix}{redact('; '.join(parts) or 'failed')}"]
+    out += [f"  {redact(' '.join(line.split()))}" for line in lines if line.strip()]
+    sys.stderr.write("\n".join(out) + "\n")
     sys.stderr.flush()
     return code
 

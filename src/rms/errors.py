@@ -37,6 +37,9 @@ class RmsError(Exception):
 
     #: A short, stable, human title for the kind of problem (used as the RFC 9457 title).
     title: str = "RMS error"
+    #: Items the message introduces (problems, differences), one a line: the CLI prints
+    #: them under its ``error:`` line, each on its own, instead of joining them into it.
+    lines: tuple[str, ...] = ()
 
     def __init__(self, message: str, *, field: str | None = None, **details: Any) -> None:
         super().__init__(message)

@@ -42,9 +42,10 @@ def _params(url: str) -> dict[str, Any]:
     }
 
 
-def _policy(budget: float = 2.0) -> RetryPolicy:
+def _policy(budget: float = 2.0, *, wait_for_local: bool = False) -> RetryPolicy:
     sleeps: list[float] = []
     return RetryPolicy(
+        wait_for_local=wait_for_local,
         budget_seconds=budget,
         initial_backoff_seconds=0.05,
         max_backoff_seconds=0.2,
@@ -106,6 +107,7 @@ def test_unreachable_server_is_retried_within_the_budget() -> None:
         time.sleep(seconds)
 
     policy = RetryPolicy(
+        wait_for_local=True,  # a service, whose local server may be restarting
         budget_seconds=1.0,
         initial_backoff_seconds=0.05,
         max_backoff_seconds=0.1,
@@ -156,12 +158,14 @@ def test_cold_starts_are_written_as_emf_lines() -> None:
 def test_each_retried_attempt_is_logged_at_info_with_what_is_waited_for(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A wrong port is never a silent wait: target, attempt, elapsed and reason, per attempt."""
+    """A service waiting for its local server: target, attempt, elapsed and reason, per
+    attempt (a command would fail at once there, see the next test)."""
     port = free_port()
     params = {"host": "127.0.0.1", "port": port, "dbname": "rms", "user": "u", "password": "pw-X9"}
     caplog.set_level(logging.INFO, logger="rms.db.connect")
+    policy = _policy(budget=0.5, wait_for_local=True)
     with pytest.raises(DatabaseUnavailableError):
-        ColdStartConnector(_policy(budget=0.5), DbObserver()).connect(params)
+        ColdStartConnector(policy, DbObserver()).connect(params)
     waits = [r for r in caplog.records if r.name == "rms.db.connect"]
     assert len(waits) >= 2
     assert all(r.levelno == logging.INFO for r in waits)
@@ -196,3 +200,67 @@ def test_describe_target_never_shows_credentials() -> None:
     assert describe_target({"host": "h", "port": 1, "dbname": "d", "password": "p"}) == "h:1/d"
     assert describe_target({"dbname": "d", "user": "u"}) == "local socket/d"
     assert describe_target({"host": "h"}) == "h"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "127.0.0.2", "socket dir"])
+def test_a_connection_this_machine_refuses_is_one_attempt(
+    host: str, tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nothing resumes on a loopback address or a local socket: no wait, one attempt."""
+    params = {
+        "host": str(tmp_path) if host == "socket dir" else host,
+        "port": 1 if host != "socket dir" else free_port(),
+        "dbname": "x",
+        "user": "nobody",
+    }
+    observer = DbObserver()
+    caplog.set_level(logging.INFO, logger="rms.db.connect")
+    with pytest.raises(DatabaseUnavailableError) as info:
+        ColdStartConnector(_policy(budget=45), observer).connect(params)
+    assert observer.connect_attempts._value.get() == 1
+    assert [r for r in caplog.records if r.name == "rms.db.connect"] == []
+    message = info.value.message
+    assert message.startswith("nothing accepts connections at ")
+    assert "check the host and port" in message and "1 attempt(s)" in message
+
+
+def test_a_refusal_elsewhere_is_waited_for() -> None:
+    """A remote host that refuses may be resuming (Aurora): retried within the budget."""
+    failures = [
+        psycopg.OperationalError(
+            'connection to server at "10.0.0.7", port 5432 failed: Connection refused'
+        )
+        for _ in range(3)
+    ]
+
+    def connect(**_params: Any) -> str:
+        if failures:
+            raise failures.pop()
+        return "connection"
+
+    observer = DbObserver()
+    connector = ColdStartConnector(_policy(budget=45), observer, connect=connect)
+    assert connector.connect({"host": "db.example", "port": 5432}) == "connection"
+    assert observer.connect_attempts._value.get() == 4
+
+
+def test_local_hosts_are_recognised_literally() -> None:
+    from rms.db.connect import is_local_host
+
+    for host in (None, "", "/var/run/postgresql", "localhost", "127.0.0.1", "127.9.9.9", "::1",
+                 "[::1]", "localhost,127.0.0.1"):  # fmt: skip
+        assert is_local_host(host), host
+    for host in ("db.example", "10.0.0.7", "localhost,db.example", "::2"):
+        assert not is_local_host(host), host
+
+
+def test_libpq_lines_keep_their_full_stops() -> None:
+    from rms.db.connect import _server_message
+
+    exc = psycopg.OperationalError(
+        'connection to server at "h", port 1 failed: Connection refused\n'
+        "\tIs the server running on that host and accepting TCP/IP connections?"
+    )
+    assert _server_message(exc) == (
+        "Connection refused. Is the server running on that host and accepting TCP/IP connections?"
+    )

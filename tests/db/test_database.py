@@ -132,8 +132,11 @@ def test_budget_exhausted_is_unavailable(pg_settings: Settings) -> None:
     )
     engine = create_db_engine(
         dead,
-        policy=RetryPolicy(
-            budget_seconds=0.5, initial_backoff_seconds=0.05, max_backoff_seconds=0.1
+        policy=RetryPolicy(  # a service's: it waits for a local server too
+            wait_for_local=True,
+            budget_seconds=0.5,
+            initial_backoff_seconds=0.05,
+            max_backoff_seconds=0.1,
         ),
     )
     db = Database(engine, policy=FAST)

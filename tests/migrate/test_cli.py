@@ -141,3 +141,49 @@ def test_workers_takes_a_count_or_auto(source: Path, pg_url: str, run_cli: Cli) 
             "db", "migrate", "--from", str(source), "--to", pg_url, "--workers", good, "--dry-run"
         )
         assert code == 0, (good, err)
+
+
+def test_many_problems_are_a_screenful_of_short_lines_and_the_full_list_is_on_disk(
+    tmp_path: Path, pg_url: str, state_dir: Path
+) -> None:
+    """500 bad rows: the first line says what to do and where the list is, then 20 problems
+    one a line (table, row id, column, value, reason), then "and 480 more"; every one is in
+    the run's problems.txt."""
+    from tests.rms_cli import run_rms
+
+    rows = base_rows()
+    trade = rows["trades"][0]
+    rows["trades"] += [
+        {**trade, "id": f"bad-{i:03}", "buy_date": 1_704_067_200.5 + i} for i in range(500)
+    ]
+    source = write_source(tmp_path / "bad.db", rows)
+    result = run_rms("db", "migrate", "--from", str(source), "--to", pg_url, "--dry-run")
+    assert result.exit_code == 2
+    first, *problems, more = result.error_lines
+    listing = next((state_dir / "migrate").glob("*/problems.txt"))
+    assert first.startswith("error: 500 problem(s) in the source data, nothing was written: ")
+    assert "--on-error quarantine" in first and first.endswith(f"full list: {listing}")
+    assert len(problems) == 20
+    for number, line in enumerate(problems):
+        assert line.startswith(f"  trades row id 'bad-{number:03}': buy_date = "), line
+        assert "fraction" in line or "Julian" in line, line
+        assert len(line) <= 2 + 160
+    assert more == f"  ... and 480 more in {listing}"
+    listed = listing.read_text().splitlines()
+    assert len(listed) == 500 and listed[0] == problems[0].strip()
+
+
+def test_a_wrong_local_port_fails_at_once(source: Path, state_dir: Path) -> None:
+    """The issue's command: one attempt (nothing resumes on this machine), one error line."""
+    from tests.rms_cli import run_rms
+
+    to = "postgresql://nobody@127.0.0.1:1/x"
+    result = run_rms("db", "migrate", "--from", str(source), "--to", to)
+    assert result.exit_code == 2
+    (line,) = result.error_lines
+    assert line.startswith(
+        "error: target postgresql+psycopg://nobody@127.0.0.1:1/x: cannot connect: nothing "
+        "accepts connections at 127.0.0.1:1/x (Connection refused): check the host and port"
+    )
+    assert line.endswith("(a refusal by this machine is not waited for; 1 attempt(s))")
+    assert list(state_dir.glob("migrate/*")) == []  # no run: it stopped in the preflight

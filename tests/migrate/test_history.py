@@ -151,6 +151,36 @@ def test_the_fingerprints_are_those_of_the_fixture_files() -> None:
     assert len(POINTS) == 22
 
 
+def test_our_own_revisions_are_known_points(tmp_path: Path) -> None:
+    """Each of our Alembic revisions, as rms writes it to an empty SQLite file, has its
+    fingerprint in OWN_FINGERPRINTS (so a new revision cannot be forgotten there)."""
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine
+
+    from rms.migrate.history import OWN_FINGERPRINTS, OWN_REVISIONS, schema_fingerprint
+    from rms.migrate.source import open_readonly, read_schema
+    from rms.schema.migrations import alembic_config, upgrade
+
+    scripts = ScriptDirectory.from_config(alembic_config())
+    revisions = sorted(s.revision for s in scripts.walk_revisions())
+    found: dict[str, str] = {}
+    for revision in revisions:
+        path = tmp_path / f"rms-{revision}.db"
+        engine = create_engine(f"sqlite:///{path}")
+        try:
+            upgrade(engine, revision)
+        finally:
+            engine.dispose()
+        conn = open_readonly(path)
+        try:
+            found[schema_fingerprint(read_schema(conn, path))] = revision
+        finally:
+            conn.close()
+    assert found == OWN_FINGERPRINTS
+    assert sorted(OWN_REVISIONS) == revisions
+    assert not set(found) & set(FINGERPRINTS)  # never mistaken for the application's
+
+
 def test_init_era_risk_groups_named_or_mapped(
     tmp_path: Path, create_pg_database: Callable[[], str]
 ) -> None:
@@ -242,4 +272,17 @@ def test_a_file_rms_wrote_migrates_too(
     report = run_migration(preflight(source, url, options), options)
     assert report.status == "committed" and report.rows_loaded > 0
     assert report.accounting["source_tables"]["alembic_version"]["fate"] == "bookkeeping"
-    assert verify(source, url).status == "verified"
+    # A known point: our own revision, not "changed by hand".
+    expected = "0001" if revision == "0001" else "0002"
+    point = report.accounting["history_point"]
+    assert point["rms_revision"] == expected and point["migrations"] == []
+    assert point["description"].startswith(f"rms's own schema at revision {expected} (")
+    checked = verify(source, url)
+    assert checked.status == "verified"
+    assert checked.accounting["history_point"]["rms_revision"] == expected
+    from tests.rms_cli import run_rms
+
+    shown = run_rms("db", "verify", "--from", str(source), "--to", url)
+    assert shown.exit_code == 0, shown.stderr
+    assert f"source schema: rms's own schema at revision {expected} (" in shown.stdout
+    assert "by hand" not in shown.output

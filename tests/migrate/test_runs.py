@@ -130,7 +130,8 @@ def test_a_failed_run_keeps_no_copy_of_the_data_unless_asked(
     assert code == 2 and "1 problem(s)" in err
     (run_dir,) = (state_dir / "migrate").iterdir()
     names = sorted(p.name for p in run_dir.iterdir())
-    assert names == (sorted(["report.json", names[-1]]) if keep else ["report.json"])
+    listed = ["problems.txt", "report.json"]  # the problems, as the report has them
+    assert names == (sorted([*listed, names[-1]]) if keep else listed)
     if keep:
         assert names[-1].startswith("source-") and names[-1].endswith(".db")
 
@@ -182,3 +183,53 @@ def test_verify_shows_both_sides_and_fails_on_what_nothing_accounts_for(
     assert "nothing accounts for" in err and "trades.notes (1)" in err
     code, out, err = run_cli("db", "verify", "--from", str(source), "--to", url, "--run", "nope")
     assert code == 2 and "not a run id" in err
+
+
+@pytest.mark.parametrize("journal", ["delete", "wal"])
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_a_run_folder_holds_no_side_files_and_the_backup_stands_alone(
+    journal: str,
+    dry_run: bool,
+    tmp_path: Path,
+    create_pg_database: Callable[[], str],
+    run_cli: Cli,
+    state_dir: Path,
+) -> None:
+    """A source in either journal mode, as a running rms leaves it (in WAL mode: a writer's
+    commits still in the -wal file, not checkpointed): the run folder holds the report and,
+    for a committed run, one backup file that opens read-only alone and passes
+    integrity_check; a dry run keeps nothing else."""
+    source = write_source(tmp_path / "rms.db")
+    writer = sqlite3.connect(source, isolation_level=None)
+    writer.execute(f"PRAGMA journal_mode={journal}")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("UPDATE accounts SET name = 'Main, renamed' WHERE id = 'acc-1'")
+    try:
+        if journal == "wal":
+            assert Path(f"{source}-wal").stat().st_size > 0  # the change is in the WAL only
+        args = ["db", "migrate", "--from", str(source), "--to", create_pg_database()]
+        code, out, err = run_cli(*args, *(["--dry-run"] if dry_run else []))
+    finally:
+        writer.close()
+    assert code == 0, err
+    (run_dir,) = (state_dir / "migrate").iterdir()
+    names = sorted(p.name for p in run_dir.iterdir())
+    if dry_run:
+        assert names == ["report.json"] and "no backup kept" in out
+        return
+    (backup,) = (n for n in names if n != "report.json")
+    assert names == sorted(["report.json", backup]) and backup.endswith(".db")
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    copy = alone / backup
+    shutil.copyfile(run_dir / backup, copy)  # the file by itself, nothing beside it
+    conn = sqlite3.connect(f"{copy.as_uri()}?mode=ro", uri=True)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+        name = conn.execute("SELECT name FROM accounts WHERE id = 'acc-1'").fetchone()
+        assert name == ("Main, renamed",)  # the commit that was only in the source's WAL
+    finally:
+        conn.close()
+    assert sorted(p.name for p in alone.iterdir()) == [backup]
+    assert sorted(p.name for p in run_dir.iterdir()) == names

@@ -76,7 +76,7 @@ def create_app(
     """
     auth = authenticator or Authenticator(settings, bind_host=bind_host)
     owns_db = db is None
-    database = db if db is not None else build_database(settings)
+    database = db if db is not None else build_database(settings, serving=True)
     releaser = (
         None
         if is_sqlite(database.engine)

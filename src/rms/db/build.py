@@ -23,6 +23,7 @@ def build_database(
     observer: DbObserver | None = None,
     session_factory: SessionFactory | None = None,
     create: bool | None = None,
+    serving: bool = False,
 ) -> Database:
     """The database the settings describe: engine, observer and retry policy.
 
@@ -30,6 +31,9 @@ def build_database(
     bound to moto). Nothing connects until the first unit of work. ``create``: may a
     SQLite file that does not exist be made? By default only the embedded one may; a
     configured path that does not exist is a typo, refused at the first connect.
+    ``serving``: for a long-running service, which waits (within the budget) for a server
+    on this machine that refuses connections, as one does while it restarts; a command
+    fails at once there (see :mod:`rms.db.connect`).
     """
     observer = observer or DbObserver(
         cold_start_threshold_seconds=settings.db_cold_start_threshold_seconds,
@@ -37,7 +41,7 @@ def build_database(
         namespace=settings.metrics_namespace,
         environment=settings.environment,
     )
-    policy = retry_policy(settings)
+    policy = retry_policy(settings, serving=serving)
     credentials = credentials_from_settings(settings, session_factory=session_factory)
     engine = create_db_engine(
         settings,

@@ -10,6 +10,13 @@ is reported.
 Credentials come from a :class:`CredentialSource` asked afresh on every attempt, so a
 rotated secret or a new IAM token (valid 15 minutes) is never frozen into the pool.
 
+A refused connection to this machine (a loopback address, ``localhost`` or a local socket)
+is not retried: nothing resumes there, so a wrong port or a stopped local server is said at
+once (one attempt) instead of after the whole budget. Only a long-running service
+(``RetryPolicy(wait_for_local=True)``, what ``rms serve`` uses) waits there too, riding
+through a restart of the server it runs next to. A host *name* is never resolved to decide
+this: only its literal form counts.
+
 Every failed attempt that will be retried is reported to the observer as a
 :class:`~rms.db.observe.ConnectWait` (target without password, attempt, elapsed time, the
 server's reason, the next pause), which logs it at INFO: a person watching a command or a
@@ -27,6 +34,7 @@ goes to the new server.
 
 from __future__ import annotations
 
+import ipaddress
 import random
 import time
 import traceback
@@ -41,7 +49,14 @@ from rms.db.errors import Failure, classify, translate_db_error
 from rms.db.observe import ConnectWait, DbObserver
 from rms.errors import DatabaseAuthError, DatabaseUnavailableError, RmsError
 
-__all__ = ["ColdStartConnector", "CredentialSource", "RetryPolicy", "describe_target"]
+__all__ = [
+    "ColdStartConnector",
+    "CredentialSource",
+    "RetryPolicy",
+    "describe_target",
+    "is_local_host",
+    "refused_locally",
+]
 
 #: libpq (and psycopg) treat any connect_timeout under 2 s as 2 s.
 MIN_CONNECT_TIMEOUT_SECONDS = 2
@@ -64,6 +79,9 @@ class RetryPolicy:
     attempt_timeout_seconds: float = 20.0
     initial_backoff_seconds: float = 0.2
     max_backoff_seconds: float = 2.0
+    #: Retry a connection refused by this machine (loopback, local socket) too: for a
+    #: long-running service whose local server may restart; a command fails at once.
+    wait_for_local: bool = False
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
     rand: Callable[[], float] = field(default=random.random, compare=False)
 
@@ -145,6 +163,15 @@ class ColdStartConnector:
                 if kind is not Failure.RETRY_CONNECT:
                     self.observer.failed("fatal", str(exc).splitlines()[0])
                     raise translate_db_error(exc) from exc
+                if not policy.wait_for_local and refused_locally(params, exc):
+                    self.observer.failed("refused", str(exc).splitlines()[0])
+                    raise DatabaseUnavailableError(
+                        f"nothing accepts connections at {describe_target(params)} "
+                        f"({_short_reason(exc)}): check the host and port, and that PostgreSQL "
+                        "is running there (a refusal by this machine is not waited for; "
+                        f"{attempt} attempt(s))",
+                        retry_after_seconds=max(1, round(policy.max_backoff_seconds * 2)),
+                    ) from exc
                 last_reason = _short_reason(exc)
                 pause = policy.backoff(attempt)
                 if time.monotonic() + pause >= deadline:
@@ -189,6 +216,33 @@ class ColdStartConnector:
         )
 
 
+def is_local_host(host: str | None) -> bool:
+    """Whether libpq's ``host`` names this machine literally: empty (the default socket), a
+    socket directory, ``localhost``, or a loopback address. Names are not resolved."""
+    hosts = [h.strip() for h in (host or "").split(",")]
+    return all(_is_local(h) for h in hosts)
+
+
+def _is_local(host: str) -> bool:
+    if not host or host.startswith("/") or host.startswith("@"):
+        return True
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def refused_locally(params: dict[str, Any], exc: BaseException) -> bool:
+    """A connection this machine refused: nothing listens at that local port or socket."""
+    text = str(exc).lower()
+    refused = "connection refused" in text or (
+        "no such file or directory" in text and "socket" in text
+    )
+    return refused and is_local_host(params.get("host"))
+
+
 def describe_target(params: dict[str, Any]) -> str:
     """``host:port/dbname`` of a connection's parameters: never the user or password."""
     host = params.get("host") or "local socket"
@@ -206,8 +260,15 @@ def _short_reason(exc: BaseException) -> str:
 
 
 def _server_message(exc: BaseException) -> str:
-    """The useful part of a libpq message: the server's own words when there are some."""
-    text = " ".join(str(exc).split())
+    """The useful part of a libpq message: the server's own words when there are some.
+
+    libpq's lines are sentences without a full stop (``Connection refused`` then ``Is the
+    server running ...``); joined into one line, each ends with one."""
+    lines = [" ".join(line.split()) for line in str(exc).splitlines() if line.strip()]
+    text = " ".join(
+        line if i == len(lines) - 1 or line.endswith((".", "?", "!", ":")) else line + "."
+        for i, line in enumerate(lines)
+    )
     for marker in ("FATAL:", "failed:"):
         if marker in text:
             return text.split(marker, 1)[1].strip()[:300]

@@ -61,8 +61,11 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def retry_policy(settings: Settings) -> RetryPolicy:
+def retry_policy(settings: Settings, *, serving: bool = False) -> RetryPolicy:
+    """The settings' retry policy; ``serving`` (a long-running service) also waits for a
+    server on this machine that refuses connections (it may be restarting)."""
     return RetryPolicy(
+        wait_for_local=serving,
         budget_seconds=settings.db_cold_start_budget_seconds,
         attempt_timeout_seconds=settings.db_connect_timeout_seconds,
         initial_backoff_seconds=settings.db_retry_initial_backoff_seconds,

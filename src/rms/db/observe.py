@@ -7,10 +7,11 @@ into metrics with no agent. Namespace, dimensions and metric names are the contr
 Terraform alarms use (``infra/modules/monitoring``).
 
 Waits are logged at INFO on the ``rms.db.connect`` logger: each failed connection attempt
-that will be retried (:class:`ConnectWait`: target, attempt, elapsed, reason) and a connect
-that needed retries or was a cold start. The CLI and ``rms serve`` write that logger to
-stderr (:func:`rms.logs.configure_logging`), so a waking or unreachable database is never a
-silent wait.
+that will be retried (:class:`ConnectWait`: target, attempt, elapsed, reason; the record
+also carries the short status a terminal shows on one updating line, see :mod:`rms.logs`)
+and a connect that needed retries or was a cold start. The CLI and ``rms serve`` write that
+logger to stderr (:func:`rms.logs.configure_logging`), so a waking or unreachable database
+is never a silent wait.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from typing import IO, Any
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from rms.logs import STATUS
 
 __all__ = ["EMF_METRICS", "ConnectWait", "DbObserver", "DbState", "PoolFigures"]
 
@@ -56,10 +59,18 @@ class ConnectWait:
     reason: str
 
     def describe(self) -> str:
+        """The line a log or a pipe gets, one per failed attempt."""
         return (
             f"waiting for the database at {self.target}: attempt {self.attempt} failed after "
             f"{self.elapsed_seconds:.1f} s of {self.budget_seconds:g} s ({self.reason}); "
             f"retrying in {self.next_attempt_in_seconds:.1f} s"
+        )
+
+    def status(self) -> str:
+        """The one line a terminal shows, rewritten in place at each attempt."""
+        return (
+            f"waiting for the database at {self.target}: attempt {self.attempt}, "
+            f"{self.elapsed_seconds:.1f} s of {self.budget_seconds:g} s ({self.reason})"
         )
 
 
@@ -194,7 +205,7 @@ class DbObserver:
 
     def waiting(self, wait: ConnectWait) -> None:
         """A connection attempt failed and will be retried: say so, at INFO."""
-        log.info("%s", wait.describe())
+        log.info("%s", wait.describe(), extra={STATUS: wait.status()})
 
     def retry(self, reason: str) -> None:
         self.retries.labels(reason=reason).inc()

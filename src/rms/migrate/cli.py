@@ -51,6 +51,8 @@ __all__ = ["register"]
 
 #: The most ``--workers`` a run accepts.
 MAX_WORKERS = 64
+#: How many stand-ins the summary lists, one a line (the report has them all).
+STAND_INS_SHOWN = 20
 
 
 class OnError(StrEnum):
@@ -180,6 +182,20 @@ def _accounting_lines(report: MigrationReport) -> list[str]:
         for column, how in columns.items():
             if column != "*":
                 lines.append(f"{table}.{column}: derived {how}")
+    stand_ins = acc.get("stand_ins", [])
+    for stand_in in stand_ins[:STAND_INS_SHOWN]:
+        table = stand_in["table"]
+        naming = next(k for k in stand_in if k not in ("table", "id", "referenced_by"))
+        refs = ", ".join(f"{k} {n}" for k, n in stand_in["referenced_by"].items())
+        lines.append(
+            f"stand-in {table} id {stand_in['id']!r} ({naming} {stand_in[naming]!r}), "
+            f"referenced by {refs}"
+        )
+    if len(stand_ins) > STAND_INS_SHOWN:
+        lines.append(
+            f"... and {len(stand_ins) - STAND_INS_SHOWN} more stand-ins (the report lists "
+            "them all: accounting.stand_ins)"
+        )
     lines += report.notes
     left = acc.get("left_behind", {})
     if left:
@@ -324,6 +340,17 @@ def register(db_app: typer.Typer) -> None:
                 "before the application's migration 05); repeatable; recorded.",
             ),
         ] = None,
+        stand_in: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--stand-in",
+                metavar="TABLE",
+                help="For each id the source references but does not hold, make a stand-in "
+                "row in TABLE (universe, accounts, divDepositType, risk_group), named so it "
+                "can be found and corrected: symbol 'STAND-IN <id>', 'stand-in account "
+                "<id>', ... (repeatable; listed in the report, recorded in the ledger).",
+            ),
+        ] = None,
         keep_backup: Annotated[
             bool,
             typer.Option(
@@ -362,6 +389,7 @@ def register(db_app: typer.Typer) -> None:
             leave_behind=tuple(leave_behind or ()),
             risk_group_map=risk_map,
             fills=fills,
+            stand_ins=tuple(stand_in or ()),
             keep_backup=keep_backup,
             workers=_workers(workers),
             confirm=(lambda q: typer.confirm(q, default=False)) if sys.stdin.isatty() else None,

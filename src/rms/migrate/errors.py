@@ -8,6 +8,7 @@ verification) without parsing messages.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rms.errors import MigrationError
@@ -31,8 +32,16 @@ __all__ = [
     "VerificationError",
 ]
 
-#: How many problems or differences a message lists before saying "and N more".
-SHOWN = 10
+#: How many problems or differences a message lists before saying "and N more": with the
+#: first line and the "and N more" line, a screenful (24 lines).
+SHOWN = 20
+#: The longest a listed problem or difference may be (the full text is in the run's files).
+LINE_CHARS = 160
+
+
+def clip(line: str, width: int = LINE_CHARS) -> str:
+    """``line`` cut to ``width`` characters, with an ellipsis where it was cut."""
+    return line if len(line) <= width else line[: width - 3] + "..."
 
 
 class SourceError(MigrationError):
@@ -83,22 +92,45 @@ class ConcurrentMigrationError(TargetError):
 
 
 class BadDataError(MigrationError):
-    """Source rows that cannot be migrated exactly; ``problems`` lists every one found."""
+    """Source rows that cannot be migrated exactly; ``problems`` lists every one found.
+
+    ``message`` is one line saying what to do and where the full list is (``listing``, a
+    file in the run's directory, once the run wrote it); ``lines`` are the first
+    :data:`SHOWN` problems, one a line (table, row id, column, value, reason), then
+    "and N more".
+    """
 
     title = "Bad source data"
 
-    def __init__(self, problems: Sequence[Problem], total: int | None = None) -> None:
+    def __init__(
+        self, problems: Sequence[Problem], total: int | None = None, listing: Path | None = None
+    ) -> None:
         self.problems = list(problems)
         self.total = total if total is not None else len(self.problems)
-        lines = [p.describe() for p in self.problems[:SHOWN]]
-        more = self.total - len(lines)
-        if more > 0:
-            lines.append(f"... and {more} more (all of them are in the report)")
-        super().__init__(
-            f"{self.total} problem(s) in the source data; nothing was written "
-            "(use --on-error quarantine to load the good rows and set these aside):\n  "
-            + "\n  ".join(lines)
+        self.listing = listing
+        where = f"; full list: {listing}" if listing is not None else ""
+        dangling = any(p.reason.startswith("references ") for p in self.problems)
+        stand_in = (
+            ", or make stand-ins for the rows it references but lacks with --stand-in TABLE"
+            if dangling
+            else ""
         )
+        super().__init__(
+            f"{self.total} problem(s) in the source data, nothing was written: correct them in "
+            f"the source, or load the good rows with --on-error quarantine{stand_in}{where}"
+        )
+        shown = [clip(p.describe()) for p in self.problems[:SHOWN]]
+        more = self.total - len(shown)
+        if more > 0:
+            shown.append(f"... and {more} more" + (f" in {listing}" if listing else ""))
+        self.lines = tuple(shown)
+
+    def listed_in(self, listing: Path) -> BadDataError:
+        """The same error, saying where the full list was written."""
+        return BadDataError(self.problems, self.total, listing)
+
+    def __str__(self) -> str:
+        return "\n  ".join((self.message, *self.lines))
 
 
 class VerificationError(MigrationError):
@@ -108,10 +140,14 @@ class VerificationError(MigrationError):
 
     def __init__(self, message: str, differences: Sequence[Difference] = (), **details: Any):
         self.differences = list(differences)
-        lines = [d.describe() for d in self.differences[:SHOWN]]
-        if lines:
-            message += "\n  " + "\n  ".join(lines)
         super().__init__(message, **details)
+        shown = [clip(d.describe()) for d in self.differences[:SHOWN]]
+        if len(self.differences) > len(shown):
+            shown.append(f"... and {len(self.differences) - len(shown)} more in the report")
+        self.lines = tuple(shown)
+
+    def __str__(self) -> str:
+        return "\n  ".join((self.message, *self.lines))
 
 
 class CommitUnknownError(MigrationError):

@@ -26,6 +26,8 @@ __all__ = [
     "DROPPED_TABLES",
     "MIGRATIONS",
     "OWN_BOOKKEEPING_TABLES",
+    "OWN_FINGERPRINTS",
+    "OWN_REVISIONS",
     "RENAMED_VALUES",
     "HistoryPoint",
     "history_point",
@@ -163,6 +165,18 @@ _FINGERPRINT_TABLE: tuple[tuple[int, str], ...] = (
 for _number, _print in _FINGERPRINT_TABLE:
     FINGERPRINTS[_print] = (*FINGERPRINTS.get(_print, ()), _number)
 
+#: :func:`schema_fingerprint` of a SQLite file rms itself wrote (the embedded database), at
+#: each of our own Alembic revisions (``src/rms/schema/alembic/versions``) -> the revision.
+#: Known points as much as the application's: tests/migrate/test_history.py recomputes them
+#: by upgrading an empty file to each revision, so a new revision cannot be forgotten here.
+OWN_FINGERPRINTS: dict[str, str] = {
+    "e50bbfae868a0f80": "0001",
+    "5499423808471637": "0002",
+}
+
+#: Our revisions' names, as the files in ``src/rms/schema/alembic/versions`` give them.
+OWN_REVISIONS: dict[str, str] = {"0001": "initial", "0002": "prisma_latest"}
+
 
 def schema_fingerprint(schema: SourceSchema) -> str:
     """16 hex digits over the application's tables: columns (name, declared type, NOT NULL)
@@ -180,24 +194,35 @@ def schema_fingerprint(schema: SourceSchema) -> str:
 
 @dataclass(frozen=True)
 class HistoryPoint:
-    """Where a file stands in the application's history (``numbers`` empty: nowhere)."""
+    """Where a file stands: a point of the application's history (``numbers``), or a
+    revision of the schema rms itself writes (``revision``), or neither (both empty)."""
 
     numbers: tuple[int, ...]
     fingerprint: str
+    revision: str | None = None
 
     def describe(self) -> str:
+        if self.revision is not None:
+            name = OWN_REVISIONS.get(self.revision)
+            return f"rms's own schema at revision {self.revision}" + (f" ({name})" if name else "")
         if not self.numbers:
             return (
-                "matches no point of the application's schema history exactly (a file written "
-                "by rms, or changed by hand)"
+                "matches no point of the application's schema history and no revision of "
+                "rms's own schema exactly (changed by hand?)"
             )
         names = " or ".join(migration_name(n) for n in self.numbers)
         return f"the application's schema after migration {names}"
 
     def to_dict(self) -> dict[str, object]:
-        return {"migrations": list(self.numbers), "description": self.describe()}
+        return {
+            "migrations": list(self.numbers),
+            "rms_revision": self.revision,
+            "description": self.describe(),
+        }
 
 
 def history_point(schema: SourceSchema) -> HistoryPoint:
     fingerprint = schema_fingerprint(schema)
-    return HistoryPoint(FINGERPRINTS.get(fingerprint, ()), fingerprint)
+    return HistoryPoint(
+        FINGERPRINTS.get(fingerprint, ()), fingerprint, OWN_FINGERPRINTS.get(fingerprint)
+    )

@@ -55,7 +55,7 @@ from rms.migrate.history import (
 from rms.migrate.report import jsonable
 from rms.migrate.scan import ColumnOverride, TableMapping, map_table
 from rms.migrate.source import SourceSchema, SourceTable, quote_ident
-from rms.migrate.spec import TableSpec, table_specs
+from rms.migrate.spec import RUN_START, TableSpec, table_specs
 
 __all__ = [
     "ArchiveItem",
@@ -64,6 +64,7 @@ __all__ = [
     "RiskGroupDecision",
     "RunIdentity",
     "SourceAccount",
+    "StandIn",
     "build_lineage",
     "materialize",
 ]
@@ -79,6 +80,23 @@ T_ARCHIVE = 'temp."rms_m_archive"'
 
 ARCHIVE_TABLE = "rms_archive"
 RISK_GROUP_TABLE = "risk_group"
+
+#: Tables that may get stand-ins (``--stand-in TABLE``) -> the column that names a stand-in,
+#: and how: ``STAND-IN <id>`` for a symbol, ``stand-in account <id>`` and so on, so the
+#: owner finds them in the application and corrects them.
+STAND_IN_TABLES: dict[str, tuple[str, str]] = {
+    "universe": ("symbol", "STAND-IN {id}"),
+    "accounts": ("name", "stand-in account {id}"),
+    "divDepositType": ("name", "stand-in deposit type {id}"),
+    "risk_group": ("name", "stand-in risk group {id}"),
+}
+#: The risk group every stand-in symbol belongs to (a universe row needs one).
+STAND_IN_SYMBOLS_GROUP = "stand-in risk group of the stand-in symbols"
+
+
+def stand_in_relation(table: str) -> str:
+    """The TEMP table holding a table's source rows plus its stand-ins."""
+    return f'temp."rms_m_standin_{table}"'
 
 
 @dataclass(frozen=True)
@@ -105,6 +123,9 @@ class LineageOptions:
     fills: Mapping[str, str] = field(default_factory=dict)
     #: Rows that cannot be loaded are quarantined rather than stopping the run.
     quarantine: bool = False
+    #: Tables (:data:`STAND_IN_TABLES`) that get a stand-in row for each id the source
+    #: references but does not hold.
+    stand_ins: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -112,6 +133,7 @@ class LineageOptions:
             "risk_group_map": dict(self.risk_group_map),
             "fills": dict(self.fills),
             "quarantine": self.quarantine,
+            "stand_ins": list(self.stand_ins),
         }
 
     @classmethod
@@ -121,7 +143,28 @@ class LineageOptions:
             risk_group_map=dict(data.get("risk_group_map", {})),
             fills=dict(data.get("fills", {})),
             quarantine=bool(data.get("quarantine", False)),
+            stand_ins=tuple(data.get("stand_ins", ())),
         )
+
+
+@dataclass
+class StandIn:
+    """A row the run makes up for an id the source references but does not hold."""
+
+    table: str
+    row_id: str
+    #: The value of the naming column (:data:`STAND_IN_TABLES`).
+    label: str
+    #: ``table.column`` -> how many source rows reference this id there.
+    referenced_by: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "id": self.row_id,
+            STAND_IN_TABLES[self.table][0]: self.label,
+            "referenced_by": dict(self.referenced_by),
+        }
 
 
 @dataclass
@@ -209,6 +252,10 @@ class Lineage:
     fill_values: list[Any] = field(default_factory=list)
     #: Source ``risk_group`` rows by id and by name (for fills and the risk-group map).
     source_groups: dict[str, str] = field(default_factory=dict)
+    #: Rows made up for ids the source references but does not hold (``--stand-in``).
+    stand_ins: list[StandIn] = field(default_factory=list)
+    #: Table with stand-ins -> (source relation, SELECT expressions) of its own source rows.
+    stand_in_sources: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
 
     @property
     def archived_total(self) -> int:
@@ -237,6 +284,7 @@ class Lineage:
             "risk_groups": [g.to_dict() for g in self.risk_groups],
             "accounts": {k: a.to_dict() for k, a in self.accounts.items()},
             "missing": dict(self.missing),
+            "stand_ins": [s.to_dict() for s in self.stand_ins],
         }
 
 
@@ -351,6 +399,8 @@ class _Builder:
         self.missing: dict[str, int] = {}
         self.accounts: dict[str, SourceAccount] = {}
         self.groups = self._source_groups()
+        self.stand_ins: list[StandIn] = []
+        self.stand_in_sources: dict[str, tuple[str, list[str]]] = {}
 
     def source(self, name: str) -> SourceTable | None:
         """The source table a target table is read from (None: absent or left behind)."""
@@ -464,6 +514,85 @@ class _Builder:
                 f"replaced that number by a risk_group row): {advice}"
             )
 
+    # -- 2b. stand-ins for ids the source references but does not hold --------------------
+
+    def decide_stand_ins(self) -> None:
+        wanted = []
+        for name in self.options.stand_ins:
+            table = next((t for t in STAND_IN_TABLES if t.lower() == name.strip().lower()), None)
+            if table is None:
+                raise InvalidInputError(
+                    f"--stand-in {name}: stand-ins can be made for "
+                    + ", ".join(STAND_IN_TABLES)
+                    + " (a symbol, an account, a deposit type, a risk group)",
+                    field="--stand-in",
+                )
+            wanted.append(table)
+        # Symbols first: a stand-in symbol needs a risk group.
+        for table in sorted(set(wanted), key=list(STAND_IN_TABLES).index):
+            made = self._stand_ins_for(table)
+            if not made:
+                self.warnings.append(
+                    f"--stand-in {table}: every {table} id the source references is in it; "
+                    "no stand-in was needed"
+                )
+            self.stand_ins += made
+            if table == "universe" and made:
+                group_id = str(uuid.uuid5(RMS_NAMESPACE, f"stand-in:{STAND_IN_SYMBOLS_GROUP}"))
+                self.stand_ins.append(
+                    StandIn(
+                        RISK_GROUP_TABLE,
+                        group_id,
+                        STAND_IN_SYMBOLS_GROUP,
+                        {"universe.risk_group_id (stand-ins)": len(made)},
+                    )
+                )
+        by_table: dict[str, list[StandIn]] = {}
+        for stand_in in self.stand_ins:
+            by_table.setdefault(stand_in.table, []).append(stand_in)
+        for table, made in by_table.items():
+            column = STAND_IN_TABLES[table][0]
+            labels = ", ".join(repr(s.label) for s in made[:5])
+            more = f" and {len(made) - 5} more" if len(made) > 5 else ""
+            if made[0].label == STAND_IN_SYMBOLS_GROUP:
+                why = "for the stand-in symbols (a symbol needs a risk group)"
+            else:
+                rows = sum(n for s in made for n in s.referenced_by.values())
+                why = f"for {rows} reference(s) to ids the source does not hold"
+            self.advice.append(
+                f"created {len(made)} stand-in {table} row(s) ({column} {labels}{more}) {why}: "
+                "correct or replace them in the application (the report lists each with the "
+                "rows that reference it)"
+            )
+
+    def _stand_ins_for(self, table: str) -> list[StandIn]:
+        parent_spec = self.specs[table]
+        parent = self.source(table)
+        pk = parent.find(parent_spec.pk) if parent is not None else None
+        found: dict[str, dict[str, int]] = {}
+        for spec in self.specs.values():
+            for column, target in spec.fks:
+                child = self.source(spec.name) if target == table else None
+                child_col = child.find(column) if child is not None else None
+                if child is None or child_col is None:
+                    continue
+                col = quote_ident(child_col.name)
+                query = f"SELECT {col}, count(*) FROM {child.sql_name} WHERE {col} IS NOT NULL"  # noqa: S608
+                if parent is not None and pk is not None:
+                    key = quote_ident(pk.name)
+                    query += (
+                        f" AND {col} NOT IN (SELECT {key} FROM {parent.sql_name} "  # noqa: S608
+                        f"WHERE {key} IS NOT NULL)"
+                    )
+                for value, rows in self.conn.execute(query + " GROUP BY 1 ORDER BY 1"):
+                    if isinstance(value, str) and value:
+                        found.setdefault(value, {})[f"{spec.name}.{column}"] = int(rows)
+        pattern = STAND_IN_TABLES[table][1]
+        return [
+            StandIn(table, row_id, pattern.format(id=row_id), refs)
+            for row_id, refs in sorted(found.items())
+        ]
+
     # -- 3. values the application renamed -------------------------------------------------
 
     def decide_renames(self) -> None:
@@ -560,11 +689,13 @@ class _Builder:
         return [self._map(spec, self.source(spec.name)) for spec in table_specs()]
 
     def _map(self, spec: TableSpec, found: SourceTable | None) -> TableMapping:
-        if spec.name == RISK_GROUP_TABLE and any(g.created for g in self.risk_groups):
+        extra = sum(1 for s in self.stand_ins if s.table == spec.name)
+        if spec.name == RISK_GROUP_TABLE and (extra or any(g.created for g in self.risk_groups)):
             created = len({g.group_id for g in self.risk_groups if g.created})
-            return self._derived_mapping(
-                spec, found, T_RISK_GROUP, created, "risk groups created by the run"
+            why = "risk groups created by the run" + (
+                f" ({extra} of them stand-ins)" if extra else ""
             )
+            return self._derived_mapping(spec, found, T_RISK_GROUP, created + extra, why)
         if spec.name == ARCHIVE_TABLE and self.archive:
             return self._derived_mapping(
                 spec, found, T_ARCHIVE, self.archived_total, "values archived by the run"
@@ -586,6 +717,12 @@ class _Builder:
         mapping = map_table(spec, found, self.run.run_start_ms, overrides)
         for column in mapping.missing:
             self._missing(spec, found, column)
+        if extra:
+            if found is not None:
+                self.stand_in_sources[spec.name] = (found.sql_name, list(mapping.select))
+            return self._derived_mapping(
+                spec, found, stand_in_relation(spec.name), extra, "stand-ins made by the run"
+            )
         return mapping
 
     def _derived_overrides(self, spec: TableSpec, found: SourceTable) -> dict[str, ColumnOverride]:
@@ -693,6 +830,7 @@ def build_lineage(
     builder = _Builder(conn, schema, options, run)
     builder.check_leave_behind()
     builder.decide_risk_groups()
+    builder.decide_stand_ins()
     builder.decide_renames()
     builder.account()
     mappings = builder.mappings()
@@ -725,6 +863,8 @@ def build_lineage(
         point=history_point(schema),
         fill_values=builder.fill_values,
         source_groups=builder.groups,
+        stand_ins=builder.stand_ins,
+        stand_in_sources=builder.stand_in_sources,
     )
 
 
@@ -843,7 +983,8 @@ def materialize(
         [(g.old_value, g.group_id) for g in lineage.risk_groups],
     )
     specs = {s.name: s for s in table_specs()}
-    if any(g.created for g in lineage.risk_groups):
+    group_stand_ins = [s for s in lineage.stand_ins if s.table == RISK_GROUP_TABLE]
+    if group_stand_ins or any(g.created for g in lineage.risk_groups):
         _derived_table(conn, schema, specs[RISK_GROUP_TABLE], T_RISK_GROUP, run)
         seen: set[str] = set()
         for g in lineage.risk_groups:
@@ -854,6 +995,25 @@ def materialize(
                     '"deletedAt", version) VALUES (?, ?, ?, ?, NULL, 1)',
                     (g.group_id, g.name, run.run_start_ms, run.run_start_ms),
                 )
+        _insert_stand_ins(
+            conn, specs[RISK_GROUP_TABLE], T_RISK_GROUP, group_stand_ins, lineage, run
+        )
+    for table in dict.fromkeys(s.table for s in lineage.stand_ins):
+        if table == RISK_GROUP_TABLE:
+            continue
+        spec, relation = specs[table], stand_in_relation(table)
+        conn.execute(f"DROP TABLE IF EXISTS {relation}")
+        columns = ", ".join(quote_ident(c) for c in spec.column_names)
+        conn.execute(f"CREATE TEMP TABLE {relation.split('.')[1]} ({columns})")
+        own = lineage.stand_in_sources.get(table)
+        if own is not None:
+            sql_name, select = own
+            conn.execute(
+                f"INSERT INTO {relation} (rowid, {columns}) "  # noqa: S608
+                f"SELECT rowid, {', '.join(select)} FROM {sql_name} ORDER BY rowid"
+            )
+        made = [s for s in lineage.stand_ins if s.table == table]
+        _insert_stand_ins(conn, spec, relation, made, lineage, run)
     if lineage.archive:
         _derived_table(conn, schema, specs[ARCHIVE_TABLE], T_ARCHIVE, run)
         conn.executemany(
@@ -861,6 +1021,51 @@ def materialize(
             "archived_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             _archive_rows(conn, schema, lineage, run),
         )
+
+
+def _insert_stand_ins(
+    conn: sqlite3.Connection,
+    spec: TableSpec,
+    relation: str,
+    stand_ins: Sequence[StandIn],
+    lineage: Lineage,
+    run: RunIdentity,
+) -> None:
+    """Append the stand-in rows of ``spec`` to ``relation``: the id, the naming column, the
+    run's start for the instants, each column's default, and zero for a required number
+    (a stand-in symbol's prices: the owner corrects them)."""
+    symbols_group = next(
+        (
+            s.row_id
+            for s in lineage.stand_ins
+            if s.table == RISK_GROUP_TABLE and s.label == STAND_IN_SYMBOLS_GROUP
+        ),
+        None,
+    )
+    naming = STAND_IN_TABLES[spec.name][0]
+    columns = ", ".join(quote_ident(c) for c in spec.column_names)
+    marks = ", ".join("?" for _ in spec.column_names)
+    for stand_in in stand_ins:
+        values: list[Any] = []
+        for col in spec.columns:
+            if col.name == spec.pk:
+                value: Any = stand_in.row_id
+            elif col.name == naming:
+                value = stand_in.label
+            elif spec.name == "universe" and col.name == "risk_group_id":
+                value = symbols_group
+            elif col.has_default:
+                value = run.run_start_ms if col.default == RUN_START else col.default
+            elif col.kind == "float":
+                value = 0.0
+            elif col.kind in ("int", "bool"):
+                value = 0
+            elif col.kind == "datetime":
+                value = run.run_start_ms
+            else:
+                value = ""
+            values.append(int(value) if isinstance(value, bool) else value)
+        conn.execute(f"INSERT INTO {relation} ({columns}) VALUES ({marks})", values)  # noqa: S608
 
 
 def _derived_table(

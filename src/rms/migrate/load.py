@@ -76,6 +76,8 @@ from rms.migrate.source import (
     iter_rows,
     open_readonly,
     read_schema,
+    remove_database_file,
+    remove_side_files,
 )
 from rms.migrate.spec import TableSpec, table_specs
 from rms.migrate.target import (
@@ -134,6 +136,9 @@ class MigrateOptions:
     risk_group_map: dict[str, str] = field(default_factory=dict)
     #: ``table.column`` -> value for a required column the source lacks (``--fill``).
     fills: dict[str, str] = field(default_factory=dict)
+    #: Tables that get a stand-in row for each id the source references but does not hold
+    #: (``--stand-in``: universe, accounts, divDepositType, risk_group).
+    stand_ins: tuple[str, ...] = ()
     #: Keep the backup of a dry run or a failed run (a full copy of the data).
     keep_backup: bool = False
     #: Asks the user a yes/no question; None means nobody can be asked (not a terminal).
@@ -172,6 +177,7 @@ class MigrateOptions:
             risk_group_map=dict(self.risk_group_map),
             fills=dict(self.fills),
             quarantine=self.on_error == "quarantine",
+            stand_ins=tuple(self.stand_ins),
         )
 
 
@@ -349,6 +355,7 @@ def accounting_of(lineage: Lineage) -> dict[str, Any]:
         "filled": per_table("filled"),
         "derived": per_table("derived"),
         "missing": dict(lineage.missing),
+        "stand_ins": [s.to_dict() for s in lineage.stand_ins],
     }
 
 
@@ -420,26 +427,48 @@ def _run(plan: MigrationPlan, options: MigrateOptions) -> MigrationReport:
     except BaseException as exc:
         report.status = "failed"
         report.error = str(exc) if str(exc) else type(exc).__name__
+        listed: BadDataError | None = None
         if isinstance(exc, BadDataError):
             report.problems = exc.problems
             report.problems_total = exc.total
+            listed = _list_problems(plan, exc)
         if isinstance(exc, VerificationError):
             report.differences = exc.differences
         partial_quarantine.unlink(missing_ok=True)
         if backup is not None and not options.keep_backup:
-            backup.unlink(missing_ok=True)
+            remove_database_file(backup)
             report.backup = None
         _finish(plan, report, clock)
+        if listed is not None:
+            raise listed from exc
         raise
     finally:
         watch.close()
     if report.quarantine_file:
         partial_quarantine.replace(plan.quarantine_path)
     if options.dry_run and not options.keep_backup:
-        backup.unlink(missing_ok=True)
+        remove_database_file(backup)
         report.backup = None
+    else:
+        remove_side_files(backup)  # a reader of the copy may have left some
     _finish(plan, report, clock)
     return report
+
+
+def _list_problems(plan: MigrationPlan, exc: BadDataError) -> BadDataError | None:
+    """Write every problem, one a line, to ``problems.txt`` in the run's directory; the
+    error again, naming that file (None if it could not be written: the report has them)."""
+    path = plan.work_dir / "problems.txt"
+    try:
+        with path.open("w", encoding="utf-8") as out:
+            for problem in exc.problems:
+                out.write(" ".join(problem.describe().split()) + "\n")
+            if exc.total > len(exc.problems):
+                out.write(f"... and {exc.total - len(exc.problems)} more, counted only\n")
+    except OSError as error:
+        log.warning("the list of problems could not be written to %s (%s)", path, error)
+        return None
+    return exc.listed_in(path)
 
 
 def _options_record(plan: MigrationPlan, options: MigrateOptions) -> dict[str, Any]:
@@ -477,7 +506,7 @@ def _take_backup(plan: MigrationPlan, report: MigrationReport, watch: SourceWatc
     try:
         watch.backup(tmp)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        remove_database_file(tmp)
         raise
     final = plan.work_dir / f"source-{plan.run_id}-{plan.source_sha256[:12]}.db"
     tmp.replace(final)

@@ -202,17 +202,47 @@ def read_schema(conn: sqlite3.Connection, path: Path) -> SourceSchema:
     return schema
 
 
+#: The files SQLite may keep next to a database: its WAL, the WAL index, a rollback journal.
+SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
 def backup_to(conn: sqlite3.Connection, dest: Path, path: Path) -> None:
-    """A consistent copy of the source at ``dest`` (online backup API, one snapshot)."""
+    """A consistent copy of the source at ``dest`` (online backup API, one snapshot), as one
+    self-contained file.
+
+    The backup API copies the pages, header included, so the copy of a source in WAL mode
+    (as a running rms leaves its file) is in WAL mode too, and every later reader of it
+    would make ``-wal`` and ``-shm`` files beside it. The copy is switched to the rollback
+    journal (``journal_mode=DELETE``, which checkpoints and removes its WAL), so it is one
+    file that opens read-only on its own and leaves nothing beside it.
+    """
     dest.parent.mkdir(parents=True, exist_ok=True)
     target = sqlite3.connect(dest)
     try:
         conn.backup(target, pages=-1)
+        (mode,) = target.execute("PRAGMA journal_mode=DELETE").fetchone()
+        if str(mode).lower() != "delete":
+            raise sqlite3.OperationalError(f"the copy stayed in journal mode {mode}")
     except sqlite3.Error as exc:
         target.close()
-        dest.unlink(missing_ok=True)
+        remove_database_file(dest)
         raise _source_error(path, exc) from exc
     target.close()
+    remove_side_files(dest)
+
+
+def remove_side_files(path: Path) -> None:
+    """Remove the files SQLite keeps beside ``path`` (see :data:`SIDE_FILES`), if any; a
+    tidy-up at the end of a run, so a folder that went away is not an error."""
+    for suffix in SIDE_FILES:
+        with suppress(OSError):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+
+
+def remove_database_file(path: Path) -> None:
+    """Remove a SQLite file and whatever SQLite kept beside it."""
+    path.unlink(missing_ok=True)
+    remove_side_files(path)
 
 
 def _checking_text(raw: bytes) -> Any:
