@@ -112,7 +112,7 @@ def serve(
     settings = command_settings(ctx)
     configure_logging(settings.log_level, timestamps=True)
     auth = Authenticator(settings, bind_host=host)  # refuses RMS_AUTH=off off loopback
-    db = build_database(settings, session_factory=hooks_of(ctx).session_factory)
+    db = build_database(settings, session_factory=hooks_of(ctx).session_factory, serving=True)
     if is_sqlite(db.engine):
         # A local file: cheap to look at. A configured path that is not there is refused
         # here, in one line; a schema behind the head keeps /health/ready at 503. (A

@@ -88,7 +88,7 @@ class LambdaService:
         from rms.db.engine import is_sqlite
 
         self.settings = settings
-        self.db: Database = build_database(settings, session_factory=session_factory)
+        self.db: Database = build_database(settings, session_factory=session_factory, serving=True)
         self.app: FastAPI = create_app(settings, db=self.db)
         # lifespan off: the app's lifespan starts the idle-release thread, which a frozen
         # environment never runs; release() takes its place.
