@@ -14,6 +14,7 @@ ignores it, and the migration and export tools do not move it. The downgrade dro
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -26,7 +27,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _instant() -> sa.types.TypeEngine[object]:
+def _instant() -> Any:
     """An instant as the models keep it: ``timestamp(3)`` (UTC) on PostgreSQL, DATETIME on
     SQLite (holding Prisma 7's text form, see :mod:`rms.schema.types`)."""
     return sa.DateTime().with_variant(postgresql.TIMESTAMP(precision=3), "postgresql")
