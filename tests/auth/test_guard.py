@@ -12,12 +12,12 @@ from fastapi import FastAPI
 
 from rms.api import create_app
 from rms.settings import load_settings
-from tests.auth.conftest import client_of
+from tests.auth.conftest import client_of, head_sqlite_url
 from tests.auth.issuer import Issuer
 
 
 def _app(tmp_path: Path, **overrides: object) -> FastAPI:
-    return create_app(load_settings(database_url=f"sqlite:///{tmp_path / 'g.db'}", **overrides))
+    return create_app(load_settings(database_url=head_sqlite_url(tmp_path / "g.db"), **overrides))
 
 
 def test_no_credential_material_reaches_a_log_line_whatever_the_header_shape(

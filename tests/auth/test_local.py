@@ -15,11 +15,11 @@ from rms.auth.keys import load_local_token
 from rms.auth.sessions import SessionCodec
 from rms.errors import ConfigError
 from rms.settings import Settings, load_settings
-from tests.auth.conftest import Clock, client_of
+from tests.auth.conftest import Clock, client_of, head_sqlite_url
 
 
 def _settings(tmp_path: Path, **overrides: object) -> Settings:
-    return load_settings(database_url=f"sqlite:///{tmp_path / 'local.db'}", **overrides)
+    return load_settings(database_url=head_sqlite_url(tmp_path / "local.db"), **overrides)
 
 
 def _app(tmp_path: Path, **overrides: object) -> FastAPI:
@@ -114,14 +114,16 @@ def test_a_new_token_ends_the_sessions_of_the_old_one(tmp_path: Path) -> None:
 def test_sessions_expire_and_forged_ones_are_refused() -> None:
     clock = Clock()
     codec = SessionCodec(b"k" * 32, 3600, token_fingerprint="f", oidc_issuer=None, clock=clock)
-    cookie = codec.issue(Principal("owner", "token", "cookie"))
-    assert codec.check(cookie) == Principal("owner", "token", "cookie")
+    cookie = codec.issue(Principal("owner", "token", "cookie"), "sid-1")
+    assert codec.check(cookie) == (Principal("owner", "token", "cookie"), "sid-1")
     clock.now += 3601
     assert codec.check(cookie) is None
+    assert codec.session_id(cookie) == "sid-1"  # sign-out still ends an expired one's row
     assert codec.check(cookie[:-2] + ("AA" if not cookie.endswith("AA") else "BB")) is None
     other_key = SessionCodec(b"x" * 32, 3600, token_fingerprint="f", oidc_issuer=None)
-    assert other_key.check(other_key.issue(Principal("o", "token", "cookie"))) is not None
-    assert codec.check(other_key.issue(Principal("o", "token", "cookie"))) is None
+    assert other_key.check(other_key.issue(Principal("o", "token", "cookie"), "s")) is not None
+    assert codec.check(other_key.issue(Principal("o", "token", "cookie"), "s")) is None
+    assert codec.session_id(other_key.issue(Principal("o", "token", "cookie"), "s")) is None
 
 
 def test_failed_sign_ins_are_limited_per_client(tmp_path: Path) -> None:

@@ -153,7 +153,7 @@ def test_a_session_cookie_needs_no_call_to_the_issuer(
     from rms.auth import Principal
 
     app = make_oidc_app()
-    cookie = app.state.auth.sessions.issue(Principal("owner-123", "oidc", "cookie", issuer.url))
+    cookie = app.state.auth.start_session(Principal("owner-123", "oidc", "cookie", issuer.url))
     with client_of(app, cookies={"rms_session": cookie}) as client:
         assert client.get(PROTECTED).status_code == 200
     assert issuer.discovery_served == 0 and issuer.jwks_served == 0

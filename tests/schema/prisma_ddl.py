@@ -193,5 +193,5 @@ ALTER TABLE "screener" ADD CONSTRAINT "screener_risk_group_id_fkey" FOREIGN KEY 
 """  # noqa: E501
 
 #: What we add to the application's schema (and nothing else may differ).
-OUR_TABLES = {"settings", "rms_archive", "alembic_version"}
+OUR_TABLES = {"settings", "rms_archive", "rms_session", "alembic_version"}
 OUR_COLUMNS = {("trades", "version"), ("divDepositType", "version")}

@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import Engine, MetaData, Table, select
 
 from rms.errors import SchemaMigrationError
+from rms.schema.head import HEAD_REVISION
 from rms.schema.migrations import current_revision, downgrade, schema_diff, upgrade
 from rms.schema.tables import metadata
 from rms.schema.types import UTCDateTime
@@ -225,7 +226,7 @@ def _round_trip(engine: Engine, fresh_0001: Engine, fresh_head: Engine) -> None:
     }
     expected = expected_from_raw(before, dialect)
 
-    assert upgrade(engine) == "0002"
+    assert upgrade(engine) == HEAD_REVISION
     assert model_rows(engine, TABLES_0001) == expected
     assert archived_checkboxes(engine) == checkboxes
     with engine.connect() as conn:
@@ -242,7 +243,7 @@ def _round_trip(engine: Engine, fresh_0001: Engine, fresh_head: Engine) -> None:
     assert raw_rows(engine, TABLES_0001) == before
     assert catalog(engine) == catalog(fresh_0001)
 
-    assert upgrade(engine) == "0002"
+    assert upgrade(engine) == HEAD_REVISION
     assert model_rows(engine, TABLES_0001) == expected
     assert archived_checkboxes(engine) == checkboxes
 
@@ -386,7 +387,7 @@ def test_downgrade_refuses_to_drop_data_0001_has_no_place_for(
     for part in ("cusip_cache: 1 rows", "universe.volatility_*: values in 1 rows", "rms_archive"):
         assert part in message
     with engine.connect() as conn:
-        assert current_revision(conn) == "0002"
+        assert current_revision(conn) == HEAD_REVISION
         assert conn.execute(select(cusip.c.id)).scalars().all() == ["c-1"]
     assert downgrade(engine, "0001", discard=True) == "0001"
     assert raw_rows(engine, ["screener"])["screener"]["s-3"]["objectives_understood"]

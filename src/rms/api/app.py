@@ -28,11 +28,12 @@ from rms.api.middleware import (
     authentication_error_handler,
 )
 from rms.api.problems import install_problem_handlers
-from rms.api.routes.auth import auth_router
+from rms.api.routes.auth import auth_router, sessions_router
 from rms.api.routes.health import health_router
 from rms.api.routes.resources import resource_routers
 from rms.api.routes.summary import summary_router
 from rms.auth import Authenticator
+from rms.auth.store import SessionStore
 from rms.db.build import build_database
 from rms.db.database import Database
 from rms.db.engine import is_sqlite
@@ -77,6 +78,7 @@ def create_app(
     auth = authenticator or Authenticator(settings, bind_host=bind_host)
     owns_db = db is None
     database = db if db is not None else build_database(settings, serving=True)
+    auth.use_store(SessionStore(database, clock=auth.clock))
     releaser = (
         None
         if is_sqlite(database.engine)
@@ -127,6 +129,7 @@ def create_app(
     install_request_deadline(app, settings)
     app.include_router(health_router())
     app.include_router(auth_router())
+    app.include_router(sessions_router())
     for router in resource_routers():
         app.include_router(router)
     app.include_router(summary_router())

@@ -39,10 +39,10 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rms.api.problems import problem_response
+from rms.api.problems import problem_response, problem_type_of
 from rms.auth import Authenticator, Principal
 from rms.auth.guard import Refusal, client_address, is_open_path
-from rms.errors import AuthenticationError
+from rms.errors import AuthenticationError, DatabaseAuthError, DatabaseUnavailableError, RmsError
 
 __all__ = [
     "DEFAULT_CSP",
@@ -229,6 +229,26 @@ def origin_allowed(request: Request, public_url: str | None) -> bool:
     return origin.lower() in own
 
 
+def unavailable_response(request: Request, exc: RmsError) -> Response:
+    """A session could not be checked: the database's error, as a problem (503 with
+    ``Retry-After`` while it is unavailable), or for a page the app's waking page."""
+    waking = getattr(request.app.state, "waking_page", None)
+    if (
+        waking is not None
+        and isinstance(exc, DatabaseUnavailableError)
+        and (wants_page(request) or "text/html" in request.headers.get("accept", ""))
+    ):
+        page: Response = waking(request, exc)
+        return page
+    headers = None
+    if isinstance(exc, DatabaseUnavailableError | DatabaseAuthError):
+        headers = {"Retry-After": str(exc.retry_after_seconds)}
+    status = problem_type_of(exc).status
+    if status == 500:
+        log.error("checking a session failed: %s", exc, exc_info=exc)
+    return problem_response(status, exc.title, exc.message, request, headers=headers)
+
+
 class AuthGate:
     def __init__(self, app: ASGIApp, *, authenticator: Authenticator) -> None:
         self.app = app
@@ -239,7 +259,11 @@ class AuthGate:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        found = await self.auth.identify(request)
+        try:
+            found = await self.auth.identify(request)
+        except RmsError as exc:  # a session's row could not be read (the database is away)
+            await unavailable_response(request, exc)(scope, receive, send)
+            return
         principal = found if isinstance(found, Principal) else None
         scope.setdefault("state", {})["principal"] = principal
         response: Response | None = None

@@ -12,7 +12,9 @@ Which credential is accepted:
 
 - ``Authorization: Bearer <the local token>``, compared in constant time;
 - ``Authorization: Bearer <a JWT of the OIDC issuer>`` (ID or Cognito access token);
-- the session cookie made by a sign-in (local token URL or the OIDC browser flow).
+- the session cookie made by a sign-in (local token URL or the OIDC browser flow), while
+  its row in the database says it has not ended (:mod:`rms.auth.store`: one primary-key
+  lookup per cookie-carried request, no cache, so a sign-out holds on every instance).
 
 A refused request learns only that sign-in is required: 401 with ``WWW-Authenticate`` and
 a problem body for the API, a redirect to ``/auth/login`` for a browser asking for a page.
@@ -23,8 +25,10 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import anyio.to_thread
 from fastapi import Request
@@ -35,6 +39,9 @@ from rms.auth.ratelimit import FailureLimiter
 from rms.auth.sessions import SESSION_COOKIE, FlowCodec, Principal, SessionCodec
 from rms.errors import AuthenticationError, ConfigError
 from rms.settings import Settings
+
+if TYPE_CHECKING:
+    from rms.auth.store import SessionStore
 
 __all__ = [
     "OPEN_PATHS",
@@ -115,8 +122,13 @@ class Authenticator:
         *,
         bind_host: str | None = None,
         oidc: OidcProvider | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         check_bind(settings, bind_host)
+        self.clock = clock
+        #: The sessions' rows (set by the app factory, :meth:`use_store`); without a store
+        #: no session cookie is accepted (nothing could say it has not ended).
+        self.store: SessionStore | None = None
         self.enabled = settings.rms_auth == "on"
         self.public_url = settings.rms_public_url
         self.oidc = oidc
@@ -132,11 +144,29 @@ class Authenticator:
             settings.rms_session_max_age_seconds,
             token_fingerprint=self.local.fingerprint(key) if self.local else None,
             oidc_issuer=self.oidc.issuer if self.oidc else None,
+            clock=clock,
         )
         self.flows = FlowCodec(key)
         self.limiter = FailureLimiter(
             settings.auth_failure_limit, settings.auth_failure_window_seconds
         )
+
+    def use_store(self, store: SessionStore) -> None:
+        self.store = store
+
+    def start_session(self, principal: Principal) -> str:
+        """A new session for a principal that just signed in: its row, and its cookie."""
+        if self.store is None:
+            raise AuthenticationError("sessions need the database, and this service has none")
+        session_id = self.store.create(principal, self.sessions.max_age_seconds)
+        return self.sessions.issue(principal, session_id)
+
+    def end_session(self, cookie: str) -> bool:
+        """Sign-out: end the cookie's session (its row goes); True if it was there."""
+        session_id = self.sessions.session_id(cookie)
+        if session_id is None or self.store is None:
+            return False
+        return self.store.end(session_id)
 
     def close(self) -> None:
         if self.oidc is not None:
@@ -167,9 +197,17 @@ class Authenticator:
                 return Refusal(401, exc.message)
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
-            principal = self.sessions.check(cookie)
-            if principal is None:
+            found = self.sessions.check(cookie)
+            if found is None:
                 log.debug("session cookie refused (forged, expired or outdated)")
+                return None
+            principal, session_id = found
+            store = self.store
+            if store is None or not await anyio.to_thread.run_sync(
+                store.alive, session_id, principal
+            ):
+                log.info("session cookie refused: the session has ended (signed out)")
+                return None
             return principal
         return None
 

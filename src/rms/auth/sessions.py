@@ -1,9 +1,10 @@
 """Who is signed in, and the signed, expiring session cookie that remembers it.
 
-A session is a small JSON payload signed with the session key (itsdangerous, HMAC-SHA256,
-with a timestamp checked against ``RMS_SESSION_MAX_AGE_SECONDS``); nothing is stored on the
-server, so a session costs no database or network call to check (on Lambda, a request with
-a valid session makes no outbound call at all). A local-token session carries a keyed
+A session cookie is a small JSON payload signed with the session key (itsdangerous,
+HMAC-SHA256, with a timestamp checked against ``RMS_SESSION_MAX_AGE_SECONDS``): the
+principal and a random session id. The signature proves the service made the cookie; the
+session id's row in the database (:mod:`rms.auth.store`) says the session has not ended,
+so sign-out can take a cookie back. A local-token session carries a keyed
 fingerprint of the token: a new token (``RMS_API_TOKEN`` changed, or the token file
 replaced) ends every session made with the old one. An OIDC session names its issuer, and
 ends when that issuer is no longer configured. A new session key ends them all.
@@ -70,28 +71,45 @@ class SessionCodec:
         self._issuer = oidc_issuer
         self.max_age_seconds = max_age_seconds
 
-    def issue(self, principal: Principal) -> str:
-        payload: dict[str, Any] = {"s": principal.subject, "m": principal.method}
+    def issue(self, principal: Principal, session_id: str) -> str:
+        """The cookie of session ``session_id`` (its row: :meth:`SessionStore.create`)."""
+        payload: dict[str, Any] = {"id": session_id, "s": principal.subject, "m": principal.method}
         if principal.method == "token":
             payload["f"] = self._fingerprint
         elif principal.method == "oidc":
             payload["i"] = principal.issuer
         return self._serializer.dumps(payload)
 
-    def check(self, cookie: str) -> Principal | None:
-        """The session's principal, or None for a forged, expired or outdated cookie."""
+    def session_id(self, cookie: str) -> str | None:
+        """The session id of a cookie this service signed (expired or not), else None: what
+        sign-out ends, even when the session no longer signs anyone in."""
+        try:
+            payload = self._serializer.loads(cookie)
+        except BadData:
+            return None
+        found = payload.get("id") if isinstance(payload, dict) else None
+        return found if isinstance(found, str) and found else None
+
+    def check(self, cookie: str) -> tuple[Principal, str] | None:
+        """The session's principal and id, or None for a forged, expired or outdated cookie.
+
+        Whether the session has ended (signed out) is the store's to say, not the cookie's.
+        """
         try:
             payload = self._serializer.loads(cookie, max_age=self._max_age)
         except BadData:
             return None
         if not isinstance(payload, dict) or not isinstance(payload.get("s"), str):
             return None
+        session_id = payload.get("id")
+        if not isinstance(session_id, str) or not session_id:
+            return None  # a cookie of the stateless sessions before revision 0003
         method = payload.get("m")
         if method == "token" and self._fingerprint is not None:
             if payload.get("f") == self._fingerprint:
-                return Principal(payload["s"], "token", "cookie")
+                return Principal(payload["s"], "token", "cookie"), session_id
         elif method == "oidc" and self._issuer is not None and payload.get("i") == self._issuer:
-            return Principal(payload["s"], "oidc", "cookie", issuer=self._issuer)
+            return Principal(payload["s"], "oidc", "cookie", issuer=self._issuer), session_id
         return None
 
 

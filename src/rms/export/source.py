@@ -43,6 +43,7 @@ from rms.migrate.digest import (
 )
 from rms.migrate.spec import ColumnSpec, Kind, TableSpec
 from rms.schema.head import stored_revision
+from rms.schema.tables import SERVICE_STATE_TABLES
 
 __all__ = [
     "INSTANT_FORMAT",
@@ -186,8 +187,12 @@ def _column_differences(table: str, col: ColumnSpec, found: tuple[str, str, Any,
 
 
 def unknown_tables(cur: psycopg.Cursor[Any], specs: Sequence[TableSpec]) -> dict[str, int]:
-    """Tables of the schema that are not RMS tables (not exported), with their row counts."""
-    known = [s.name for s in specs] + ["alembic_version"]
+    """Tables of the schema that are not RMS tables (not exported), with their row counts.
+
+    Our own bookkeeping (``alembic_version``: the file gets its own) and the service's own
+    state (``rms_session``: sign-in sessions belong to the database they were made in) are
+    RMS tables that are not exported either, and not listed."""
+    known = [s.name for s in specs] + ["alembic_version", *sorted(SERVICE_STATE_TABLES)]
     cur.execute(
         "SELECT relname FROM pg_class WHERE relkind IN ('r', 'p') "
         "AND relnamespace = current_schema()::regnamespace AND NOT relname = ANY(%s) ORDER BY 1",

@@ -90,10 +90,11 @@ DROPPED_TABLES: dict[str, int] = {"status": 4, "_accountsTostatus": 4}
 #: ``_prisma_migrations`` holding SQLite migrations would mislead ``prisma migrate``.
 BOOKKEEPING_TABLES: frozenset[str] = frozenset({"_prisma_migrations"})
 
-#: Our own schema bookkeeping, in a file rms wrote (the embedded database): which Alembic
-#: revision the file is at. It describes that file's schema; the target keeps its own, so it
-#: is accounted for and not carried.
-OWN_BOOKKEEPING_TABLES: frozenset[str] = frozenset({"alembic_version"})
+#: Our own bookkeeping, in a file rms wrote (the embedded database): which Alembic revision
+#: the file is at (it describes that file's schema; the target keeps its own), and the
+#: service's sign-in sessions (``rms_session``, :data:`rms.schema.tables.SERVICE_STATE_TABLES`:
+#: a session belongs to the database it was made in). Accounted for and not carried.
+OWN_BOOKKEEPING_TABLES: frozenset[str] = frozenset({"alembic_version", "rms_session"})
 
 #: Required columns the application added without a default -> the migration that added them.
 #: Its own migration fails on a table with rows, so an older file with rows there has none.

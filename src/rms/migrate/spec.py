@@ -14,7 +14,7 @@ from typing import Any, Literal
 from sqlalchemy import Boolean, Double, Enum, Integer, Table, Text, UniqueConstraint
 from sqlalchemy.types import JSON
 
-from rms.schema.tables import metadata
+from rms.schema.tables import SERVICE_STATE_TABLES, metadata
 from rms.schema.types import UTCDateTime
 
 __all__ = ["ColumnSpec", "Kind", "TableSpec", "table_specs"]
@@ -106,10 +106,13 @@ def _default(table: Table, name: str) -> tuple[bool, Any]:
 
 @cache
 def table_specs() -> tuple[TableSpec, ...]:
-    """Every table of the models in foreign-key order (parents first)."""
+    """Every table the tools move, in foreign-key order (parents first): the models'
+    tables but :data:`~rms.schema.tables.SERVICE_STATE_TABLES`."""
     parents = {fk.column.table.name for t in metadata.tables.values() for fk in t.foreign_keys}
     specs = []
     for table in metadata.sorted_tables:
+        if table.name in SERVICE_STATE_TABLES:
+            continue  # the service's own state (sessions): never moved between databases
         unique_cols = {
             c.name
             for con in table.constraints

@@ -22,7 +22,7 @@ from sqlalchemy import Connection
 __all__ = ["HEAD_REVISION", "VERSION_TABLE", "create_head_schema", "stored_revision"]
 
 #: The newest revision of the schema history.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 #: Alembic's bookkeeping table (its default name, in the search path's first schema).
 VERSION_TABLE = "alembic_version"
 

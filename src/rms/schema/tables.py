@@ -22,6 +22,10 @@ longer has a column for, e.g. the screener checkboxes that revision 0002 removed
 SQLite only a CHECK on ``cusip_cache.source`` (PostgreSQL's enum type refuses the same
 values, so a SQLite file of ours never holds one PostgreSQL would refuse).
 
+The service's own state, which is not portfolio data (:data:`SERVICE_STATE_TABLES`): the
+``rms_session`` table of sign-in sessions (revision 0003). The migration and export tools
+do not move it between databases; each database keeps its own sessions.
+
 :mod:`rms.db.errors` maps these names back to columns, so error messages name the column.
 """
 
@@ -54,6 +58,7 @@ from rms.schema.types import UTCDateTime, utcnow
 __all__ = [
     "CUSIP_CACHE_SOURCES",
     "NAMING",
+    "SERVICE_STATE_TABLES",
     "Account",
     "ArchivedValue",
     "Base",
@@ -67,6 +72,7 @@ __all__ = [
     "Row",
     "Screener",
     "Setting",
+    "SignInSession",
     "Trade",
     "Universe",
     "metadata",
@@ -347,3 +353,31 @@ class ArchivedValue(Base):
     column_name: Mapped[str | None] = mapped_column(Text)
     value: Mapped[Any] = mapped_column(JSONValue)
     archived_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, server_default=NOW)
+
+
+#: The service's own state, not portfolio data: the migration and export tools never move
+#: these tables (a session is ephemeral and belongs to the database it was made in).
+SERVICE_STATE_TABLES: frozenset[str] = frozenset({"rms_session"})
+
+
+class SignInSession(Base):
+    """``rms_session``: one row per browser sign-in that has not ended (revision 0003).
+
+    The session cookie carries a random session id (signed with the session key); the row
+    is keyed by the id's SHA-256, so the table alone (a backup, a read-only role) gives no
+    cookie. Sign-out deletes the row, "sign out everywhere" deletes every row, so a copied
+    cookie stops working at once on every instance that reads this database.
+    """
+
+    __tablename__ = "rms_session"
+    __table_args__ = (_index("expires"),)
+
+    #: SHA-256 (hex) of the cookie's session id.
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    subject: Mapped[str] = mapped_column(Text)
+    #: How the owner signed in: ``token`` (the local token) or ``oidc``.
+    method: Mapped[str] = mapped_column(Text)
+    #: The OIDC issuer of an ``oidc`` session; NULL for a local-token one.
+    issuer: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires: Mapped[datetime] = mapped_column(UTCDateTime())

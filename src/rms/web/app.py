@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from rms.auth.keys import load_session_key
 from rms.web import accounts, docs, pages
 from rms.web.render import STATIC, make_templates
+from rms.web.routing import waking_page
 
 __all__ = ["install_web"]
 
@@ -22,6 +23,7 @@ def install_web(app: FastAPI) -> None:
     app.state.web_csrf_key = hashlib.sha256(b"rms.web.csrf\0" + key).digest()
     app.state.web_templates = make_templates()
     app.state.login_page = pages.login_page
+    app.state.waking_page = waking_page  # a session not checkable while the database wakes
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     docs.install(app)
     app.include_router(pages.router())

@@ -1,4 +1,4 @@
-"""The read pages: sign-in, dashboard, universe, screener, holidays.
+"""The read pages: sign-in, dashboard, universe, screener, holidays; "sign out everywhere".
 
 The dashboard's figures come from :func:`rms.repo.summary.month_summary` and
 :func:`rms.repo.summary.year_graph`, the functions behind ``/api/summary`` and
@@ -10,13 +10,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+import anyio.to_thread
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rms.api.problems import field_problems
+from rms.api.routes.auth import signed_out
 from rms.api.schemas import Month
 from rms.db.database import Database
 from rms.repo import crud
@@ -25,7 +27,7 @@ from rms.repo.summary import month_summary, year_graph
 from rms.schema.tables import Holiday, Screener, Universe
 from rms.web import queries
 from rms.web.chart import year_chart
-from rms.web.render import render
+from rms.web.render import csrf_ok, render
 from rms.web.routing import PageRoute
 
 __all__ = ["login_page", "router"]
@@ -122,5 +124,24 @@ def router() -> APIRouter:
 
         rows = _db(request).run(work)
         return render(request, "holidays.html", title="Holidays", rows=rows, year=chosen)
+
+    @pages.post("/auth/logout-everywhere")
+    async def sign_out_everywhere(
+        request: Request, csrf: Annotated[str, Form(max_length=200)] = ""
+    ) -> Response:
+        """The pages' "Sign out everywhere" button: every session ends, this one too."""
+        if not csrf_ok(request, csrf):
+            return render(
+                request,
+                "error.html",
+                403,
+                title="Form refused",
+                message="This form is out of date or did not come from this site's pages; "
+                "reload the page and send it again.",
+            )
+        store = request.app.state.auth.store
+        if store is not None:
+            await anyio.to_thread.run_sync(store.end_all)
+        return await signed_out(request)
 
     return pages

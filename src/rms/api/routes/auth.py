@@ -12,9 +12,13 @@ Routes (left out of the OpenAPI schema; they are for browsers):
 - ``GET /auth/callback?code=...&state=...``: checks the state against that cookie,
   exchanges the code (with the verifier) at the issuer's token endpoint, checks the ID
   token (and its nonce), and sets the session cookie.
-- ``GET|POST /auth/logout``: clears the cookie; an OIDC session is sent on to the
-  issuer's sign-out (Cognito's ``/logout``) and back to ``<public URL>/``, a local one to
-  ``/auth/login``.
+- ``GET|POST /auth/logout``: ends the cookie's session on the server (its ``rms_session``
+  row goes, so a copy of the cookie stops working on every instance) and clears the
+  cookie; an OIDC session is sent on to the issuer's sign-out (Cognito's ``/logout``) and
+  back to ``<public URL>/``, a local one to ``/auth/login``.
+- ``DELETE /api/sessions`` (in the OpenAPI schema): "sign out everywhere", ends every
+  session (``{"ended": n}``); the pages' button posts ``/auth/logout-everywhere``
+  (:mod:`rms.web.pages`). Bearer tokens are not sessions and keep working.
 
 Cookies: the session is ``HttpOnly``, ``SameSite=Strict``, ``Path=/``, ``Secure`` under
 HTTPS (the request's scheme as the server or proxy reports it, or an https
@@ -36,6 +40,7 @@ from urllib.parse import parse_qs, quote
 import anyio.to_thread
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel
 
 from rms.api.middleware import too_large
 from rms.api.problems import problem_response
@@ -46,7 +51,7 @@ from rms.auth.redirects import safe_target
 from rms.auth.sessions import FLOW_COOKIE, FLOW_MAX_AGE_SECONDS, SESSION_COOKIE
 from rms.errors import AuthenticationError
 
-__all__ = ["auth_router"]
+__all__ = ["auth_router", "sessions_router", "signed_out"]
 
 log = logging.getLogger("rms.auth")
 
@@ -74,9 +79,10 @@ def _secure(request: Request, authenticator: Authenticator) -> bool:
 def start_session(
     response: Response, request: Request, authenticator: Authenticator, principal: Principal
 ) -> Response:
+    """Set the cookie of a new session (its row is written here: call from a thread)."""
     response.set_cookie(
         SESSION_COOKIE,
-        authenticator.sessions.issue(principal),
+        authenticator.start_session(principal),
         max_age=authenticator.sessions.max_age_seconds,
         path="/",
         httponly=True,
@@ -234,31 +240,65 @@ def auth_router() -> APIRouter:
             refresh_to=target,
         )
         response.delete_cookie(FLOW_COOKIE, path="/auth/callback")
-        return start_session(response, request, authenticator, principal)
+        return await anyio.to_thread.run_sync(
+            start_session, response, request, authenticator, principal
+        )
 
     @router.api_route("/logout", methods=["GET", "POST"])
     async def logout(request: Request) -> Response:
-        authenticator = _auth(request)
-        principal = getattr(request.state, "principal", None)
-        target = "/auth/login"
-        if (
-            isinstance(principal, Principal)
-            and principal.method == "oidc"
-            and authenticator.oidc is not None
-        ):
-            to_issuer = await anyio.to_thread.run_sync(
-                authenticator.oidc.logout_url, f"{base_url(request, authenticator)}/"
-            )
-            target = to_issuer or "/"
-        response = RedirectResponse(target, status_code=303)
-        response.delete_cookie(
-            SESSION_COOKIE,
-            path="/",
-            httponly=True,
-            samesite="strict",
-            secure=_secure(request, authenticator),
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            # Its row goes first: should that fail (the database is away), the error says
+            # so, and the browser keeps a cookie that still works rather than a false "done".
+            ended = await anyio.to_thread.run_sync(_auth(request).end_session, cookie)
+            log.info("signed out (%s)", "session ended" if ended else "no live session")
+        return await signed_out(request)
+
+    return router
+
+
+async def signed_out(request: Request) -> Response:
+    """Where a signed-out browser goes, without its cookie: an OIDC session on to the
+    issuer's sign-out (and back to ``<public URL>/``), a local one to ``/auth/login``."""
+    authenticator = _auth(request)
+    principal = getattr(request.state, "principal", None)
+    target = "/auth/login"
+    if isinstance(principal, Principal) and principal.method == "oidc" and authenticator.oidc:
+        to_issuer = await anyio.to_thread.run_sync(
+            authenticator.oidc.logout_url, f"{base_url(request, authenticator)}/"
         )
-        return response
+        target = to_issuer or "/"
+    response = RedirectResponse(target, status_code=303)
+    response.delete_cookie(
+        SESSION_COOKIE,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request, authenticator),
+    )
+    return response
+
+
+class SessionsEnded(BaseModel):
+    """What "sign out everywhere" did."""
+
+    ended: int
+
+
+def sessions_router() -> APIRouter:
+    router = APIRouter(prefix="/api", tags=["sign-in"])
+
+    @router.delete("/sessions", response_model=SessionsEnded)
+    def end_every_session(request: Request) -> SessionsEnded:
+        """Sign out everywhere: end every browser session (each cookie then answers 401).
+
+        Bearer credentials (the local token, OIDC tokens) are not sessions and keep
+        working; a browser signs in again. ``ended`` counts the sessions there were.
+        """
+        store = _auth(request).store
+        ended = store.end_all() if store is not None else 0
+        log.info("signed out everywhere: %d sessions ended", ended)
+        return SessionsEnded(ended=ended)
 
     return router
 
