@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from rms.api import create_app
+from rms.app import create_app
 from rms.auth import Authenticator
 from rms.auth.oidc import OidcProvider
 from rms.settings import Settings, load_settings
