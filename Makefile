@@ -101,8 +101,11 @@ format: install-dev
 format-check: install-dev
 	$(BIN)/ruff format --check src tests bench scripts
 
+## lint: ruff, and the import contracts (the layers and the one road to PostgreSQL and AWS,
+## [tool.importlinter] in pyproject.toml; docs/architecture.md draws them)
 lint: install-dev
 	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/lint-imports --no-cache
 
 typecheck: install-dev
 	$(BIN)/mypy

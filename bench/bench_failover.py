@@ -41,7 +41,7 @@ from tests.faults.failover import (
 from tests.faults.netns import lossy_postgres, netns_unavailable
 from tests.live_server import live_server
 
-from rms.api import create_app
+from rms.app import create_app
 from rms.settings import load_settings
 
 BUDGET = 10.0

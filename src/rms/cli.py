@@ -95,8 +95,8 @@ def serve(
     """Serve the HTTP API (docs at /docs)."""
     import uvicorn
 
-    from rms.api import create_app
     from rms.api.serving import uvicorn_limits
+    from rms.app import create_app
     from rms.auth import Authenticator
     from rms.auth.serving import mask_access_log, proxy_options, sign_in_lines
     from rms.db import build_database

@@ -83,7 +83,7 @@ class LambdaService:
         from mangum import Mangum
         from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
 
-        from rms.api import create_app
+        from rms.app import create_app
         from rms.db import build_database
         from rms.db.engine import is_sqlite
 

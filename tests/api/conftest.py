@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from rms.api import create_app
+from rms.app import create_app
 from rms.db.database import Database
 from rms.settings import Settings
 

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from rms.api import create_app
 from rms.api.cache import ReferenceCache
+from rms.app import create_app
 from rms.db.engine import create_db_engine
 from rms.schema.migrations import upgrade
 from rms.settings import load_settings

@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 import pytest
 
-from rms.api import create_app
+from rms.app import create_app
 from rms.db.engine import create_db_engine
 from rms.schema.migrations import upgrade
 from rms.settings import load_settings

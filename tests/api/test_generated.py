@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from rms.api import create_app
+from rms.app import create_app
 from rms.db.database import Database
 from rms.settings import Settings, load_settings
 from tests.api.conftest import bearer

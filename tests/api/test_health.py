@@ -8,7 +8,7 @@ from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
 
-from rms.api import create_app
+from rms.app import create_app
 from rms.schema.migrations import alembic_config, head_revision
 from rms.settings import load_settings
 from tests.api.conftest import Api, signed_in_client

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from rms.api import create_app
+from rms.app import create_app
 from rms.db.engine import create_db_engine
 from rms.devtools.aurora_sim import AuroraSim, aurora_sim
 from rms.devtools.pgcluster import PgCluster

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
-from rms.api import create_app
+from rms.app import create_app
 from rms.auth import Authenticator
 from rms.auth.oidc import OidcProvider
 from rms.schema.head import create_head_schema

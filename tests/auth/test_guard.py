@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 
-from rms.api import create_app
+from rms.app import create_app
 from rms.settings import load_settings
 from tests.auth.conftest import client_of, head_sqlite_url
 from tests.auth.issuer import Issuer

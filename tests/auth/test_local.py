@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 
-from rms.api import create_app
+from rms.app import create_app
 from rms.auth import Authenticator, Principal, check_bind
 from rms.auth.keys import load_local_token
 from rms.auth.sessions import SessionCodec

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from moto.server import ThreadedMotoServer
 
-from rms.api import create_app
+from rms.app import create_app
 from rms.auth import Authenticator
 from rms.auth.oidc import OidcProvider
 from rms.settings import load_settings

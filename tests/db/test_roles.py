@@ -19,7 +19,7 @@ from pydantic import SecretStr
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
-from rms.api import create_app
+from rms.app import create_app
 from rms.db.roles import RolePlan, bootstrap_roles, privilege_snapshot
 from rms.errors import InvalidInputError, RmsError
 from rms.migrate.ledger import ensure_ledger

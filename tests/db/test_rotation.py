@@ -18,7 +18,7 @@ import boto3
 import pytest
 from sqlalchemy import Engine, text
 
-from rms.api import create_app
+from rms.app import create_app
 from rms.config_cli import settings_rows
 from rms.db.connect import RetryPolicy
 from rms.db.credentials import SecretsManagerSource, credentials_from_settings

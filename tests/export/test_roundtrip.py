@@ -17,7 +17,7 @@ import pytest
 from bench.gen_sqlite import generate
 from fastapi.testclient import TestClient
 
-from rms.api import create_app
+from rms.app import create_app
 from rms.settings import load_settings
 from tests.api.conftest import signed_in_client
 from tests.export.compare import compare_database_and_file, libpq

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from rms.api import create_app
+from rms.app import create_app
 from rms.devtools.aurora_sim import AuroraSim
 from tests.api.conftest import bearer
 from tests.faults.harness import CLIENT_TIMEOUT, service_settings

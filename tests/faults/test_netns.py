@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from rms.api import create_app
+from rms.app import create_app
 from rms.db.engine import create_db_engine
 from rms.db.errors import Failure, classify
 from rms.devtools.pgcluster import PgCluster

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
-from rms.api import create_app
+from rms.app import create_app
 from rms.db.database import Database
 from rms.seed import seed_demo, seed_reference
 from rms.settings import Settings

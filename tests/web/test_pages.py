@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from rms.api import create_app
+from rms.app import create_app
 from rms.db.database import Database
 from rms.seed import seed_demo, seed_reference
 from rms.settings import Settings
@@ -277,7 +277,7 @@ def test_the_openapi_document_has_no_dangling_reference(pages: Pages) -> None:
 def test_a_database_that_does_not_answer_gives_the_waking_page(
     settings: Settings, tmp_path: Any
 ) -> None:
-    from rms.api import create_app
+    from rms.app import create_app
     from rms.devtools.pgcluster import free_port
     from rms.settings import load_settings
 

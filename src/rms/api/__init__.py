@@ -1,5 +1,4 @@
-"""The HTTP API (FastAPI)."""
+"""The HTTP API (FastAPI routers, middleware, problem documents, request and response models).
 
-from rms.api.app import create_app
-
-__all__ = ["create_app"]
+The application that serves it, beside the owner's pages, is built by :func:`rms.app.create_app`.
+"""

@@ -1,6 +1,6 @@
 """What every request passes through before a route sees it, as plain ASGI middleware.
 
-From the outside in (see :func:`rms.api.app.create_app`):
+From the outside in (see :func:`rms.app.create_app`):
 
 1. :class:`SecurityHeaders`: on every response, errors included, unless the response set
    its own: a CSP without inline script (``default-src 'self'``, ``frame-ancestors

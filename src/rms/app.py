@@ -1,4 +1,10 @@
-"""The application factory. Nothing is created at import time.
+"""The application factory: the one place that builds the service. Nothing is created at
+import time.
+
+It mounts the HTTP API (:mod:`rms.api`) and the owner's pages (:mod:`rms.web`) side by side
+on one FastAPI app, over the pieces they share (the database, the authenticator, the
+reference cache, the problem handlers). The pages build on the API's shared modules; the
+API knows nothing of the pages (the import contracts in ``pyproject.toml`` keep it so).
 
 The request path, outermost first: security headers, the Host check and the early body
 limit (:mod:`rms.api.middleware`, wrapped around FastAPI's whole stack, see
@@ -40,6 +46,7 @@ from rms.db.engine import is_sqlite
 from rms.db.pool import IdleReleaser
 from rms.errors import AuthenticationError
 from rms.settings import Settings
+from rms.web.app import install_web
 
 __all__ = ["create_app"]
 
@@ -133,9 +140,5 @@ def create_app(
     for router in resource_routers():
         app.include_router(router)
     app.include_router(summary_router())
-    # Imported here: rms.web builds on rms.api's modules, and importing any of them runs
-    # rms.api's __init__, which imports this module.
-    from rms.web.app import install_web
-
     install_web(app)  # the owner's pages, /docs and /redoc
     return app
