@@ -250,3 +250,22 @@ def test_a_corrected_file_still_wrong_is_listed_and_changes_nothing(
     assert (target_state(url), _contents(url)) == before
     listing = Path(first.split("full list: ", 1)[1])
     assert len(listing.read_text().splitlines()) == 6
+
+
+def test_a_dry_run_changes_nothing_and_a_missing_file_is_one_line(
+    migrated: tuple[str, Any], tmp_path: Path, state_dir: Path
+) -> None:
+    url, _report = migrated
+    before = target_state(url), _contents(url)
+    extra = _write(
+        tmp_path / "extra.jsonl", [{"table": "accounts", "row": {"id": "acc-2", "name": "IRA"}}]
+    )
+    dry = run_rms("db", "load-quarantine", str(extra), "--to", url, "--dry-run")
+    assert dry.exit_code == 0, dry.stderr
+    assert "1 rows of" in dry.stdout and "dry run, nothing committed" in dry.stdout
+    assert (target_state(url), _contents(url)) == before
+    missing = run_rms("db", "load-quarantine", str(tmp_path / "nope.jsonl"), "--to", url)
+    assert missing.exit_code == 2
+    assert missing.error_lines == [
+        f"error: {tmp_path / 'nope.jsonl'} does not exist or is not a file"
+    ]
