@@ -277,7 +277,8 @@ ToOption = Annotated[
 
 
 def register(db_app: typer.Typer) -> None:
-    """Add ``migrate``, ``verify``, ``rollback`` and ``runs`` to the ``rms db`` group."""
+    """Add ``migrate``, ``load-quarantine``, ``verify``, ``rollback`` and ``runs`` to the
+    ``rms db`` group."""
 
     @db_app.command("migrate", short_help="Copy a SQLite file into PostgreSQL, verified.")
     def migrate_cmd(
@@ -422,12 +423,72 @@ def register(db_app: typer.Typer) -> None:
         for warning in report.warnings[len(plan.warnings) :]:
             _print(err, f"warning: {warning}")
         if report.rows_quarantined:
-            _print(out, f"{report.rows_quarantined} row(s) quarantined to {report.quarantine_file}")
+            _print(
+                out,
+                f"{report.rows_quarantined} row(s) quarantined to {report.quarantine_file}; "
+                "correct that file, then load it with: rms db load-quarantine "
+                f"{report.quarantine_file}",
+            )
         verb = "would be loaded (dry run, nothing committed)" if dry_run else "loaded and verified"
         _print(
             out,
             f"{report.rows_loaded} rows {verb}; report {report.report_path}; "
             + (f"backup {report.backup}" if report.backup else "no backup kept (--keep-backup)"),
+        )
+
+    @db_app.command(
+        "load-quarantine",
+        short_help="Load a corrected quarantine file as a run of its own, verified.",
+    )
+    def load_quarantine_cmd(
+        ctx: typer.Context,
+        file: Annotated[
+            Path,
+            typer.Argument(
+                metavar="FILE",
+                help="The quarantine file a run wrote (quarantine.jsonl), corrected: one "
+                '{"table": ..., "row": {...}} per line.',
+            ),
+        ],
+        to: ToOption = None,
+        dry_run: Annotated[
+            bool, typer.Option("--dry-run", help="Do everything, verify, then roll back.")
+        ] = False,
+        report_path: Annotated[
+            Path | None,
+            typer.Option(
+                "--report",
+                metavar="FILE",
+                help="JSON report (default: <state dir>/migrate/<run id>/report.json).",
+            ),
+        ] = None,
+    ) -> None:
+        """Load the rows of a corrected quarantine file on top of what the target holds: all
+        of them, verified, recorded in the ledger (rms db runs, rms db rollback), or none."""
+        from rms.migrate.reload import ReloadOptions, load_quarantine
+
+        out = stdout_console()
+        settings, target = _target(ctx, to)
+        observer = _RichObserver(out, False, hooks_of(ctx).migration_events)
+        options = ReloadOptions(
+            dry_run=dry_run,
+            report_path=report_path,
+            work_root=None if report_path else settings.state_path("migrate"),
+            observer=observer,
+        )
+        try:
+            report = load_quarantine(file, target, options)
+        finally:
+            target.dispose()
+        title = "dry run (rolled back)" if dry_run else f"loaded, run {report.run_id}"
+        out.print(_summary(report, title))
+        for line in report.notes:
+            _print(out, line)
+        verb = "would be loaded (dry run, nothing committed)" if dry_run else "loaded and verified"
+        _print(
+            out,
+            f"{report.rows_loaded} rows of {file} {verb}; report {report.report_path}"
+            + ("" if dry_run else f"; undo with: rms db rollback {report.run_id}"),
         )
 
     @db_app.command("verify", short_help="Compare a SQLite file with its PostgreSQL copy.")
@@ -446,15 +507,20 @@ def register(db_app: typer.Typer) -> None:
             ),
         ] = None,
     ) -> None:
-        """Compare a SQLite file with the PostgreSQL database it was migrated to."""
+        """Compare a SQLite file (or a loaded quarantine file) with the PostgreSQL database it
+        was migrated (loaded) to."""
+        from rms.migrate.reload import is_quarantine_file, verify_quarantine
         from rms.migrate.verify import VerifyOptions, verify
 
         out = stdout_console()
         _settings, target = _target(ctx, to)
         observer = _RichObserver(out, out.is_terminal)
         try:
-            with observer:
-                report = verify(source, target, VerifyOptions(observer=observer, run_id=run_id))
+            if is_quarantine_file(source):
+                report = verify_quarantine(source, target, run_id)
+            else:
+                with observer:
+                    report = verify(source, target, VerifyOptions(observer=observer, run_id=run_id))
         finally:
             target.dispose()
         for warning in report.warnings:
@@ -473,6 +539,8 @@ def register(db_app: typer.Typer) -> None:
                     "left behind by the run): "
                     + ", ".join(f"{k} ({n})" for k, n in report.unaccounted.items())
                 )
+            if report.problems_total:
+                problems.append(f"{report.problems_total} problem(s) in the file")
             differing = [t.name for t in report.tables.values() if not t.verified]
             if differing:
                 problems.append("tables that differ: " + ", ".join(differing))
@@ -557,7 +625,7 @@ def register(db_app: typer.Typer) -> None:
             _print(out, f"no migration runs recorded in {target.label}")
             return
         table = Table(title=f"migration runs in {target.label}", title_justify="left")
-        for name in ("run id", "finished (UTC)", "status", "source", "sha256", "rows"):
+        for name in ("run id", "finished (UTC)", "kind", "status", "source", "sha256", "rows"):
             table.add_column(name, no_wrap=name != "source", overflow="fold")
         table.add_column("per table", overflow="fold")
         for r in runs:
@@ -572,6 +640,7 @@ def register(db_app: typer.Typer) -> None:
             table.add_row(
                 r.run_id,
                 f"{r.finished_at.astimezone(UTC):%Y-%m-%d %H:%M:%S}",
+                r.kind,
                 status,
                 r.source_path,
                 r.source_sha256[:12],

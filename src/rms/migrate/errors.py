@@ -103,11 +103,17 @@ class BadDataError(MigrationError):
     title = "Bad source data"
 
     def __init__(
-        self, problems: Sequence[Problem], total: int | None = None, listing: Path | None = None
+        self,
+        problems: Sequence[Problem],
+        total: int | None = None,
+        listing: Path | None = None,
+        *,
+        advice: str | None = None,
     ) -> None:
         self.problems = list(problems)
         self.total = total if total is not None else len(self.problems)
         self.listing = listing
+        self.advice = advice
         where = f"; full list: {listing}" if listing is not None else ""
         dangling = any(p.reason.startswith("references ") for p in self.problems)
         stand_in = (
@@ -115,10 +121,11 @@ class BadDataError(MigrationError):
             if dangling
             else ""
         )
-        super().__init__(
+        what = advice or (
             f"{self.total} problem(s) in the source data, nothing was written: correct them in "
-            f"the source, or load the good rows with --on-error quarantine{stand_in}{where}"
+            f"the source, or load the good rows with --on-error quarantine{stand_in}"
         )
+        super().__init__(what + where)
         shown = [clip(p.describe()) for p in self.problems[:SHOWN]]
         more = self.total - len(shown)
         if more > 0:
@@ -127,7 +134,7 @@ class BadDataError(MigrationError):
 
     def listed_in(self, listing: Path) -> BadDataError:
         """The same error, saying where the full list was written."""
-        return BadDataError(self.problems, self.total, listing)
+        return BadDataError(self.problems, self.total, listing, advice=self.advice)
 
     def __str__(self) -> str:
         return "\n  ".join((self.message, *self.lines))

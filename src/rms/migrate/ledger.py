@@ -16,7 +16,7 @@ its start instant (the default of columns older files lack, the time of archived
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -38,6 +38,10 @@ __all__ = [
 ]
 
 LEDGER_SCHEMA = "rms_migrate"
+#: ``options.kind`` of a run: a migration of a SQLite file, or the load of a (corrected)
+#: quarantine file on top of what the target holds (:mod:`rms.migrate.reload`).
+KIND_MIGRATE = "migrate"
+KIND_QUARANTINE = "quarantine-load"
 #: pg_advisory lock key shared by migrate and rollback ("rms.migr" as a big-endian int64).
 ADVISORY_KEY = int.from_bytes(b"rms.migr", "big", signed=True)
 
@@ -111,12 +115,23 @@ class RunRecord:
         return "committed"
 
     @property
+    def kind(self) -> str:
+        """``migrate`` or ``quarantine-load`` (see :data:`KIND_QUARANTINE`)."""
+        return str(self.options.get("kind", KIND_MIGRATE))
+
+    @property
+    def active(self) -> bool:
+        """Its rows are meant to be in the target: neither rolled back nor replaced."""
+        return self.rolled_back_at is None and self.superseded_by is None
+
+    @property
     def rows_loaded(self) -> int:
         return sum(int(t.get("loaded", 0)) for t in self.tables.values())
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
+            "kind": self.kind,
             "status": self.status,
             "started_at": self.started_at.isoformat(),
             "finished_at": self.finished_at.isoformat(),
@@ -190,20 +205,27 @@ def list_runs(cur: psycopg.Cursor[Any]) -> list[RunRecord]:
     return [_record(r) for r in _select(cur)]
 
 
-def find_run(cur: psycopg.Cursor[Any], run_id: str | None, label: str) -> RunRecord:
+def find_run(
+    cur: psycopg.Cursor[Any], run_id: str | None, label: str, kind: str | None = None
+) -> RunRecord:
     """The run ``run_id``, or the run whose rows the target holds now (the newest one that
-    was neither rolled back nor replaced)."""
+    was neither rolled back nor replaced; of ``kind`` when given)."""
     if not has_ledger(cur):
         raise MigrationError(
             f"{label} has no migration ledger: no run of `rms db migrate` committed there"
         )
     if run_id is None:
         rows = _select(cur, "WHERE rolled_back_at IS NULL AND superseded_by IS NULL")
-        if not rows:
+        records = [_record(r) for r in rows]
+        if kind is not None:
+            records = [r for r in records if r.kind == kind]
+        if not records:
+            what = "every run" if kind is None else f"every {kind} run"
             raise MigrationError(
-                f"{label}: every run in the ledger was rolled back or replaced; nothing to verify"
+                f"{label}: {what} in the ledger was rolled back or replaced (or there is none); "
+                "nothing to verify"
             )
-        return _record(rows[0])
+        return records[0]
     try:
         rows = _select(cur, "WHERE run_id = %s::uuid", (run_id,))
     except psycopg.errors.InvalidTextRepresentation as exc:
@@ -217,9 +239,11 @@ def write_run(
     cur: psycopg.Cursor[Any],
     values: Mapping[str, Any],
     table_pks: Mapping[str, str],
+    ids: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
-    """The run's row and, per table, the primary keys it loaded (the tables were empty under
-    the run's exclusive lock, so every row there now is the run's)."""
+    """The run's row and, per table, the primary keys it loaded: every row of the table (a
+    migration: the tables were empty under the run's exclusive lock, so every row there now
+    is the run's), or the ``ids`` given per table (a load on top of other runs' rows)."""
     cur.execute(
         f"INSERT INTO {LEDGER_SCHEMA}.runs (run_id, started_at, finished_at, source_path, "  # noqa: S608
         "source_sha256, backup_path, tool_version, schema_revision, on_error, tables, "
@@ -233,6 +257,14 @@ def write_run(
             "accounting": json.dumps(values["accounting"], default=str),
         },
     )
+    if ids is not None:
+        for table, table_ids in ids.items():
+            cur.execute(
+                f"INSERT INTO {LEDGER_SCHEMA}.run_rows (run_id, table_name, ids) "  # noqa: S608
+                "VALUES (%s, %s, %s::text[])",
+                (values["run_id"], table, list(table_ids)),
+            )
+        return
     for table, pk in table_pks.items():
         cur.execute(
             sql.SQL(

@@ -695,7 +695,7 @@ def _load_with(
                         trans.rollback()
                         report.status = "dry-run"
                         return
-                    _commit(trans, plan)
+                    commit(trans, plan.target, plan.run_id)
             except DRIVER_ERRORS as exc:
                 raise target_error(
                     plan.target.label, exc, "the load failed and was rolled back"
@@ -832,7 +832,11 @@ def _copy_table(
     observer: MigrationObserver,
     options: MigrateOptions,
     pool: ConverterPool | None = None,
+    *,
+    freeze: bool = True,
 ) -> _CopyResult:
+    """Stream one table into COPY. ``freeze`` (the migration's tables were truncated in
+    its transaction) writes frozen rows; a load into a table holding rows cannot."""
     spec = mapping.spec
     started = time.perf_counter()
     total = mapping.source.rows if mapping.source else 0
@@ -846,9 +850,10 @@ def _copy_table(
     if mapping.source is None or total == 0:
         result = scan_table(source, mapping, ctx, None, quarantine, progress)
     else:
-        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY, FREEZE)").format(
+        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY{})").format(
             sql.Identifier(spec.name),
             sql.SQL(", ").join(sql.Identifier(c) for c in spec.column_names),
+            sql.SQL(", FREEZE" if freeze else ""),
         )
         with cur.copy(statement) as copy:
             buffer: list[bytes] = [COPY_HEADER]
@@ -1001,7 +1006,7 @@ def _write_ledger(
     )
 
 
-def _commit(trans: Any, plan: MigrationPlan) -> None:
+def commit(trans: Any, target: Target, run_id: str) -> None:
     """COMMIT; if it fails, ask the ledger (on a new connection) whether it happened.
 
     A connection lost while COMMIT is in flight leaves the outcome unknown to the client;
@@ -1010,26 +1015,26 @@ def _commit(trans: Any, plan: MigrationPlan) -> None:
     try:
         trans.commit()
     except DRIVER_ERRORS as exc:
-        if _run_committed(plan):
+        if _run_committed(target, run_id):
             return
         raise target_error(
-            plan.target.label, exc, "COMMIT failed; the run did not commit, the target is unchanged"
+            target.label, exc, "COMMIT failed; the run did not commit, the target is unchanged"
         ) from exc
 
 
-def _run_committed(plan: MigrationPlan) -> bool:
+def _run_committed(target: Target, run_id: str) -> bool:
     try:
-        with plan.target.connect() as conn:
+        with target.connect() as conn:
             cur = raw(conn).cursor()
             if not has_ledger(cur):
                 return False
             cur.execute(
                 f"SELECT 1 FROM {LEDGER_SCHEMA}.runs WHERE run_id = %s",  # noqa: S608
-                (plan.run_id,),
+                (run_id,),
             )
             return cur.fetchone() is not None
     except (TargetError, *DRIVER_ERRORS) as exc:  # type: ignore[misc]
         raise CommitUnknownError(
-            f"the connection to {plan.target.label} was lost during COMMIT of run "
-            f"{plan.run_id} and the ledger cannot be read: check rms_migrate.runs for it"
+            f"the connection to {target.label} was lost during COMMIT of run "
+            f"{run_id} and the ledger cannot be read: check rms_migrate.runs for it"
         ) from exc

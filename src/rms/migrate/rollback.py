@@ -31,7 +31,7 @@ from rms.migrate.errors import (
     RollbackNotConfirmedError,
     RollbackRefusedError,
 )
-from rms.migrate.ledger import ADVISORY_KEY, LEDGER_SCHEMA, find_run
+from rms.migrate.ledger import ADVISORY_KEY, KIND_QUARANTINE, LEDGER_SCHEMA, find_run, list_runs
 from rms.migrate.spec import table_specs
 from rms.migrate.target import (
     Target,
@@ -82,6 +82,23 @@ def _assess(cur: psycopg.Cursor[Any], run_id: str, label: str) -> tuple[Rollback
         raise MigrationError(
             f"run {run_id} was replaced by run {record.superseded_by} (--replace); "
             "roll that back instead"
+        )
+    later = [
+        r
+        for r in list_runs(cur)
+        if r.active and r.run_id != record.run_id and r.finished_at > record.finished_at
+    ]
+    if later:
+        raise RollbackRefusedError(
+            f"run {record.run_id} has later run(s) on top of it, whose rows may reference "
+            "its rows: "
+            + "; ".join(
+                f"{r.run_id} ({'quarantine load of' if r.kind == KIND_QUARANTINE else 'from'} "
+                f"{r.source_path}, committed {r.finished_at.isoformat()})"
+                for r in later
+            )
+            + "; nothing was deleted: roll those back first, newest first (rms db rollback "
+            f"{later[0].run_id})"
         )
     plan = RollbackPlan(
         run_id=record.run_id,

@@ -143,6 +143,9 @@ class ScanContext:
 
     quarantine: bool
     loaded_ids: dict[str, set[Any]] = field(default_factory=dict)
+    #: How a reference to an id that is not there is explained (a quarantine file's load
+    #: says "neither in the target nor in this file").
+    missing_reference: str = "which does not exist in the source or was set aside"
     problems: list[Problem] = field(default_factory=list)
     problems_total: int = 0
 
@@ -315,6 +318,7 @@ class _RowChecker:
             for i, c in enumerate(spec.columns)
             if c.unique and c.kind != "text" and c.name not in mapping.defaulted
         }
+        self.missing_reference = ctx.missing_reference
         self.fk_checks = [
             (self.names.index(col), parent, ctx.loaded_ids.get(parent, set()))
             for col, parent in spec.fks
@@ -386,8 +390,7 @@ class _RowChecker:
                         row_id,
                         index,
                         ref,
-                        f"references {parent} id {ref!r}, which does not exist in the source "
-                        "or was set aside",
+                        f"references {parent} id {ref!r}, {self.missing_reference}",
                     )
                 )
         return problems + self.unique_problems(raw, tuple(row))

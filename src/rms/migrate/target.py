@@ -221,10 +221,18 @@ def restore_secondary(cur: psycopg.Cursor[Any], defs: Iterable[ConstraintDef]) -
 
 
 def _where_ids(
-    spec: TableSpec, ids_from: tuple[str, str] | None
-) -> tuple[sql.Composable, tuple[str, ...]]:
+    spec: TableSpec, ids_from: tuple[str, str] | None, exclude_runs: Sequence[str] = ()
+) -> tuple[sql.Composable, tuple[Any, ...]]:
     if ids_from is None:
-        return sql.SQL(""), ()
+        if not exclude_runs:
+            return sql.SQL(""), ()
+        return (
+            sql.SQL(
+                " WHERE {pk} NOT IN (SELECT unnest(ids) FROM {schema}.run_rows "
+                "WHERE run_id = ANY(%s::uuid[]) AND table_name = %s)"
+            ).format(pk=sql.Identifier(spec.pk), schema=sql.Identifier(LEDGER_SCHEMA)),
+            (list(exclude_runs), spec.name),
+        )
     return (
         sql.SQL(
             " WHERE {pk} IN (SELECT unnest(ids) FROM {schema}.run_rows "
@@ -235,10 +243,14 @@ def _where_ids(
 
 
 def target_digest(
-    cur: psycopg.Cursor[Any], spec: TableSpec, ids_from: tuple[str, str] | None = None
+    cur: psycopg.Cursor[Any],
+    spec: TableSpec,
+    ids_from: tuple[str, str] | None = None,
+    exclude_runs: Sequence[str] = (),
 ) -> TableDigest:
-    """Count and checksum of a table computed by PostgreSQL (optionally: a run's rows only)."""
-    where, params = _where_ids(spec, ids_from)
+    """Count and checksum of a table computed by PostgreSQL (optionally: a run's rows only,
+    or the table without the rows of the runs ``exclude_runs``)."""
+    where, params = _where_ids(spec, ids_from, exclude_runs)
     expr = sql_row_digest(spec)
     if expr is not None:
         cur.execute(

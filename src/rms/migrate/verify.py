@@ -25,7 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rms.db.errors import DRIVER_ERRORS
-from rms.migrate.ledger import RunRecord, find_run
+from rms.errors import InvalidInputError
+from rms.migrate.ledger import KIND_MIGRATE, KIND_QUARANTINE, RunRecord, find_run, list_runs
 from rms.migrate.lineage import LineageOptions, RunIdentity, build_lineage, materialize
 from rms.migrate.load import accounting_of, first_differences
 from rms.migrate.observe import MigrationObserver
@@ -98,7 +99,17 @@ def _verify(source: Path, target: Target, options: VerifyOptions) -> MigrationRe
             try:
                 cur = raw(pg).cursor()
                 no_statement_timeout(cur)
-                record = find_run(cur, options.run_id, target.label)
+                record = find_run(cur, options.run_id, target.label, kind=KIND_MIGRATE)
+                if record.kind != KIND_MIGRATE:
+                    raise InvalidInputError(
+                        f"run {record.run_id} loaded the quarantine file {record.source_path}, "
+                        "not a SQLite file: verify it with --from that file",
+                        field="--run",
+                    )
+                # Rows that quarantine loads added on top are theirs, not this run's.
+                on_top = [
+                    r.run_id for r in list_runs(cur) if r.active and r.kind == KIND_QUARANTINE
+                ]
                 run = _run_identity(record)
                 report.compared_run = record.run_id
                 report.options = dict(record.options)
@@ -119,7 +130,7 @@ def _verify(source: Path, target: Target, options: VerifyOptions) -> MigrationRe
                         conn, mapping, ctx, None, None, _advance(observer, spec.name)
                     )
                     observer.table_finished(spec.name)
-                    actual = target_digest(cur, spec)
+                    actual = target_digest(cur, spec, exclude_runs=on_top)
                     table = TableReport(
                         name=spec.name,
                         present_in_source=mapping.source is not None,
