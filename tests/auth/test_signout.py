@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine, select
 
-from rms.api import create_app
+from rms.app import create_app
 from rms.auth import Principal
 from rms.auth.store import SessionStore, session_key
 from rms.db.database import Database
