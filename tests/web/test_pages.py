@@ -596,3 +596,13 @@ def test_delete_keeps_the_filter_and_can_be_undone(pages: Pages) -> None:
     )
     assert back.status_code == 303
     assert pages.api(f"/api/div-deposits/{row['id']}")["deletedAt"] is None
+
+
+def test_an_undo_that_cannot_be_done_says_why(pages: Pages) -> None:
+    trade = _open_lot(pages)
+    account = "/accounts/demo-account-1"
+    live = pages.post(
+        f"/trades/{trade['id']}/restore", {"version": str(trade["version"])}, csrf_from=account
+    )
+    assert live.status_code == 409 and "Not restored" in live.text
+    assert "is not deleted" in live.text and "id:" not in live.text

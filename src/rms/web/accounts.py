@@ -46,6 +46,7 @@ from rms.web import queries
 from rms.web.forms import Conflict, FormError, validate
 from rms.web.render import Flash, csrf_ok, money, redirect, render
 from rms.web.routing import PageRoute
+from rms.web.words import plain
 
 __all__ = ["router"]
 
@@ -666,7 +667,21 @@ def router() -> APIRouter:
     ) -> Response:
         spec = RESOURCES[resource]
         stored = int(version) if version.isdigit() else None
-        row = _write(request, resource, lambda s: crud.restore_row(s, spec, key, stored))
+        try:
+            row = _write(request, resource, lambda s: crud.restore_row(s, spec, key, stored))
+        except RmsError as exc:
+            if isinstance(exc, NotFoundError):
+                raise
+            text = exc.message.removeprefix(f"{exc.field}: ") if exc.field else exc.message
+            if isinstance(exc, StaleVersionError):
+                text = "it was changed or deleted again since; nothing was restored"
+            return render(
+                request,
+                "error.html",
+                409,
+                title="Not restored",
+                message=f"Not restored: {plain(text)}.",
+            )
         return redirect(
             request,
             _account_url(row.accountId, view_query(back), anchor),
