@@ -38,6 +38,7 @@ from rms.api.routes.auth import auth_router, sessions_router
 from rms.api.routes.health import health_router
 from rms.api.routes.resources import resource_routers
 from rms.api.routes.summary import summary_router
+from rms.api.routes.trades import trade_router
 from rms.auth import Authenticator
 from rms.auth.store import SessionStore
 from rms.db.build import build_database
@@ -137,6 +138,7 @@ def create_app(
     app.include_router(health_router())
     app.include_router(auth_router())
     app.include_router(sessions_router())
+    app.include_router(trade_router())  # before /api/trades/{key}
     for router in resource_routers():
         app.include_router(router)
     app.include_router(summary_router())

@@ -11,6 +11,7 @@ from rms.app import create_app
 from rms.db.database import Database
 from rms.seed import seed_demo, seed_reference
 from rms.settings import Settings
+from rms.web.words import API_WORDS
 from tests.web.conftest import BASE_URL, Pages
 
 DEMO_MONTH = "2025-06"
@@ -132,7 +133,12 @@ def test_form_errors_are_the_api_reasons_next_to_their_fields(pages: Pages) -> N
         csrf_from=account,
     )
     assert deposit.status_code == 422
-    assert errors(deposit.text) == {"d-amount": "Amount " + _api_reason(pages, -5)}
+    # The API's rule, in the owner's words (the API says "a deposit with a universeId").
+    assert "universeId" in _api_reason(pages, -5)
+    assert errors(deposit.text) == {
+        "d-amount": "Amount must be more than 0 for a dividend (money taken out is a "
+        "withdrawal: a deposit with a negative amount)"
+    }
 
 
 def _api_reason(pages: Pages, amount: float) -> str:
@@ -202,14 +208,18 @@ def test_edit_and_delete_a_trade(pages: Pages) -> None:
         {
             "quantity": str(trade["quantity"]),
             "buy": str(trade["buy"]),
-            "buy_date": "2030-01-01",
+            "buy_date": "2026-03-02",
             "sell": "5",
-            "sell_date": "2029-01-01",
+            "sell_date": "2026-01-05",
             "version": str(trade["version"]),
         },
         csrf_from=edit,
     )
-    assert bad.status_code == 422 and "e-sell_date" in bad.text
+    assert bad.status_code == 422
+    assert errors(bad.text) == {
+        "sell_date": "Sell date 2026-01-05 is before the buy date 2026-03-02; a lot is sold "
+        "on or after the day it was bought"
+    }
     ok = pages.post(
         edit,
         {
@@ -332,3 +342,267 @@ def test_with_sign_in_off_a_form_from_another_site_is_refused(
         assert client.get(stored).json()["total"] == 0
         # The owner's own form still works.
         assert page.post(f"{account}/deposits", deposit, csrf_from=account).status_code == 303
+
+
+# --- issue 29: conflicts, partial sales, edits of deposits, undo, the owner's words -------
+
+
+def _api_words(html: str) -> list[str]:
+    """API words shown in a page's messages (errors, warnings, conflicts, flashes)."""
+    shown = " ".join(
+        re.findall(r'class="(?:error|conflict|confirm|flash)"[^>]*>(.*?)</(?:p|div)>', html, re.S)
+    )
+    return [word for word in API_WORDS if word in shown]
+
+
+def _hidden(html: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert found is not None, name
+    return found.group(1)
+
+
+def _open_lot(pages: Pages, account: str = "demo-account-1") -> dict[str, Any]:
+    lots = pages.api(f"/api/trades?account_id={account}&status=open&limit=1")["items"]
+    lot: dict[str, Any] = lots[0]
+    return lot
+
+
+def _edit_form(trade: dict[str, Any], **changes: str) -> dict[str, str]:
+    form = {
+        "quantity": str(trade["quantity"]),
+        "buy": str(trade["buy"]),
+        "buy_date": trade["buy_date"][:10],
+        "sell": "",
+        "sell_date": "",
+    }
+    return {**form, **changes}
+
+
+def test_an_edit_conflict_shows_both_values_and_overwrites_only_when_asked(pages: Pages) -> None:
+    trade = _open_lot(pages)
+    edit = f"/trades/{trade['id']}/edit"
+    # Two tabs: two loads of the form, both at the same version.
+    tab1, tab2 = pages.get(edit).text, pages.get(edit).text
+    loaded = _hidden(tab1, "version")
+    assert loaded == _hidden(tab2, "version") == str(trade["version"])
+    first = pages.post(edit, {**_edit_form(trade, quantity="7"), "version": loaded}, csrf_from=edit)
+    assert first.status_code == 303
+    second = pages.post(
+        edit, {**_edit_form(trade, quantity="9"), "version": loaded}, csrf_from=edit
+    )
+    assert second.status_code == 409
+    html = second.text
+    assert "Changed since you opened this form" in html and "nothing was saved" in html
+    row = re.search(r"<th scope=\"row\">Quantity</th><td[^>]*>(\d+)</td><td[^>]*>(\d+)</td>", html)
+    assert row is not None and row.groups() == ("9", "7")  # yours, saved
+    assert 'id="f-quantity" name="quantity" type="number" value="9"' in html  # mine stay
+    assert _hidden(html, "version") == loaded  # the form did not take the new version
+    assert f'name="overwrite" value="{int(loaded) + 1}">Save mine over theirs' in html
+    assert not _api_words(html)
+    assert pages.api(f"/api/trades/{trade['id']}")["quantity"] == 7
+    # A plain Save again meets the same conflict: nothing is overwritten silently.
+    again = pages.post(edit, {**_edit_form(trade, quantity="9"), "version": loaded}, csrf_from=edit)
+    assert again.status_code == 409
+    assert pages.api(f"/api/trades/{trade['id']}")["quantity"] == 7
+    # The explicit choice saves mine over theirs.
+    mine = pages.post(
+        edit,
+        {**_edit_form(trade, quantity="9"), "version": loaded, "overwrite": str(int(loaded) + 1)},
+        csrf_from=edit,
+    )
+    assert mine.status_code == 303
+    assert pages.api(f"/api/trades/{trade['id']}")["quantity"] == 9
+    assert "Saved the " in pages.get(mine.headers["location"]).text  # the flash message
+
+
+def test_a_sell_conflict_is_shown_too(pages: Pages) -> None:
+    trade = _open_lot(pages)
+    sell = f"/trades/{trade['id']}/sell"
+    version = _hidden(pages.get(sell).text, "version")
+    edit = f"/trades/{trade['id']}/edit"
+    changed = pages.post(
+        edit, {**_edit_form(trade, quantity="3"), "version": version}, csrf_from=edit
+    )
+    assert changed.status_code == 303
+    form = {"quantity": "", "sell": "20", "sell_date": "2026-11-20", "version": version}
+    stale = pages.post(sell, form, csrf_from=sell)
+    assert stale.status_code == 409 and "Save mine over theirs" in stale.text
+    assert pages.api(f"/api/trades/{trade['id']}")["sell"] is None
+
+
+def test_sell_part_of_a_lot(pages: Pages) -> None:
+    account = "/accounts/demo-account-2"
+    bought = pages.post(
+        f"{account}/trades",
+        {"symbol": "PDI", "quantity": "100", "buy": "10", "buy_date": "2026-11-02"},
+        csrf_from=account,
+    )
+    assert bought.status_code == 303
+    assert "Bought 100 PDI at 10.00 on 2026-11-02." in pages.get(bought.headers["location"]).text
+    lots = pages.api("/api/trades?account_id=demo-account-2&buy_date_from=2026-11-02")["items"]
+    (lot,) = lots
+    sell = f"/trades/{lot['id']}/sell"
+    page = pages.get(sell).text
+    assert 'id="f-quantity" name="quantity" type="number" value="100"' in page  # the whole lot
+    too_many = pages.post(
+        sell,
+        {"quantity": "101", "sell": "12", "sell_date": "2026-11-20", "version": "1"},
+        csrf_from=sell,
+    )
+    assert too_many.status_code == 422
+    assert errors(too_many.text) == {
+        "quantity": "Shares to sell the lot holds 100 shares; 101 cannot be sold from it"
+    }
+    sold = pages.post(
+        sell,
+        {"quantity": "60", "sell": "12", "sell_date": "2026-11-20", "version": "1"},
+        csrf_from=sell,
+    )
+    assert sold.status_code == 303
+    flash = pages.get(sold.headers["location"]).text
+    assert "Sold 60 PDI at 12.00 on 2026-11-20; 40 stay open." in flash
+    trades = pages.api("/api/trades?account_id=demo-account-2&buy_date_from=2026-11-02")["items"]
+    assert sorted((t["quantity"], t["sell"]) for t in trades) == [(40, None), (60, 12.0)]
+    summary = pages.api("/api/summary?month=2026-11&account_id=demo-account-2")
+    assert summary["capital_gains"] == 120.0
+
+
+def test_trade_dates_in_the_future_or_on_a_closed_market(pages: Pages) -> None:
+    account = "/accounts/demo-account-1"
+    lot = {"symbol": "PDI", "quantity": "1", "buy": "10"}
+    future = pages.post(f"{account}/trades", {**lot, "buy_date": "2199-01-02"}, csrf_from=account)
+    assert future.status_code == 422
+    assert errors(future.text) == {
+        "buy_date": "Date 2199-01-02 is in the future; enter the day the trade was made"
+    }
+    holiday = pages.post(f"{account}/trades", {**lot, "buy_date": "2025-12-25"}, csrf_from=account)
+    assert holiday.status_code == 422
+    assert "Buy date 2025-12-25 was Christmas Day, a market holiday" in holiday.text
+    assert 'name="confirm_date" value="1">Save with this date' in holiday.text
+    saturday = pages.post(f"{account}/trades", {**lot, "buy_date": "2026-11-21"}, csrf_from=account)
+    assert "2026-11-21 was a Saturday" in saturday.text
+    assert pages.api("/api/trades?account_id=demo-account-1&buy_date_from=2025-12-25")["total"] == 0
+    anyway = pages.post(
+        f"{account}/trades",
+        {**lot, "buy_date": "2025-12-25", "confirm_date": "1"},
+        csrf_from=account,
+    )
+    assert anyway.status_code == 303
+
+
+def test_edit_a_dividend_with_its_refusals_and_conflict(pages: Pages) -> None:
+    account = "/accounts/demo-account-3"
+    pages.post(
+        f"{account}/deposits",
+        {"kind": "dividend", "symbol": "PDI", "amount": "12.34", "date": "2026-11-16"},
+        csrf_from=account,
+    )
+    (row,) = pages.api("/api/div-deposits?account_id=demo-account-3&date_from=2026-11-16")["items"]
+    edit = f"/deposits/{row['id']}/edit"
+    page = pages.get(edit)
+    assert page.status_code == 200 and 'value="12.34"' in page.text
+    assert f'href="{edit}"' in pages.get(account).text  # the list links to it
+    form = {
+        "symbol": "PDI",
+        "amount": "0",
+        "date": "2026-11-16",
+        "divDepositTypeId": "ddt-dividend",
+    }
+    zero = pages.post(edit, {**form, "version": "1"}, csrf_from=edit)
+    assert zero.status_code == 422 and errors(zero.text)["amount"].startswith("Amount must")
+    assert not _api_words(zero.text)
+    nope = pages.post(
+        edit, {**form, "symbol": "NOPE", "amount": "5", "version": "1"}, csrf_from=edit
+    )
+    assert errors(nope.text) == {"symbol": "Symbol no symbol &#39;NOPE&#39; in the universe"}
+    first = pages.post(edit, {**form, "amount": "13", "version": "1"}, csrf_from=edit)
+    assert first.status_code == 303
+    assert "Saved the dividend of 13.00 on 2026-11-16." in pages.get(first.headers["location"]).text
+    second = pages.post(edit, {**form, "amount": "14", "version": "1"}, csrf_from=edit)
+    assert second.status_code == 409 and "Save mine over theirs" in second.text
+    row_html = re.search(
+        r'<th scope="row">Amount</th><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)<', second.text
+    )
+    assert row_html is not None and row_html.groups() == ("14", "13")
+    assert pages.api(f"/api/div-deposits/{row['id']}")["amount"] == 13.0
+    over = pages.post(
+        edit, {**form, "amount": "14", "version": "1", "overwrite": "2"}, csrf_from=edit
+    )
+    assert over.status_code == 303
+    assert pages.api(f"/api/div-deposits/{row['id']}")["amount"] == 14.0
+
+
+def test_a_deposit_names_no_symbol(pages: Pages) -> None:
+    account = "/accounts/demo-account-3"
+    refused = pages.post(
+        f"{account}/deposits",
+        {"kind": "deposit", "symbol": "PDI", "amount": "100", "date": "2026-11-16"},
+        csrf_from=account,
+    )
+    assert refused.status_code == 422
+    assert errors(refused.text)["d-symbol"].startswith("Symbol is for a dividend")
+    missing = pages.post(
+        f"{account}/deposits", {"kind": "dividend", "amount": "5"}, csrf_from=account
+    )
+    shown = errors(missing.text)
+    assert shown == {"d-symbol": "Symbol is needed: a dividend names its symbol"}
+    reopen = pages.post(
+        f"/trades/{_open_lot(pages)['id']}/edit",
+        {**_edit_form(_open_lot(pages), sell="5"), "version": str(_open_lot(pages)["version"])},
+        csrf_from="/accounts/demo-account-1",
+    )
+    assert errors(reopen.text) == {
+        "sell_date": "Sell date is needed with a sell price (leave both sell fields empty "
+        "while the lot is open)"
+    }
+    assert not _api_words(reopen.text)
+
+
+def test_delete_keeps_the_filter_and_can_be_undone(pages: Pages) -> None:
+    trade = _open_lot(pages)
+    listing = "/accounts/demo-account-1?status=open&sort=symbol&dir=asc"
+    html = pages.get(listing).text
+    assert 'name="back" value="status=open&amp;sort=symbol&amp;dir=asc"' in html
+    gone = pages.post(
+        f"/trades/{trade['id']}/delete",
+        {"version": str(trade["version"]), "back": "status=open&sort=symbol&dir=asc"},
+        csrf_from=listing,
+    )
+    assert gone.status_code == 303
+    target = gone.headers["location"]
+    assert target == "/accounts/demo-account-1?status=open&sort=symbol&dir=asc#trades"
+    after = pages.get(target).text
+    assert "Deleted the " in after and ">Undo</button>" in after
+    assert "Deleted the " not in pages.get(target).text  # shown once
+    undo = re.search(r'<form method="post" action="([^"]+/restore[^"]*)"', after)
+    assert undo is not None
+    version = re.search(r'class="flash".*?name="version" value="(\d+)"', after, re.S)
+    assert version is not None
+    restored = pages.post(
+        undo.group(1).replace("&amp;", "&"), {"version": version.group(1)}, csrf_from=listing
+    )
+    assert restored.status_code == 303 and "status=open" in restored.headers["location"]
+    assert "Restored" in pages.get(restored.headers["location"]).text
+    assert pages.api(f"/api/trades/{trade['id']}")["deletedAt"] is None
+    # Deposits too.
+    account = "/accounts/demo-account-3"
+    (row,) = pages.api("/api/div-deposits?account_id=demo-account-3&limit=1")["items"]
+    gone = pages.post(
+        f"/deposits/{row['id']}/delete", {"version": str(row["version"])}, csrf_from=account
+    )
+    assert "Undo" in pages.get(gone.headers["location"]).text
+    back = pages.post(
+        f"/deposits/{row['id']}/restore", {"version": str(row["version"] + 1)}, csrf_from=account
+    )
+    assert back.status_code == 303
+    assert pages.api(f"/api/div-deposits/{row['id']}")["deletedAt"] is None
+
+
+def test_an_undo_that_cannot_be_done_says_why(pages: Pages) -> None:
+    trade = _open_lot(pages)
+    account = "/accounts/demo-account-1"
+    live = pages.post(
+        f"/trades/{trade['id']}/restore", {"version": str(trade["version"])}, csrf_from=account
+    )
+    assert live.status_code == 409 and "Not restored" in live.text
+    assert "is not deleted" in live.text and "id:" not in live.text

@@ -46,6 +46,8 @@ __all__ = [
     "MODELS",
     "ReadOnlyModels",
     "ResourceModels",
+    "TradeSaleIn",
+    "TradeSaleOut",
     "shown",
 ]
 
@@ -607,6 +609,38 @@ MODELS: dict[str, ResourceModels | ReadOnlyModels] = {
     "cusip-cache-audit": ReadOnlyModels(CusipCacheAuditOut),
     "settings": ResourceModels("Setting", SettingFields, key="key"),
 }
+
+
+class TradeSaleIn(_StrictBody):
+    """Sell an open lot, whole or in part, in one transaction.
+
+    Selling the whole lot (no `quantity`, or the lot's quantity) closes it. Selling part of
+    it splits the lot: the trade keeps its id, stays open with the rest of the shares and
+    goes up one version; a new trade (same account, symbol, buy price and buy date) holds
+    the shares sold, closed at `sell` and `sell_date`.
+    """
+
+    version: Version = Field(description="the version of the lot you read")
+    sell: Price = Field(description="price received per share, 0 or more")
+    sell_date: Instant = Field(description="when the shares were sold: not before the buy date")
+    quantity: PositiveCount | None = Field(
+        default=None, description="shares sold, at most the lot's quantity; default: all"
+    )
+    id: Id | None = Field(
+        default=None,
+        description="id of the new trade holding the shares sold (selling part of a lot); "
+        "the service makes one when absent; repeating the sale with the same id is harmless",
+    )
+
+
+TradeRead: Any = MODELS["trades"].read
+
+
+class TradeSaleOut(BaseModel):
+    sold: TradeRead = Field(description="the closed trade: the shares sold")
+    remaining: TradeRead | None = Field(
+        description="the lot still open with the rest of the shares; null when all were sold"
+    )
 
 
 # --- list filters (query parameters); names match rms.repo.resources filters -------------

@@ -42,7 +42,16 @@ from rms.repo.resources import ResourceSpec
 from rms.schema.tables import Universe
 from rms.schema.types import utcnow
 
-__all__ = ["Page", "create_row", "delete_row", "get_row", "list_rows", "new_id", "update_row"]
+__all__ = [
+    "Page",
+    "create_row",
+    "delete_row",
+    "get_row",
+    "list_rows",
+    "new_id",
+    "restore_row",
+    "update_row",
+]
 
 
 @dataclass(frozen=True)
@@ -320,3 +329,35 @@ def delete_row(session: Session, spec: ResourceSpec, key: str, version: int | No
     session.delete(row)
     session.flush()
     return row
+
+
+def restore_row(session: Session, spec: ResourceSpec, key: str, version: int | None) -> Any:
+    """Undo a soft delete: clear ``deletedAt`` of the row deleted at ``version``.
+
+    ``version`` is the deleted row's version (the one the delete left). The row comes back
+    only if what it references is still live (a trade on a deleted account stays deleted),
+    and goes up one version. Repeating the same restore is harmless.
+    """
+    if not spec.soft_delete:
+        raise InvalidInputError(f"id: a {spec.label} cannot be restored once deleted", field="id")
+    row = get_row(session, spec, key, include_deleted=True)
+    if row.deletedAt is None:
+        if version is not None and row.version == version + 1:
+            return row  # this restore, replayed
+        raise ConflictError(f"id: {spec.label} {key!r} is not deleted", field="id")
+    if version is not None and row.version != version:
+        raise StaleVersionError(spec.label, key, given=version, current=row.version)
+    _check_references(session, spec, {k: getattr(row, k) for k in spec.references})
+    conditions = [spec.key_column == key, spec.column("deletedAt").is_not(None)]
+    if version is not None:
+        conditions.append(spec.column("version") == version)
+    stmt = (
+        update(spec.model)
+        .where(*conditions)
+        .values(deletedAt=None, version=spec.column("version") + 1, updatedAt=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if session.execute(stmt).rowcount == 0:  # type: ignore[attr-defined]
+        current = get_row(session, spec, key, include_deleted=True)
+        raise StaleVersionError(spec.label, key, given=version or 0, current=current.version)
+    return get_row(session, spec, key)

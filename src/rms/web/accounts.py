@@ -1,43 +1,77 @@
 """The account pages: positions, trades, dividends and deposits, and the forms that change them.
 
 Every write goes through the API's models (:mod:`rms.web.forms`) and the repository
-functions the API calls (:mod:`rms.repo.crud`), in one unit of work, so a form obeys the
-same rules and says the same words as ``POST /api/trades``. A form is a real HTML form: on
-success it redirects (303) to the account page; on an error it shows the form again with
-each message next to its field (422). Cookie-carried posts are checked twice for CSRF: the
-sign-in gate's ``Origin`` check, and the form's token (:mod:`rms.web.render`).
+functions the API calls (:mod:`rms.repo.crud`, :func:`rms.repo.trades.sell_lot`), in one
+unit of work, so a form obeys the same rules as ``POST /api/trades``, said in the owner's
+words (:mod:`rms.web.words`). A form is a real HTML form: on success it redirects (303)
+and the next page says what was done (a flash message; after a delete it offers Undo); on
+an error it shows the form again with each message next to its field (422).
+
+Edit forms carry the version they were loaded with. When the row changed since (another
+tab, another device), the form comes back with the saved values beside the owner's and
+two choices: save the owner's values over the saved ones (a button carrying the saved
+version), or start again from the saved values. A plain Save never takes the new version
+by itself, so nothing is overwritten without the owner saying so.
+
+Trade dates: a date in the future is refused; a day the NYSE was closed (a weekend, a
+holiday of the holidays table or of the ``holidays`` package's NYSE calendar) is a warning
+the owner may overrule ("Save with this date").
+
+Cookie-carried posts are checked twice for CSRF: the sign-in gate's ``Origin`` check, and
+the form's token (:mod:`rms.web.render`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from rms.api.cache import ReferenceCache
 from rms.api.schemas import MODELS, ResourceModels
 from rms.auth.redirects import safe_target
 from rms.db.database import Database
-from rms.errors import NotFoundError, RmsError
+from rms.errors import NotFoundError, RmsError, StaleVersionError
 from rms.repo import crud
+from rms.repo.calendar import market_closed
 from rms.repo.resources import RESOURCES
-from rms.schema.tables import Trade
+from rms.repo.trades import sell_lot
+from rms.schema.tables import DivDeposit, Trade
 from rms.web import queries
-from rms.web.forms import FormError, validate
-from rms.web.render import csrf_ok, render
+from rms.web.forms import Conflict, FormError, validate
+from rms.web.render import Flash, csrf_ok, money, redirect, render
 from rms.web.routing import PageRoute
+from rms.web.words import plain
 
 __all__ = ["router"]
 
 Text = Annotated[str, Query(max_length=200)]
 Field = Annotated[str, Form(max_length=200)]
 BUY_FIELDS = ("symbol", "quantity", "buy", "buy_date")
-SELL_FIELDS = ("sell", "sell_date")
+SELL_FIELDS = ("quantity", "sell", "sell_date")
 EDIT_FIELDS = ("quantity", "buy", "buy_date", "sell", "sell_date")
 DEPOSIT_FIELDS = ("kind", "symbol", "amount", "date", "divDepositTypeId")
+DEPOSIT_EDIT_FIELDS = ("symbol", "amount", "date", "divDepositTypeId")
+TRADE_LABELS = {
+    "quantity": "Quantity",
+    "buy": "Buy price",
+    "buy_date": "Buy date",
+    "sell": "Sell price",
+    "sell_date": "Sell date",
+}
+DEPOSIT_LABELS = {
+    "symbol": "Symbol",
+    "amount": "Amount",
+    "date": "Date",
+    "divDepositTypeId": "Type",
+}
+#: The account page's view parameters a delete (and its Undo) keeps.
+VIEW_KEYS = ("status", "symbol", "sort", "dir", "page", "dpage", "xpage")
 
 
 def _models(name: str) -> ResourceModels:
@@ -51,7 +85,7 @@ def _db(request: Request) -> Database:
     return db
 
 
-def _write(request: Request, resource: str, work: Any) -> Any:
+def _write(request: Request, resource: str, work: Callable[[Session], Any]) -> Any:
     cache: ReferenceCache = request.app.state.cache
     with cache.writing(resource):
         return _db(request).run(work, write=True)
@@ -68,9 +102,87 @@ def _refused(request: Request) -> HTMLResponse:
     )
 
 
-def _to_account(account_id: str, anchor: str = "") -> RedirectResponse:
-    target = safe_target(f"/accounts/{quote(account_id, safe='')}")
-    return RedirectResponse(target + anchor, status_code=303)
+def view_query(text: str) -> str:
+    """The account page's filter, sort and page parameters of a query string, re-encoded."""
+    pairs = parse_qsl(text, keep_blank_values=False)[:20]
+    return urlencode({k: v[:200] for k, v in pairs if k in VIEW_KEYS})
+
+
+def _account_url(account_id: str, view: str = "", anchor: str = "") -> str:
+    target = f"/accounts/{quote(account_id, safe='')}" + (f"?{view}" if view else "")
+    return safe_target(target) + anchor
+
+
+def _version(text: str) -> int:
+    return int(text) if text.isdigit() and len(text) < 10 else 0
+
+
+def _day(value: datetime | None) -> str:
+    return "" if value is None else value.strftime("%Y-%m-%d")
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def check_trade_dates(
+    session: Session,
+    values: Mapping[str, str],
+    names: Iterable[str],
+    *,
+    confirmed: bool,
+    stored: Mapping[str, str] | None = None,
+) -> None:
+    """Refuse a trade date in the future; warn (unless ``confirmed``) of a closed market.
+
+    Dates the form leaves as they were stored are not checked again.
+    """
+    warnings: list[str] = []
+    for name in names:
+        text = values.get(name, "")
+        if not text or (stored is not None and text == stored.get(name)):
+            continue
+        try:
+            day = date.fromisoformat(text[:10])
+        except ValueError:
+            continue  # the model says what is wrong with it
+        label = TRADE_LABELS.get(name, "Date")
+        if day > _today():
+            raise FormError(
+                {name: f"{day:%Y-%m-%d} is in the future; enter the day the trade was made"},
+                dict(values),
+            )
+        why = market_closed(session, day)
+        if why and not confirmed:
+            warnings.append(f"{label} {day:%Y-%m-%d} was {why}: the market was closed.")
+    if warnings:
+        raise FormError({}, dict(values), confirm=" ".join(warnings))
+
+
+def _trade_values(trade: Trade) -> dict[str, str]:
+    sold = trade.sell_date is not None
+    return {
+        "quantity": str(trade.quantity),
+        "buy": _number(trade.buy),
+        "buy_date": _day(trade.buy_date),
+        "sell": _number(trade.sell) if sold else "",
+        "sell_date": _day(trade.sell_date),
+    }
+
+
+def _conflict(
+    labels: Mapping[str, str], mine: Mapping[str, str], saved: Mapping[str, str], version: int
+) -> Conflict:
+    rows = [
+        (label, mine.get(name, ""), saved.get(name, ""), mine.get(name, "") != saved.get(name, ""))
+        for name, label in labels.items()
+        if name in mine
+    ]
+    return Conflict(rows, version)
 
 
 def router() -> APIRouter:
@@ -126,11 +238,11 @@ def router() -> APIRouter:
             }
 
         data = _db(request).run(work)
-        view_query = {"status": status, "symbol": params.get("symbol", ""), "sort": sort}
-        view_query["dir"] = "desc" if descending else "asc"
+        view_params = {"status": status, "symbol": params.get("symbol", ""), "sort": sort}
+        view_params["dir"] = "desc" if descending else "asc"
 
         def link(**changes: Any) -> str:
-            query = {**view_query, **{k: str(v) for k, v in changes.items()}}
+            query = {**view_params, **{k: str(v) for k, v in changes.items()}}
             return f"/accounts/{account_id}?{urlencode(query)}"
 
         return render(
@@ -138,7 +250,8 @@ def router() -> APIRouter:
             "account.html",
             status_code,
             title=data["account"].name,
-            view=view_query,
+            view=view_params,
+            back=view_query(urlencode(params)),
             link=link,
             buy=buy_form or FormError(),
             deposit=deposit or FormError(),
@@ -158,21 +271,70 @@ def router() -> APIRouter:
         quantity: Field = "",
         buy: Field = "",
         buy_date: Field = "",
+        confirm_date: Field = "",
         csrf: Field = "",
     ) -> Response:
         if not csrf_ok(request, csrf):
             return _refused(request)
         values = {"symbol": symbol, "quantity": quantity, "buy": buy, "buy_date": buy_date}
-        try:
+        new_id = crud.new_id()  # before the first attempt: a retry reuses it
+
+        def work(session: Session) -> Any:
             body = validate(_models("trades").create, values, {"accountId": account_id})
-            body["id"] = crud.new_id()  # before the first attempt: a retry reuses it
-            _write(request, "trades", lambda s: crud.create_row(s, trades, body))
+            check_trade_dates(session, values, ["buy_date"], confirmed=bool(confirm_date))
+            return crud.create_row(session, trades, {**body, "id": new_id})
+
+        try:
+            row = _write(request, "trades", work)
         except FormError as errors:
             return account_page(request, account_id, buy_form=errors, status_code=422)
         except RmsError as exc:
             failed = FormError.of(exc, values, BUY_FIELDS)
             return account_page(request, account_id, buy_form=failed, status_code=422)
-        return _to_account(account_id, "#trades")
+        text = (
+            f"Bought {row.quantity} {symbol.strip().upper()} at {money(row.buy)} "
+            f"on {_day(row.buy_date)}."
+        )
+        return redirect(request, _account_url(account_id, anchor="#trades"), {"text": text})
+
+    def deposit_values(
+        session: Session, values: Mapping[str, str], *, dividend: bool, account_id: str = ""
+    ) -> dict[str, Any]:
+        """The validated create (``account_id`` given) or update body of a dividend or
+        deposit form."""
+        extra: dict[str, Any] = {"universeId": None}
+        symbol = values.get("symbol", "")
+        if dividend:
+            if not symbol:
+                raise FormError({"symbol": "is needed: a dividend names its symbol"}, dict(values))
+            extra["universeId"] = queries.universe_id_of(session, symbol)
+            if extra["universeId"] is None:
+                raise FormError({"symbol": f"no symbol {symbol!r} in the universe"}, dict(values))
+        elif symbol:
+            raise FormError(
+                {
+                    "symbol": "is for a dividend; a deposit or withdrawal names no symbol "
+                    "(empty it, or choose Dividend)"
+                },
+                dict(values),
+            )
+        fields = {k: values.get(k, "") for k in ("amount", "date", "divDepositTypeId")}
+        if not fields["divDepositTypeId"]:
+            fields["divDepositTypeId"] = "ddt-dividend" if dividend else "ddt-deposit"
+        models = _models("div-deposits")
+        try:
+            if account_id:
+                return validate(models.create, fields, {**extra, "accountId": account_id})
+            return validate(models.update, fields, {**extra, "version": 1})
+        except FormError as errors:
+            errors.values = dict(values)
+            raise
+
+    def deposit_words(row: DivDeposit) -> str:
+        if row.universeId is not None:
+            return f"dividend of {money(row.amount)} on {_day(row.date)}"
+        kind = "withdrawal" if row.amount < 0 else "deposit"
+        return f"{kind} of {money(row.amount)} on {_day(row.date)}"
 
     @pages.post("/accounts/{account_id}/deposits")
     def add_deposit(
@@ -195,31 +357,24 @@ def router() -> APIRouter:
             "divDepositTypeId": divDepositTypeId,
         }
         dividend = kind != "deposit"
+        new_id = crud.new_id()
 
         def work(session: Session) -> Any:
-            extra: dict[str, Any] = {"accountId": account_id, "universeId": None}
-            if dividend:
-                if not symbol:
-                    raise FormError({"symbol": "a dividend names its symbol"}, values)
-                extra["universeId"] = queries.universe_id_of(session, symbol)
-                if extra["universeId"] is None:
-                    raise FormError({"symbol": f"no symbol {symbol!r} in the universe"}, values)
-            fields = {k: values[k] for k in ("amount", "date", "divDepositTypeId")}
-            if not fields["divDepositTypeId"]:
-                fields["divDepositTypeId"] = "ddt-dividend" if dividend else "ddt-deposit"
-            body = validate(_models("div-deposits").create, fields, extra)
+            body = deposit_values(session, values, dividend=dividend, account_id=account_id)
             body["id"] = new_id
             return crud.create_row(session, deposits, body)
 
-        new_id = crud.new_id()
         try:
-            _write(request, "div-deposits", work)
+            row = _write(request, "div-deposits", work)
         except FormError as errors:
             return account_page(request, account_id, deposit=errors, status_code=422)
         except RmsError as exc:
             failed = FormError.of(exc, values, DEPOSIT_FIELDS)
             return account_page(request, account_id, deposit=failed, status_code=422)
-        return _to_account(account_id, "#dividends" if dividend else "#deposits")
+        target = _account_url(account_id, anchor="#dividends" if dividend else "#deposits")
+        return redirect(request, target, {"text": f"Added the {deposit_words(row)}."})
+
+    # --- one trade: sell (whole or part) and edit ---------------------------------------
 
     def trade_form(
         request: Request, trade_id: str, mode: Literal["sell", "edit"], errors: FormError
@@ -230,15 +385,17 @@ def router() -> APIRouter:
             return trade, symbol.symbol if symbol is not None else "?"
 
         trade, symbol = _db(request).run(work)
+        failed = bool(errors.messages or errors.conflict or errors.confirm)
         return render(
             request,
             "trade_form.html",
-            422 if errors.messages else 200,
+            (409 if errors.conflict else 422) if failed else 200,
             title=f"{'Sell' if mode == 'sell' else 'Edit'} {symbol} lot",
             mode=mode,
             trade=trade,
             symbol=symbol,
             form=errors,
+            version=errors.values.get("version") or trade.version,
         )
 
     @pages.get("/trades/{trade_id}/sell")
@@ -249,50 +406,105 @@ def router() -> APIRouter:
     def edit_page(request: Request, trade_id: str) -> HTMLResponse:
         return trade_form(request, trade_id, "edit", FormError())
 
-    def update_trade(
+    def trade_conflict(
+        request: Request, trade_id: str, mode: Literal["sell", "edit"], values: dict[str, str]
+    ) -> FormError:
+        current = _db(request).run(lambda s: crud.get_row(s, trades, trade_id))
+        saved = _trade_values(current)
+        if mode == "sell":
+            mine = {**values, "quantity": values["quantity"] or saved["quantity"]}
+            labels = {"quantity": "Shares", "sell": "Sell price", "sell_date": "Sell date"}
+        else:
+            mine, labels = values, TRADE_LABELS
+        return FormError({}, values, conflict=_conflict(labels, mine, saved, current.version))
+
+    def save_trade(
         request: Request,
         trade_id: str,
         mode: Literal["sell", "edit"],
         values: dict[str, str],
-        version: str,
+        form: Mapping[str, str],
     ) -> Response:
+        """Sell or edit: ``form`` has ``version``, and maybe ``overwrite`` (the saved
+        version, from "Save mine over theirs") and ``confirm_date``."""
         names = SELL_FIELDS if mode == "sell" else EDIT_FIELDS
-        try:
-            if mode == "sell" and not values["sell"]:
-                raise FormError({"sell": "is required to sell the lot"}, values)
-            if mode == "sell" and not values["sell_date"]:
-                raise FormError({"sell_date": "is required to sell the lot"}, values)
-            changes = validate(_models("trades").update, values, {"version": version or "0"})
-            if mode == "edit":  # emptied sell fields reopen the lot
-                changes.setdefault("sell", None)
-                changes.setdefault("sell_date", None)
-            stored_version = changes.pop("version")
-            row = _write(
-                request,
-                "trades",
-                lambda s: crud.update_row(s, trades, trade_id, stored_version, changes),
+        version = _version(form.get("overwrite", "") or form.get("version", ""))
+        confirmed = bool(form.get("confirm_date"))
+        shown = {**values, "version": form.get("version", "")}
+
+        def sell_work(session: Session) -> Any:
+            if not values["sell"]:
+                raise FormError({"sell": "is needed to sell the lot"}, shown)
+            if not values["sell_date"]:
+                raise FormError({"sell_date": "is needed to sell the lot"}, shown)
+            body = validate(_models("trades").update, values, {"version": version or 1})
+            check_trade_dates(session, shown, ["sell_date"], confirmed=confirmed)
+            return sell_lot(
+                session,
+                trade_id,
+                version=version,
+                sell=body["sell"],
+                sell_date=body["sell_date"],
+                quantity=body.get("quantity"),
+                sold_id=sold_id,
             )
+
+        def edit_work(session: Session) -> Any:
+            changes = validate(_models("trades").update, values, {"version": version or 1})
+            changes.pop("version")
+            changes.setdefault("sell", None)  # emptied sell fields reopen the lot
+            changes.setdefault("sell_date", None)
+            stored = _trade_values(crud.get_row(session, trades, trade_id))
+            check_trade_dates(
+                session, shown, ["buy_date", "sell_date"], confirmed=confirmed, stored=stored
+            )
+            return crud.update_row(session, trades, trade_id, version, changes)
+
+        sold_id = crud.new_id()
+        try:
+            result = _write(request, "trades", sell_work if mode == "sell" else edit_work)
         except FormError as errors:
+            errors.values = shown
             return trade_form(request, trade_id, mode, errors)
+        except StaleVersionError:
+            return trade_form(
+                request, trade_id, mode, trade_conflict(request, trade_id, mode, shown)
+            )
         except RmsError as exc:
             if isinstance(exc, NotFoundError):
                 raise
-            return trade_form(request, trade_id, mode, FormError.of(exc, values, names))
-        return _to_account(row.accountId, "#trades")
+            return trade_form(request, trade_id, mode, FormError.of(exc, shown, names))
+        symbol = _db(request).run(lambda s: queries.symbol_of(s, trade_id))
+        if mode == "sell":
+            sold, remaining = result.sold, result.remaining
+            text = f"Sold {sold.quantity} {symbol} at {money(sold.sell)} on {_day(sold.sell_date)}"
+            if remaining is not None:
+                text += f"; {remaining.quantity} stay open."
+            else:
+                text += ": the whole lot."
+            account_id = sold.accountId
+        else:
+            text = f"Saved the {symbol} trade bought {_day(result.buy_date)}."
+            account_id = result.accountId
+        return redirect(request, _account_url(account_id, anchor="#trades"), {"text": text})
 
     @pages.post("/trades/{trade_id}/sell")
     def sell(
         request: Request,
         trade_id: str,
+        quantity: Field = "",
         sell: Field = "",
         sell_date: Field = "",
         version: Field = "",
+        overwrite: Field = "",
+        confirm_date: Field = "",
         csrf: Field = "",
     ) -> Response:
         if not csrf_ok(request, csrf):
             return _refused(request)
-        values = {"sell": sell, "sell_date": sell_date}
-        return update_trade(request, trade_id, "sell", values, version)
+        values = {"quantity": quantity, "sell": sell, "sell_date": sell_date}
+        form = {"version": version, "overwrite": overwrite, "confirm_date": confirm_date}
+        return save_trade(request, trade_id, "sell", values, form)
 
     @pages.post("/trades/{trade_id}/edit")
     def edit(
@@ -304,6 +516,8 @@ def router() -> APIRouter:
         sell: Field = "",
         sell_date: Field = "",
         version: Field = "",
+        overwrite: Field = "",
+        confirm_date: Field = "",
         csrf: Field = "",
     ) -> Response:
         if not csrf_ok(request, csrf):
@@ -315,21 +529,129 @@ def router() -> APIRouter:
             "sell": sell,
             "sell_date": sell_date,
         }
-        return update_trade(request, trade_id, "edit", values, version)
+        form = {"version": version, "overwrite": overwrite, "confirm_date": confirm_date}
+        return save_trade(request, trade_id, "edit", values, form)
+
+    # --- one dividend or deposit: edit --------------------------------------------------
+
+    def deposit_form(request: Request, deposit_id: str, errors: FormError) -> HTMLResponse:
+        def work(session: Session) -> dict[str, Any]:
+            row = crud.get_row(session, deposits, deposit_id)
+            symbol = (
+                session.get(RESOURCES["universe"].model, row.universeId) if row.universeId else None
+            )
+            return {
+                "row": row,
+                "symbol": symbol.symbol if symbol is not None else "",
+                "types": queries.deposit_types(session),
+            }
+
+        data = _db(request).run(work)
+        row = data["row"]
+        failed = bool(errors.messages or errors.conflict)
+        what = "dividend" if row.universeId else ("withdrawal" if row.amount < 0 else "deposit")
+        return render(
+            request,
+            "deposit_form.html",
+            (409 if errors.conflict else 422) if failed else 200,
+            title=f"Edit the {what} of {_day(row.date)}",
+            form=errors,
+            dividend=row.universeId is not None,
+            version=errors.values.get("version") or row.version,
+            **data,
+        )
+
+    def _deposit_saved(row: DivDeposit, symbol: str) -> dict[str, str]:
+        return {
+            "symbol": symbol,
+            "amount": _number(row.amount),
+            "date": _day(row.date),
+            "divDepositTypeId": row.divDepositTypeId,
+        }
+
+    @pages.get("/deposits/{deposit_id}/edit")
+    def deposit_edit_page(request: Request, deposit_id: str) -> HTMLResponse:
+        return deposit_form(request, deposit_id, FormError())
+
+    @pages.post("/deposits/{deposit_id}/edit")
+    def edit_deposit(
+        request: Request,
+        deposit_id: str,
+        symbol: Field = "",
+        amount: Field = "",
+        date: Field = "",
+        divDepositTypeId: Field = "",  # noqa: N803 - the API's field name
+        version: Field = "",
+        overwrite: Field = "",
+        csrf: Field = "",
+    ) -> Response:
+        if not csrf_ok(request, csrf):
+            return _refused(request)
+        values = {
+            "symbol": symbol,
+            "amount": amount,
+            "date": date,
+            "divDepositTypeId": divDepositTypeId,
+        }
+        shown = {**values, "version": version}
+        stored_version = _version(overwrite or version)
+
+        def work(session: Session) -> Any:
+            row = crud.get_row(session, deposits, deposit_id)
+            changes = deposit_values(session, values, dividend=row.universeId is not None)
+            changes.pop("version")
+            return crud.update_row(session, deposits, deposit_id, stored_version, changes)
+
+        try:
+            row = _write(request, "div-deposits", work)
+        except FormError as errors:
+            errors.values = shown
+            return deposit_form(request, deposit_id, errors)
+        except StaleVersionError:
+
+            def current(session: Session) -> tuple[DivDeposit, str]:
+                row = crud.get_row(session, deposits, deposit_id)
+                return row, queries.symbol_name(session, row.universeId)
+
+            saved_row, saved_symbol = _db(request).run(current)
+            saved = _deposit_saved(saved_row, saved_symbol)
+            conflict = _conflict(DEPOSIT_LABELS, values, saved, saved_row.version)
+            return deposit_form(request, deposit_id, FormError({}, shown, conflict=conflict))
+        except RmsError as exc:
+            if isinstance(exc, NotFoundError):
+                raise
+            return deposit_form(request, deposit_id, FormError.of(exc, shown, DEPOSIT_EDIT_FIELDS))
+        anchor = "#dividends" if row.universeId else "#deposits"
+        text = f"Saved the {deposit_words(row)}."
+        return redirect(request, _account_url(row.accountId, anchor=anchor), {"text": text})
+
+    # --- delete, and undo --------------------------------------------------------------
+
+    def deleted(
+        request: Request, kind: str, row: Any, what: str, back: str, anchor: str
+    ) -> Response:
+        view = view_query(back)
+        undo = f"/{kind}/{quote(row.id, safe='')}/restore" + (
+            f"?{urlencode({'back': view})}" if view else ""
+        )
+        flash: Flash = {"text": f"Deleted the {what}.", "undo": undo, "version": row.version}
+        return redirect(request, _account_url(row.accountId, view, anchor), flash)
 
     @pages.post("/trades/{trade_id}/delete")
     def delete_trade(
-        request: Request, trade_id: str, version: Field = "", csrf: Field = ""
+        request: Request, trade_id: str, version: Field = "", back: Field = "", csrf: Field = ""
     ) -> Response:
         if not csrf_ok(request, csrf):
             return _refused(request)
         stored = int(version) if version.isdigit() else None
         row = _write(request, "trades", lambda s: crud.delete_row(s, trades, trade_id, stored))
-        return _to_account(row.accountId, "#trades")
+        symbol = _db(request).run(lambda s: queries.symbol_name(s, row.universeId))
+        what = f"{symbol} trade bought {_day(row.buy_date)}"
+        return deleted(request, "trades", row, what, back, "#trades")
 
     @pages.post("/deposits/{deposit_id}/delete")
     def delete_deposit(
-        request: Request, deposit_id: str, version: Field = "", csrf: Field = ""
+        request: Request, deposit_id: str, version: Field = "", back: Field = "", csrf: Field = ""
     ) -> Response:
         if not csrf_ok(request, csrf):
             return _refused(request)
@@ -338,6 +660,48 @@ def router() -> APIRouter:
             request, "div-deposits", lambda s: crud.delete_row(s, deposits, deposit_id, stored)
         )
         anchor = "#dividends" if row.universeId else "#deposits"
-        return _to_account(row.accountId, anchor)
+        return deleted(request, "deposits", row, deposit_words(row), back, anchor)
+
+    def restore(
+        request: Request, resource: str, key: str, version: str, back: str, anchor: str
+    ) -> Response:
+        spec = RESOURCES[resource]
+        stored = int(version) if version.isdigit() else None
+        try:
+            row = _write(request, resource, lambda s: crud.restore_row(s, spec, key, stored))
+        except RmsError as exc:
+            if isinstance(exc, NotFoundError):
+                raise
+            text = exc.message.removeprefix(f"{exc.field}: ") if exc.field else exc.message
+            if isinstance(exc, StaleVersionError):
+                text = "it was changed or deleted again since; nothing was restored"
+            return render(
+                request,
+                "error.html",
+                409,
+                title="Not restored",
+                message=f"Not restored: {plain(text)}.",
+            )
+        return redirect(
+            request,
+            _account_url(row.accountId, view_query(back), anchor),
+            {"text": "Restored: the delete is undone."},
+        )
+
+    @pages.post("/trades/{trade_id}/restore")
+    def restore_trade(
+        request: Request, trade_id: str, back: Text = "", version: Field = "", csrf: Field = ""
+    ) -> Response:
+        if not csrf_ok(request, csrf):
+            return _refused(request)
+        return restore(request, "trades", trade_id, version, back, "#trades")
+
+    @pages.post("/deposits/{deposit_id}/restore")
+    def restore_deposit(
+        request: Request, deposit_id: str, back: Text = "", version: Field = "", csrf: Field = ""
+    ) -> Response:
+        if not csrf_ok(request, csrf):
+            return _refused(request)
+        return restore(request, "div-deposits", deposit_id, version, back, "#dividends")
 
     return pages

@@ -19,8 +19,23 @@ from pydantic import BaseModel, ValidationError
 
 from rms.api.problems import field_problems
 from rms.errors import RmsError
+from rms.web.words import plain
 
-__all__ = ["FormError", "validate"]
+__all__ = ["Conflict", "FormError", "validate"]
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """The row changed since the form was loaded: what it holds now, beside the owner's.
+
+    ``rows`` are (label, the owner's value, the saved value, whether they differ);
+    ``version`` is the saved row's version, carried by the "Save mine over theirs" button
+    only: the form's own ``version`` stays the one it was loaded with, so a plain Save
+    meets the same conflict again instead of overwriting.
+    """
+
+    rows: list[tuple[str, str, str, bool]]
+    version: int
 
 
 @dataclass
@@ -29,6 +44,10 @@ class FormError(Exception):
 
     messages: dict[str, str] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)
+    #: Set when the row changed under the form (see :class:`Conflict`).
+    conflict: Conflict | None = None
+    #: A warning the owner may overrule ("a Saturday"): the form offers to save anyway.
+    confirm: str = ""
 
     @classmethod
     def of(cls, exc: RmsError, values: Mapping[str, str], fields: Iterable[str]) -> FormError:
@@ -36,7 +55,7 @@ class FormError(Exception):
         text = exc.message
         if exc.field and text.startswith(f"{exc.field}: "):
             text = text.removeprefix(f"{exc.field}: ")
-        return cls({name: text}, dict(values))
+        return cls({name: plain(text)}, dict(values))
 
 
 def form_values(form: Mapping[str, Any], names: Iterable[str]) -> dict[str, str]:
@@ -56,7 +75,9 @@ def validate(
     except ValidationError as exc:
         messages: dict[str, str] = {}
         for problem in field_problems(exc.errors()):
-            name = problem["field"] if problem["field"] in values else "_form"
-            messages.setdefault(name, problem["reason"])
+            if problem["field"] in values:
+                messages.setdefault(problem["field"], plain(problem["reason"]))
+            else:
+                messages.setdefault("_form", plain(f"{problem['field']} {problem['reason']}"))
         raise FormError(messages, dict(values)) from None
     return body.model_dump(exclude_unset=True)

@@ -207,3 +207,16 @@ def universe_rows(session: Session, model: type[Any]) -> list[tuple[Any, str]]:
             .order_by(model.symbol)
         )
     ]
+
+
+def symbol_name(session: Session, universe_id: str | None) -> str:
+    """The symbol of a universe row ('' for none; the row may be soft-deleted)."""
+    if universe_id is None:
+        return ""
+    return session.scalar(select(Universe.symbol).where(Universe.id == universe_id)) or "?"
+
+
+def symbol_of(session: Session, trade_id: str) -> str:
+    """The symbol of a trade's universe row."""
+    universe_id = session.scalar(select(Trade.universeId).where(Trade.id == trade_id))
+    return symbol_name(session, universe_id)

@@ -14,20 +14,25 @@ server (a Lambda-friendly "signed double submit").
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import json
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from rms.auth import Principal
 from rms.auth.sessions import SESSION_COOKIE
 
-__all__ = ["csrf_ok", "csrf_token", "make_templates", "render"]
+__all__ = ["Flash", "csrf_ok", "csrf_token", "make_templates", "redirect", "render"]
+
+#: The cookie that carries a success message across the redirect after a form (read once).
+FLASH_COOKIE = "rms_flash"
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -88,14 +93,61 @@ def csrf_ok(request: Request, presented: str) -> bool:
     return bool(expected) and hmac.compare_digest(expected, presented)
 
 
+class Flash(TypedDict, total=False):
+    """What the page after a redirect says: ``text``, and an ``undo`` form (a path on this
+    site to POST to, with the ``version`` it needs)."""
+
+    text: str
+    undo: str
+    version: int
+
+
+def _flash_mac(request: Request, payload: str) -> str:
+    key = hashlib.sha256(b"rms.web.flash\0" + request.app.state.web_csrf_key).digest()
+    return hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def redirect(request: Request, target: str, flash: Flash | None = None) -> RedirectResponse:
+    """A 303 to ``target`` (a path on this site) carrying ``flash`` to the next page.
+
+    The message travels in a short-lived cookie, signed so that only this service's own
+    words are shown (nothing kept on the server, so any instance shows it); the next page
+    rendered shows it once and clears it.
+    """
+    response = RedirectResponse(target, status_code=303)
+    if flash:
+        payload = base64.urlsafe_b64encode(json.dumps(flash).encode()).decode()
+        value = f"{payload}.{_flash_mac(request, payload)}"
+        response.set_cookie(
+            FLASH_COOKIE, value, max_age=120, path="/", httponly=True, samesite="strict"
+        )
+    return response
+
+
+def _take_flash(request: Request) -> Flash | None:
+    payload, _, mac = request.cookies.get(FLASH_COOKIE, "").partition(".")
+    if not payload or not hmac.compare_digest(mac, _flash_mac(request, payload)):
+        return None
+    try:
+        flash: Flash = json.loads(base64.urlsafe_b64decode(payload))
+    except ValueError:
+        return None
+    return flash
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     env: Environment = request.app.state.web_templates
     principal = getattr(request.state, "principal", None)
+    flash = _take_flash(request) if request.method == "GET" else None
     html = env.get_template(template).render(
         request=request,
         path=request.url.path,
         csrf=csrf_token(request),
         signed_in=isinstance(principal, Principal) and principal.method != "off",
+        flash=flash,
         **context,
     )
-    return HTMLResponse(html, status_code=status_code)
+    response = HTMLResponse(html, status_code=status_code)
+    if FLASH_COOKIE in request.cookies and request.method == "GET":
+        response.delete_cookie(FLASH_COOKIE, path="/", httponly=True, samesite="strict")
+    return response
