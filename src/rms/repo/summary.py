@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, func, select
+from sqlalchemy import ColumnElement, Integer, func, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -72,6 +72,17 @@ def _sold_conditions(
     return conditions
 
 
+def _held_conditions(end: datetime) -> list[ColumnElement[bool]]:
+    """Lots held at the instant ``end``: bought before it and not sold before it (open, or
+    sold at or after ``end``). A lot sold later still counts: what it was at ``end`` cannot
+    depend on what happened afterwards."""
+    return [
+        Trade.deletedAt.is_(None),
+        Trade.buy_date < end,
+        or_(Trade.sell_date.is_(None), Trade.sell_date >= end),
+    ]
+
+
 _GAIN = (Trade.sell - Trade.buy) * Trade.quantity
 
 
@@ -94,7 +105,7 @@ def month_summary(session: Session, month: str, account_id: str | None = None) -
         select(RiskGroup.name, _total(Trade.buy * Trade.quantity))
         .join(Universe, Universe.id == Trade.universeId)
         .join(RiskGroup, RiskGroup.id == Universe.risk_group_id)
-        .where(Trade.deletedAt.is_(None), Trade.sell_date.is_(None), Trade.buy_date < end)
+        .where(*_held_conditions(end))
         .group_by(RiskGroup.name)
         .order_by(RiskGroup.name)
     )
