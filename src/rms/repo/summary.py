@@ -14,7 +14,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from rms.domain.portfolio import MonthFigures, MonthSummary, month_range, parse_month, year_range
 from rms.schema.tables import DivDeposit, RiskGroup, Trade, Universe
 
-__all__ = ["month_summary", "year_graph"]
+__all__ = ["latest_month", "month_summary", "year_graph"]
 
 
 class month_of(FunctionElement[int]):  # noqa: N801 - reads like the SQL function it is
@@ -147,3 +147,21 @@ def year_graph(session: Session, year: int, account_id: str | None = None) -> li
         MonthFigures(month=f"{year:04d}-{number:02d}", **figures)
         for number, figures in by_month.items()
     ]
+
+
+def latest_month(session: Session, before: datetime, account_id: str | None = None) -> str | None:
+    """The latest month (``YYYY-MM``) with a live deposit, dividend, buy or sale dated before
+    ``before``, or None when there is none: where the dashboard opens when no month is asked."""
+    candidates = []
+    for column, model in (
+        (DivDeposit.date, DivDeposit),
+        (Trade.buy_date, Trade),
+        (Trade.sell_date, Trade),
+    ):
+        query = select(func.max(column)).where(model.deletedAt.is_(None), column < before)
+        if account_id is not None:
+            query = query.where(model.accountId == account_id)
+        found = session.scalar(query)
+        if found is not None:
+            candidates.append(found)
+    return max(candidates).strftime("%Y-%m") if candidates else None
