@@ -6,7 +6,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from rms.domain.portfolio import MonthSummary, month_range, parse_month, year_range
+from rms.domain.portfolio import (
+    MonthFigures,
+    MonthSummary,
+    month_range,
+    parse_month,
+    year_range,
+    year_total,
+)
 from rms.errors import InvalidInputError
 
 
@@ -58,3 +65,14 @@ def test_year_range_and_its_bounds() -> None:
 def test_open_cost_basis_total_is_rounded_to_the_cent() -> None:
     summary = MonthSummary("2024-01", None, 0, 0, 0, {"Income": 0.1, "Equities": 0.2})
     assert summary.open_cost_basis_total == 0.3
+
+
+def test_year_total_adds_up_the_months_as_shown() -> None:
+    months = [
+        MonthFigures("2025-01", deposits=0.1, dividends=1.005, capital_gains=-2.0),
+        MonthFigures("2025-02", deposits=0.2, dividends=2.0, capital_gains=0.5),
+    ]
+    assert year_total(months) == MonthFigures(
+        "2025", deposits=0.3, dividends=3.0, capital_gains=-1.5
+    )
+    assert year_total([]) == MonthFigures("")

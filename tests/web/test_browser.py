@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.web.browser import Served, Sim, shoot
+from tests.web.browser import DESKTOP, PHONE, Served, Sim, shoot
 
 pytestmark = pytest.mark.slow
 
@@ -56,7 +56,13 @@ def test_owner_story(page: Any, served: Served) -> None:
     assert june.locator('[data-figure="dividends"]').inner_text() == money(
         graph["months"][5]["dividends"]
     )
-    assert (page.locator("#chart-title").text_content() or "").startswith("Dividends")
+    assert (page.locator("#chart-title-wide").text_content() or "").startswith("Dividends")
+    # At 375 px the narrow drawing of the chart shows instead, its text still readable.
+    page.set_viewport_size(PHONE)
+    assert page.locator("svg.narrow").is_visible() and not page.locator("svg.wide").is_visible()
+    label = page.locator("svg.narrow text.axis").first.bounding_box()
+    assert label is not None and label["height"] >= 10
+    page.set_viewport_size(DESKTOP)
     if shots:
         shoot(page, "dashboard")
 

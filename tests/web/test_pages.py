@@ -71,7 +71,43 @@ def test_dashboard_figures_equal_the_api(pages: Pages) -> None:
                 "capital_gains": money(month["capital_gains"]),
                 "deposits": money(month["deposits"]),
             }
-        assert html.count('<rect class="bar') == 24  # two bars a month
+        total = html.split('<tr id="year-total"', 1)[1].split("</tr>", 1)[0]
+        cells = dict(re.findall(r'data-figure="([a-z_]+)">([^<]*)<', total))
+        assert cells == {k: money(v) for k, v in graph["total"].items()}
+        year = html.split('id="year"', 1)[1].split("</dl>", 1)[0]
+        shown_year = dict(re.findall(r'data-figure="([a-z_]+)"[^>]*>([^<]*)<', year))
+        assert shown_year == cells
+        assert (
+            html.count('<rect class="bar') == 48
+        )  # two bars a month, in the wide and narrow charts
+
+
+def test_the_dashboard_opens_on_the_latest_month_with_data(pages: Pages) -> None:
+    """The demo data ends in December 2025: no month asked shows it, not an empty today."""
+    html = pages.get("/").text
+    assert 'id="summary" data-month="2025-12"' in html
+    assert 'name="month" value="2025-12"' in html
+    assert figures(html)["dividends"] != "0.00"
+    one = pages.get("/?account_id=demo-account-2").text
+    assert 'id="summary" data-month="2025-12"' in one
+    bad = pages.get("/?month=2025-13").text
+    assert 'id="e-month"' in bad and 'data-month="2025-12"' in bad
+
+
+def test_the_dashboard_says_what_its_figures_mean(pages: Pages) -> None:
+    html = pages.get(f"/?month={DEMO_MONTH}").text
+    assert "held at the month&rsquo;s end: bought by then and not yet sold" in html
+    assert "on the lots sold in the month" in html
+    assert "a later sale, buy or dividend does not change them" in html
+
+
+def test_the_dashboard_of_an_empty_year(pages: Pages) -> None:
+    html = pages.get("/?month=2019-04").text  # before the demo portfolio
+    assert figures(html)["open_cost_basis_total"] == "0.00"
+    assert "No dividends or capital gains in 2019." in html
+    wide = html.split('<svg class="wide"', 1)[1].split("</svg>", 1)[0]
+    labels = re.findall(r'text-anchor="end">([^<]*)<', wide)
+    assert labels == ["0", "0.2", "0.4", "0.6", "0.8", "1.0"]  # not 0 0 0 1 1 1
 
 
 def test_a_bad_month_is_said_next_to_the_picker(pages: Pages) -> None:

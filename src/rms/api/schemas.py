@@ -760,10 +760,19 @@ class SummaryOut(MonthFiguresOut):
     open_cost_basis_total: float
 
 
+class YearTotalOut(BaseModel):
+    """The sum of the year's twelve months (of their figures rounded to the cent)."""
+
+    deposits: float
+    dividends: float
+    capital_gains: float
+
+
 class GraphOut(BaseModel):
     year: int
     account_id: str | None
     months: list[MonthFiguresOut]
+    total: YearTotalOut
 
 
 class FieldProblem(BaseModel):

@@ -1,17 +1,31 @@
-"""Portfolio rules: what a period is, and the shapes of the summaries.
+"""Portfolio rules: what a period is, what its figures mean, and the shapes of the summaries.
 
-* deposits are ``divDeposits`` rows with no ``universeId``;
-* dividends are ``divDeposits`` rows with a ``universeId``;
-* capital gains of a period are ``(sell - buy) * quantity`` over trades sold in it;
-* the open cost basis is ``buy * quantity`` over trades with no ``sell_date`` bought before
-  the end of the period, grouped by risk group.
+The figures of a month (``/api/summary``, ``/api/summary/graph``, the dashboard), all computed
+by :mod:`rms.repo.summary`:
 
-Soft-deleted rows never count. Periods are calendar months in UTC. Totals are rounded to the
-cent (the stored values themselves stay exact doubles).
+* **deposits**: the sum of the ``divDeposits`` rows with no ``universeId`` dated in the
+  month (a withdrawal is a negative deposit);
+* **dividends**: the sum of the ``divDeposits`` rows with a ``universeId`` dated in the month;
+* **capital gains**: ``(sell - buy) * quantity`` over the lots (trades) sold in the month;
+* **open cost basis**, per risk group of the lot's symbol: ``buy * quantity`` over the lots
+  held at the end of the month, i.e. bought before the month's end and not sold by then
+  (no ``sell_date``, or one at or after the month's end);
+* **the year's total**: the sum of the twelve months' (rounded) deposits, dividends and
+  capital gains, so the monthly table adds up to it.
+
+So a month's figures depend only on rows dated up to its end: a later buy, sale, dividend or
+deposit does not change them. Editing or deleting a row of the month (a correction of the
+record) does, and so does moving a symbol to another risk group (the basis is grouped by the
+symbol's group now).
+
+Soft-deleted rows never count. Periods are calendar months in UTC; the end of a month is the
+first instant of the next one. Totals are rounded to the cent (the stored values themselves
+stay exact doubles).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -24,6 +38,7 @@ __all__ = [
     "month_range",
     "parse_month",
     "year_range",
+    "year_total",
 ]
 
 STANDARD_RISK_GROUPS = ("Equities", "Income", "Tax Free Income")
@@ -85,3 +100,14 @@ class MonthSummary:
     @property
     def open_cost_basis_total(self) -> float:
         return round(sum(self.open_cost_basis.values()), 2)
+
+
+def year_total(months: Sequence[MonthFigures]) -> MonthFigures:
+    """The sum of the months' figures (as rounded), labelled with their year (``YYYY``)."""
+    year = months[0].month[:4] if months else ""
+    return MonthFigures(
+        month=year,
+        deposits=round(sum(m.deposits for m in months), 2),
+        dividends=round(sum(m.dividends for m in months), 2),
+        capital_gains=round(sum(m.capital_gains for m in months), 2),
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, func, select
+from sqlalchemy import ColumnElement, Integer, func, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -14,7 +14,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from rms.domain.portfolio import MonthFigures, MonthSummary, month_range, parse_month, year_range
 from rms.schema.tables import DivDeposit, RiskGroup, Trade, Universe
 
-__all__ = ["month_summary", "year_graph"]
+__all__ = ["latest_month", "month_summary", "year_graph"]
 
 
 class month_of(FunctionElement[int]):  # noqa: N801 - reads like the SQL function it is
@@ -72,6 +72,17 @@ def _sold_conditions(
     return conditions
 
 
+def _held_conditions(end: datetime) -> list[ColumnElement[bool]]:
+    """Lots held at the instant ``end``: bought before it and not sold before it (open, or
+    sold at or after ``end``). A lot sold later still counts: what it was at ``end`` cannot
+    depend on what happened afterwards."""
+    return [
+        Trade.deletedAt.is_(None),
+        Trade.buy_date < end,
+        or_(Trade.sell_date.is_(None), Trade.sell_date >= end),
+    ]
+
+
 _GAIN = (Trade.sell - Trade.buy) * Trade.quantity
 
 
@@ -94,7 +105,7 @@ def month_summary(session: Session, month: str, account_id: str | None = None) -
         select(RiskGroup.name, _total(Trade.buy * Trade.quantity))
         .join(Universe, Universe.id == Trade.universeId)
         .join(RiskGroup, RiskGroup.id == Universe.risk_group_id)
-        .where(Trade.deletedAt.is_(None), Trade.sell_date.is_(None), Trade.buy_date < end)
+        .where(*_held_conditions(end))
         .group_by(RiskGroup.name)
         .order_by(RiskGroup.name)
     )
@@ -136,3 +147,21 @@ def year_graph(session: Session, year: int, account_id: str | None = None) -> li
         MonthFigures(month=f"{year:04d}-{number:02d}", **figures)
         for number, figures in by_month.items()
     ]
+
+
+def latest_month(session: Session, before: datetime, account_id: str | None = None) -> str | None:
+    """The latest month (``YYYY-MM``) with a live deposit, dividend, buy or sale dated before
+    ``before``, or None when there is none: where the dashboard opens when no month is asked."""
+    candidates = []
+    for column, model in (
+        (DivDeposit.date, DivDeposit),
+        (Trade.buy_date, Trade),
+        (Trade.sell_date, Trade),
+    ):
+        query = select(func.max(column)).where(model.deletedAt.is_(None), column < before)
+        if account_id is not None:
+            query = query.where(model.accountId == account_id)
+        found = session.scalar(query)
+        if found is not None:
+            candidates.append(found)
+    return max(candidates).strftime("%Y-%m") if candidates else None

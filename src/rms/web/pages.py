@@ -21,9 +21,10 @@ from rms.api.problems import field_problems
 from rms.api.routes.auth import signed_out
 from rms.api.schemas import Month
 from rms.db.database import Database
+from rms.domain.portfolio import year_total
 from rms.repo import crud
 from rms.repo.resources import RESOURCES
-from rms.repo.summary import month_summary, year_graph
+from rms.repo.summary import latest_month, month_summary, year_graph
 from rms.schema.tables import Holiday, Screener, Universe
 from rms.web import queries
 from rms.web.chart import year_chart
@@ -55,31 +56,34 @@ def _db(request: Request) -> Database:
     return db
 
 
-def this_month() -> str:
-    return datetime.now(UTC).strftime("%Y-%m")
-
-
 def router() -> APIRouter:
     pages = APIRouter(route_class=PageRoute, include_in_schema=False)
 
     @pages.get("/")
     def dashboard(request: Request, month: Text = "", account_id: Text = "") -> HTMLResponse:
         error = None
-        try:
-            chosen = _MONTH.validate_python(month or this_month())
-        except ValidationError as exc:
-            error = f"month {field_problems(exc.errors())[0]['reason']}"
-            chosen = this_month()
+        asked: str | None = None
+        if month:
+            try:
+                asked = _MONTH.validate_python(month)
+            except ValidationError as exc:
+                error = f"month {field_problems(exc.errors())[0]['reason']}"
         account = account_id or None
 
         def work(session: Session) -> dict[str, Any]:
             if account is not None:
                 crud.get_row(session, RESOURCES["accounts"], account)
+            # No month asked: the latest one with data up to now (the demo data ends before
+            # today), so the first screen is not all zeros; this month when there is none.
+            now = datetime.now(UTC)
+            chosen = asked or latest_month(session, now, account) or now.strftime("%Y-%m")
             summary = month_summary(session, chosen, account)
             months = year_graph(session, int(chosen[:4]), account)
             return {
+                "month": chosen,
                 "summary": summary,
                 "months": months,
+                "year_total": year_total(months),
                 "accounts": queries.accounts(session),
             }
 
@@ -88,10 +92,10 @@ def router() -> APIRouter:
             request,
             "dashboard.html",
             title="Dashboard",
-            month=chosen,
             account_id=account or "",
             month_error=error,
             chart=year_chart(data["months"]),
+            chart_narrow=year_chart(data["months"], narrow=True),
             **data,
         )
 

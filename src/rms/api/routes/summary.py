@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from rms.api.deps import database
 from rms.api.schemas import NO_NUL_PATTERN, GraphOut, Month, SummaryOut, Year, problem_responses
 from rms.db.database import Database
+from rms.domain.portfolio import year_total
 from rms.repo import crud
 from rms.repo.resources import RESOURCES
 from rms.repo.summary import month_summary, year_graph
@@ -54,7 +55,13 @@ def summary_router() -> APIRouter:
         def work(session: Session) -> dict[str, Any]:
             _check_account(session, account_id)
             months = year_graph(session, year, account_id)
-            return {"year": year, "account_id": account_id, "months": [m.__dict__ for m in months]}
+            total = year_total(months).__dict__
+            return {
+                "year": year,
+                "account_id": account_id,
+                "months": [m.__dict__ for m in months],
+                "total": {k: v for k, v in total.items() if k != "month"},
+            }
 
         return db.run(work)
 
