@@ -8,7 +8,9 @@ API knows nothing of the pages (the import contracts in ``pyproject.toml`` keep 
 
 The request path, outermost first: security headers, the Host check and the early body
 limit (:mod:`rms.api.middleware`, wrapped around FastAPI's whole stack, see
-:class:`_RmsApp`), FastAPI's error handling and streaming body limit, the sign-in gate
+:class:`_RmsApp`), FastAPI's error handling and streaming body limit, the page views' wake-ahead
+(:mod:`rms.api.wake`: a page served while the database may be paused starts waking it), the
+sign-in gate
 (:class:`~rms.api.middleware.AuthGate`), then the routes. Only ``/health/live``,
 ``/health/ready`` and the sign-in routes answer without a credential.
 """
