@@ -8,7 +8,9 @@ API knows nothing of the pages (the import contracts in ``pyproject.toml`` keep 
 
 The request path, outermost first: security headers, the Host check and the early body
 limit (:mod:`rms.api.middleware`, wrapped around FastAPI's whole stack, see
-:class:`_RmsApp`), FastAPI's error handling and streaming body limit, the sign-in gate
+:class:`_RmsApp`), FastAPI's error handling and streaming body limit, the page views' wake-ahead
+(:mod:`rms.api.wake`: a page served while the database may be paused starts waking it), the
+sign-in gate
 (:class:`~rms.api.middleware.AuthGate`), then the routes. Only ``/health/live``,
 ``/health/ready`` and the sign-in routes answer without a credential.
 """
@@ -39,12 +41,14 @@ from rms.api.routes.health import health_router
 from rms.api.routes.resources import resource_routers
 from rms.api.routes.summary import summary_router
 from rms.api.routes.trades import trade_router
+from rms.api.wake import WakeOnPageView
 from rms.auth import Authenticator
 from rms.auth.store import SessionStore
 from rms.db.build import build_database
 from rms.db.database import Database
 from rms.db.engine import is_sqlite
 from rms.db.pool import IdleReleaser
+from rms.db.wake import WakeAhead, wake_ahead_for
 from rms.errors import AuthenticationError
 from rms.settings import Settings
 from rms.web.app import install_web
@@ -76,6 +80,8 @@ def create_app(
     db: Database | None = None,
     bind_host: str | None = None,
     authenticator: Authenticator | None = None,
+    wake_ahead: WakeAhead | None = None,
+    wake_handoff_seconds: float = 0.0,
 ) -> FastAPI:
     """Build the app. Pass ``db`` to reuse an existing database (tests, embedding).
 
@@ -92,6 +98,8 @@ def create_app(
         if is_sqlite(database.engine)
         else IdleReleaser(database.engine, settings.db_idle_release_seconds)
     )
+
+    waker = wake_ahead if wake_ahead is not None else wake_ahead_for(database.engine, settings)
 
     threads = settings.api_worker_threads or (settings.db_pool_size + settings.db_max_overflow)
 
@@ -124,6 +132,7 @@ def create_app(
     app.state.settings = settings
     app.state.db = database
     app.state.releaser = releaser
+    app.state.wake_ahead = waker
     app.state.auth = auth
     app.state.cache = ReferenceCache(
         settings.reference_cache_ttl_seconds,
@@ -134,6 +143,8 @@ def create_app(
     app.add_exception_handler(AuthenticationError, authentication_error_handler)
     install_http_metrics(app, database.observer.registry)
     app.add_middleware(AuthGate, authenticator=auth)
+    if waker is not None:  # outside the gate: the anonymous first page counts
+        app.add_middleware(WakeOnPageView, waker=waker, handoff_seconds=wake_handoff_seconds)
     install_request_deadline(app, settings)
     app.include_router(health_router())
     app.include_router(auth_router())

@@ -23,6 +23,11 @@ the response dict out). Why it is built the way it is:
   psycopg imported first, only the cleared frames closed it. The next invocation connects
   afresh: one TLS handshake and a locally signed IAM token, a few milliseconds on a warm
   database (``bench/bench_lambda.py`` measures both ways).
+- **A page view wakes the database ahead.** A page served while the database may be paused
+  starts one connection in a background thread (:mod:`rms.db.wake`); the invocation waits
+  at most ``WAKE_HANDOFF_SECONDS`` for it after the page, so the attempt has reached Aurora
+  (which resumes on it) before the freeze. The thread, frozen mid-connect, carries on in the
+  next invocation and closes its connection; docs/lambda.md says what a freeze does to it.
 - **A resuming database is answered, not waited out.** The connector waits for the database
   at most ``DB_COLD_START_BUDGET_SECONDS`` (20 s in the environments), and each request at
   most ``DB_REQUEST_BUDGET_SECONDS`` (25 s by default); then the app answers 503 with
@@ -69,6 +74,9 @@ _PROBLEM_HEADERS = {"content-type": "application/problem+json"}
 GATEWAY_LIMIT_SECONDS, GATEWAY_MARGIN_SECONDS = 30.0, 2.0
 #: The least a request is given, whatever the clocks say.
 MIN_REQUEST_SECONDS = 1.0
+#: How long a page view that started waking the database waits for it before answering, so
+#: the connection attempt leaves before Lambda freezes the environment (rms.api.wake).
+WAKE_HANDOFF_SECONDS = 0.5
 
 _lock = threading.Lock()
 _service: LambdaService | None = None
@@ -89,7 +97,9 @@ class LambdaService:
 
         self.settings = settings
         self.db: Database = build_database(settings, session_factory=session_factory, serving=True)
-        self.app: FastAPI = create_app(settings, db=self.db)
+        self.app: FastAPI = create_app(
+            settings, db=self.db, wake_handoff_seconds=WAKE_HANDOFF_SECONDS
+        )
         # lifespan off: the app's lifespan starts the idle-release thread, which a frozen
         # environment never runs; release() takes its place.
         # Problem documents are text too (Mangum would base64 them): readable in the logs.

@@ -5,7 +5,13 @@
 locals {
   path = "${var.parameter_prefix}/${var.environment}"
 
-  parameters = merge(var.extra_parameters, {
+  # DB_AUTO_PAUSE_SECONDS: a page view wakes the database ahead once it has not been seen for
+  # this long (rms.db.wake). Without auto-pause there is nothing to wake: no parameter.
+  auto_pause = var.seconds_until_auto_pause == null ? {} : {
+    DB_AUTO_PAUSE_SECONDS = tostring(var.seconds_until_auto_pause)
+  }
+
+  parameters = merge(var.extra_parameters, local.auto_pause, {
     DB_HOST                      = var.db_host
     DB_PORT                      = tostring(var.db_port)
     DB_NAME                      = var.db_name

@@ -139,6 +139,20 @@ class Settings(BaseSettings):
         description="Close every pooled connection after this long with no requests, so an "
         "Aurora Serverless v2 cluster can pause (must stay below its 300 s minimum delay).",
     )
+    db_auto_pause_seconds: float = Field(
+        default=300,
+        gt=0,
+        le=86400,
+        description="The database's pause delay (Aurora's SecondsUntilAutoPause, "
+        "seconds_until_auto_pause in the Terraform, 300 by default): a database not seen for "
+        "longer than this may be paused, so a page view starts waking it (DB_WAKE_AHEAD).",
+    )
+    db_wake_ahead: bool = Field(
+        default=True,
+        description="Serving a page while the database may be paused (not seen for longer "
+        "than DB_AUTO_PAUSE_SECONDS) starts a resume in the background: one connection, "
+        "closed at once, at most one per pause delay; never from the health probes.",
+    )
     db_cold_start_budget_seconds: float = Field(
         default=45, gt=0, description="Total time to keep retrying a connection (cold starts)."
     )

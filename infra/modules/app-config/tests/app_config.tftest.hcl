@@ -120,3 +120,16 @@ run "rejects_secret_looking_extra_parameter" {
 
   expect_failures = [var.extra_parameters]
 }
+
+run "auto_pause_delay_reaches_the_service" {
+  command = plan
+
+  variables {
+    seconds_until_auto_pause = 300
+  }
+
+  assert {
+    condition     = aws_ssm_parameter.this["DB_AUTO_PAUSE_SECONDS"].value == "300"
+    error_message = "DB_AUTO_PAUSE_SECONDS must carry the cluster's seconds_until_auto_pause (page views wake the database ahead after it)."
+  }
+}
