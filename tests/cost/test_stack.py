@@ -25,8 +25,13 @@ from rms.cost.stack import (
 from rms.errors import ConfigError, InvalidInputError
 from tests.rms_cli import CliResult, run_rms
 
-PROFILE = Profile(active_hours_per_day=2, acu_when_active=1, storage_gb=20)
-CLI_PROFILE = ["--active-hours-per-day", "2", "--acu-when-active", "1", "--storage-gb", "20"]
+PROFILE = Profile(
+    active_hours_per_day=2, acu_when_active=1, storage_gb=20, instance_class="db.t4g.micro"
+)
+CLI_PROFILE = [
+    "--active-hours-per-day", "2", "--acu-when-active", "1", "--storage-gb", "20",
+    "--instance-class", "db.t4g.micro",
+]  # fmt: skip
 # 1 secret x 0.40 + 1 KMS key x 1.00 + (14 alarms - 10 free) x 0.10
 FIXED = 0.40 + 1.00 + 0.40
 # Enhanced Monitoring of an always-on instance: 730 h x 90 KB, kept 12 months at 0.03 $/GB-month

@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from rms.clikit import command_group, hooks_of, stdout_console
-from rms.cost.model import AuroraConfig, Profile
+from rms.cost.model import AUTO_INSTANCE_CLASS, AuroraConfig, Profile
 from rms.cost.pricing import PricingTable, RegionPricing, load_builtin_pricing, load_pricing
 from rms.cost.report import (
     build_report,
@@ -84,7 +84,12 @@ IdleAcu = Annotated[
     float, typer.Option("--idle-acu", help="Aurora capacity while awake but idle (ACU).")
 ]
 InstanceClass = Annotated[
-    str, typer.Option("--instance-class", help="RDS instance class for the RDS options.")
+    str,
+    typer.Option(
+        "--instance-class",
+        help="RDS instance class for the RDS options; auto: the cheapest class with the memory "
+        "of the Aurora load (--acu-when-active x 2 GiB), so both sides carry the same load.",
+    ),
 ]
 HoursPerMonth = Annotated[float, typer.Option("--hours-per-month", help="Hours in a month.")]
 BackupGb = Annotated[
@@ -109,6 +114,11 @@ def _pricing(path: Path | None) -> PricingTable:
     return load_builtin_pricing() if path is None else load_pricing(path)
 
 
+def _check_class(prices: RegionPricing, instance_class: str) -> None:
+    if instance_class != AUTO_INSTANCE_CLASS:
+        prices.instance(instance_class)
+
+
 def _region(path: Path | None, region: str) -> tuple[PricingTable, RegionPricing]:
     table = _pricing(path)
     return table, table.region(region)
@@ -127,7 +137,7 @@ def estimate(
     sessions_per_day: Sessions = 1,
     pause_delay_seconds: PauseDelay = 300.0,
     idle_acu: IdleAcu = 0.5,
-    instance_class: InstanceClass = "db.t4g.micro",
+    instance_class: InstanceClass = AUTO_INSTANCE_CLASS,
     hours_per_month: HoursPerMonth = 730.0,
     backup_gb: BackupGb = 0.0,
     aurora_config: AuroraConfigOpt = AuroraConfig.STANDARD,
@@ -180,7 +190,7 @@ def estimate(
         backup_gb=backup_gb,
         aurora_config=aurora_config,
     )
-    prices.instance(instance_class)  # fail early, naming the option
+    _check_class(prices, instance_class)  # fail early, naming the option
     report = build_report(profile, prices, table.origin)
     stack_report = None
     if stack:
@@ -243,7 +253,7 @@ def plot(
     sessions_per_day: Sessions = 1,
     pause_delay_seconds: PauseDelay = 300.0,
     idle_acu: IdleAcu = 0.5,
-    instance_class: InstanceClass = "db.t4g.micro",
+    instance_class: InstanceClass = AUTO_INSTANCE_CLASS,
     hours_per_month: HoursPerMonth = 730.0,
     backup_gb: BackupGb = 0.0,
     aurora_config: AuroraConfigOpt = AuroraConfig.STANDARD,
@@ -266,7 +276,7 @@ def plot(
         backup_gb=backup_gb,
         aurora_config=aurora_config,
     )
-    prices.instance(instance_class)
+    _check_class(prices, instance_class)
     written = plot_costs(profile, prices, out, mark_profile=active_hours_per_day is not None)
     typer.echo(f"wrote {written}")
 
@@ -287,7 +297,7 @@ def measured(
     ] = None,
     pause_delay_seconds: PauseDelay = 300.0,
     idle_acu: IdleAcu = 0.5,
-    instance_class: InstanceClass = "db.t4g.micro",
+    instance_class: InstanceClass = AUTO_INSTANCE_CLASS,
     aurora_config: AuroraConfigOpt = AuroraConfig.STANDARD,
     output_format: Annotated[
         MeasuredFormat, typer.Option("--format", help="Output format.", case_sensitive=False)
@@ -299,7 +309,7 @@ def measured(
     from rms.cost.measured import measure
 
     table, prices = _region(pricing, region)
-    prices.instance(instance_class)
+    _check_class(prices, instance_class)
     client = aws_client("cloudwatch", region=region, session_factory=hooks_of(ctx).session_factory)
     m = measure(
         client,

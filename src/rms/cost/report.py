@@ -165,9 +165,16 @@ def to_csv(report: EstimateReport) -> str:
 
 def to_table(report: EstimateReport) -> tuple[Table, Table]:
     """The cost table and the break-even table, for a rich console."""
+    rds = next(e for e in report.estimates if e.option == "rds-single-az").assumptions
+    rds_words = f"RDS priced as {rds['instance_class']}" + (
+        f" ({rds['instance_memory_gib']:g} GiB for the {rds['load_memory_gib']:g} GiB of the ACU "
+        "load)"
+        if rds["instance_chosen_by"] == "the load"
+        else " (named)"
+    )
     costs = Table(
         title=f"Monthly cost, {report.region} (USD)",
-        caption=f"* cheapest. Profile: {report.profile.describe()}",
+        caption=f"* cheapest. Profile: {report.profile.describe()}. {rds_words}",
         caption_justify="left",
     )
     costs.add_column("option", no_wrap=True)

@@ -212,12 +212,18 @@ def _database_items(database: str, profile: Profile, region: RegionPricing) -> l
         items = [
             LineItem(
                 "database",
-                f"RDS {profile.instance_class} instance",
+                f"RDS {a['instance_class']} instance",
                 float(a["instance_hours_per_month"]),
                 "instance-hours",
                 float(a["usd_per_instance_hour"]),
-                f"rds_instances.{profile.instance_class}.single_az_hour",
-                "runs all month",
+                f"rds_instances.{a['instance_class']}.single_az_hour",
+                "runs all month; "
+                + (
+                    f"{a['instance_memory_gib']:g} GiB for the {a['load_memory_gib']:g} GiB "
+                    "of the ACU load"
+                    if a["instance_chosen_by"] == "the load"
+                    else "named with --instance-class"
+                ),
             ),
             LineItem(
                 "database",
