@@ -12,7 +12,10 @@ import pytest
 
 from tests.rms_cli import CliResult, run_rms
 
-PROFILE = ["--active-hours-per-day", "2", "--acu-when-active", "1", "--storage-gb", "20"]
+PROFILE = [
+    "--active-hours-per-day", "2", "--acu-when-active", "1", "--storage-gb", "20",
+    "--instance-class", "db.t4g.micro",
+]  # fmt: skip
 
 
 def run(*args: str) -> CliResult:
@@ -190,3 +193,28 @@ def test_typer_level_errors_have_no_traceback() -> None:
     result = run("estimate", "--active-hours-per-day", "two", "--acu-when-active", "1")
     assert result.exit_code == 2
     assert "Traceback" not in result.output
+
+
+def test_heavy_aurora_load_is_compared_with_an_rds_class_that_holds_it() -> None:
+    result = run(
+        "estimate", "--active-hours-per-day", "24", "--acu-when-active", "256",
+        "--storage-gb", "20", "--format", "json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    by = {r["option"]: r for r in json.loads(result.stdout)}
+    rds = by["rds-single-az"]
+    assert rds["assumptions"]["instance_class"] == "db.r6g.16xlarge"
+    assert rds["assumptions"]["instance_memory_gib"] == 512
+    assert rds["monthly_usd"] == 5253.92  # 7.194 x 730 + 20 x 0.115
+    assert by["aurora-sv2-scale-to-zero"]["monthly_usd"] == 22427.6
+
+
+def test_comparison_past_the_largest_class_is_refused(
+    tmp_path: Path, pricing_document: dict[str, Any]
+) -> None:
+    region = pricing_document["regions"]["us-east-1"]
+    region["rds_instances"] = {"db.t4g.micro": region["rds_instances"]["db.t4g.micro"]}
+    table = tmp_path / "small.json"
+    table.write_text(json.dumps(pricing_document), encoding="utf-8")
+    result = run("estimate", *PROFILE[:6], "--pricing", str(table))
+    assert_clean_error(result, "error: --acu-when-active:", "largest RDS class priced")

@@ -36,6 +36,8 @@ def base(**kw: object) -> Profile:
         "active_hours_per_day": 2.0,
         "acu_when_active": 1.0,
         "storage_gb": 20.0,
+        # The hand arithmetic below is the micro's; like-for-like sizing has its own tests.
+        "instance_class": "db.t4g.micro",
     }
     values.update(kw)
     return Profile(**values)  # type: ignore[arg-type]
@@ -329,3 +331,50 @@ def test_scale_to_zero_grows_with_usage(p: Profile, h1: float, h2: float) -> Non
     c_hi = estimate("aurora-sv2-scale-to-zero", replace(p, active_hours_per_day=hi), r)
     if lo > 0:
         assert c_lo.monthly_usd <= c_hi.monthly_usd + 1e-9
+
+
+# Like for like: the RDS class carries the Aurora load ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("acu", "expected"),
+    [
+        (0.5, "db.t4g.micro"),  # 1 GiB
+        (1.0, "db.t4g.small"),  # 2 GiB
+        (2.0, "db.t4g.medium"),  # 4 GiB
+        (4.0, "db.t4g.large"),  # 8 GiB
+        (8.0, "db.r6g.large"),  # 16 GiB
+        (200.0, "db.r6g.16xlarge"),  # 400 GiB: the 384 GiB 12xlarge is too small
+        (256.0, "db.r6g.16xlarge"),  # 512 GiB
+    ],
+)
+def test_auto_class_holds_the_acu_load(prices: RegionPricing, acu: float, expected: str) -> None:
+    est = estimate("rds-single-az", base(acu_when_active=acu, instance_class="auto"), prices)
+    assert est.assumptions["instance_class"] == expected
+    assert est.assumptions["instance_chosen_by"] == "the load"
+    assert float(est.assumptions["instance_memory_gib"]) >= 2 * acu
+
+
+def test_the_default_class_is_matched_to_the_load(prices: RegionPricing) -> None:
+    p = Profile(active_hours_per_day=24, acu_when_active=256, storage_gb=20)
+    estimates = estimate_all(p, prices)
+    by = {e.option: e for e in estimates}
+    # 256 ACU all day: 256 x 0.12 x 730 = 22,425.60 + 2.00 storage
+    assert by["aurora-sv2-scale-to-zero"].monthly_usd == pytest.approx(22_427.60)
+    # against a 512 GiB db.r6g.16xlarge: 7.194 x 730 + 20 x 0.115, not a 1 GiB micro
+    assert by["rds-single-az"].assumptions["instance_class"] == "db.r6g.16xlarge"
+    assert by["rds-single-az"].monthly_usd == pytest.approx(7.194 * 730 + 2.30)
+    assert by["rds-multi-az"].monthly_usd == pytest.approx(14.388 * 730 + 4.60)
+    assert cheapest(estimates) == "rds-single-az"
+
+
+def test_comparison_refused_past_the_largest_class(prices: RegionPricing) -> None:
+    small = replace(prices, rds_instances={"db.t4g.micro": prices.rds_instances["db.t4g.micro"]})
+    with pytest.raises(InvalidInputError, match="--acu-when-active") as info:
+        estimate("rds-single-az", base(acu_when_active=1.0, instance_class="auto"), small)
+    assert "largest RDS class priced" in str(info.value)
+    assert "db.t4g.micro, 1 GiB" in str(info.value)
+    assert "--instance-class" in str(info.value)
+    # A named class is still priced as asked.
+    named = estimate("rds-single-az", base(acu_when_active=1.0), small)
+    assert named.assumptions["instance_chosen_by"] == "name"

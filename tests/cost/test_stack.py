@@ -7,6 +7,7 @@ next to it; none is read back from the code under test.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 
 from rms.cost.model import Profile
 from rms.cost.pricing import RegionPricing, load_pricing, parse_pricing
+from rms.cost.report import build_stack_report
 from rms.cost.stack import (
     APP_TIERS,
     CHOSEN,
@@ -21,14 +23,20 @@ from rms.cost.stack import (
     StackProfile,
     estimate_stack,
     estimate_stack_all,
+    estimate_years,
 )
 from rms.errors import ConfigError, InvalidInputError
 from tests.rms_cli import CliResult, run_rms
 
-PROFILE = Profile(active_hours_per_day=2, acu_when_active=1, storage_gb=20)
-CLI_PROFILE = ["--active-hours-per-day", "2", "--acu-when-active", "1", "--storage-gb", "20"]
-# 1 secret x 0.40 + 1 KMS key x 1.00 + (14 alarms - 10 free) x 0.10
-FIXED = 0.40 + 1.00 + 0.40
+PROFILE = Profile(
+    active_hours_per_day=2, acu_when_active=1, storage_gb=20, instance_class="db.t4g.micro"
+)
+CLI_PROFILE = [
+    "--active-hours-per-day", "2", "--acu-when-active", "1", "--storage-gb", "20",
+    "--instance-class", "db.t4g.micro",
+]  # fmt: skip
+# 1 secret x 0.40 + (14 alarms - 10 free) x 0.10; AWS-managed keys and 1 budget (2 free): 0
+FIXED = 0.40 + 0.40
 # Enhanced Monitoring of an always-on instance: 730 h x 90 KB, kept 12 months at 0.03 $/GB-month
 RDS_EM_STORAGE = 730 * 90 / 1024**2 * 12 * 0.03
 
@@ -37,16 +45,15 @@ def items_by_name(est: Any) -> dict[str, float]:
     return {i.name: i.usd for i in est.items}
 
 
-def test_chosen_design_idle_with_20_gb_is_under_4_dollars(prices: RegionPricing) -> None:
+def test_chosen_design_idle_with_20_gb_is_at_most_3_dollars(prices: RegionPricing) -> None:
     idle = estimate_stack(*CHOSEN, "idle", PROFILE, prices)
-    # Aurora paused all month: no compute; 20 GB x 0.10 storage; secret, key, 4 billed alarms.
-    assert idle.monthly_usd == pytest.approx(20 * 0.10 + FIXED)  # 3.80
-    assert idle.monthly_usd < 4.0
+    # Aurora paused all month: no compute; 20 GB x 0.10 storage; secret, 4 billed alarms.
+    assert idle.monthly_usd == pytest.approx(20 * 0.10 + FIXED)  # 2.80
+    assert idle.monthly_usd <= 3.0
     nonzero = {name for name, usd in items_by_name(idle).items() if usd > 0}
     assert nonzero == {
         "Aurora storage",
         "Secrets Manager secret (master password)",
-        "KMS customer-managed key (one for the stack)",
         "CloudWatch alarms",
     }
     assert idle.chosen
@@ -68,7 +75,7 @@ def test_chosen_design_active(prices: RegionPricing) -> None:
     assert by["CloudWatch Logs storage (12 months kept)"] == pytest.approx(log_gb * 12 * 0.03)
     assert by["CloudWatch Logs ingestion (service, API, Enhanced Monitoring)"] == 0  # < 5 GB
     expected = 2.00 + FIXED + 62.100694 * 0.12 + 0.01825 + log_gb * 12 * 0.03
-    assert active.monthly_usd == pytest.approx(expected, abs=1e-5)  # 11.28
+    assert active.monthly_usd == pytest.approx(expected, abs=1e-5)  # 10.28
 
 
 def test_rds_costs_the_same_idle_or_not(prices: RegionPricing) -> None:
@@ -173,9 +180,13 @@ def test_cli_stack_table_prints_the_idle_verdict() -> None:
     result = run("estimate", *CLI_PROFILE, "--stack")
     assert result.exit_code == 0, result.output
     out = " ".join(result.stdout.split())
-    verdict = "Whole stack idle (lambda-http-api + aurora-sv2-scale-to-zero, 20 GB): $3.80/month"
-    assert f"{verdict}, under the $4 target" in out
-    assert "fargate-alb" in out and "38.38" in out
+    verdict = (
+        "Whole stack idle (lambda-http-api + aurora-sv2-scale-to-zero, 20 GB): year 1 $2.80, "
+        "year 2 $2.80, year 3 $2.80 a month, at most the $3 target in each of the first 3 years"
+    )
+    assert verdict in out
+    assert "fargate-alb" in out and "37.38" in out
+    assert "Chosen design year by year" in out
 
 
 def test_cli_stack_json() -> None:
@@ -184,11 +195,18 @@ def test_cli_stack_json() -> None:
     doc = json.loads(result.stdout)
     assert doc["databases"][0]["option"] == "rds-single-az"
     stack = doc["stack"]
-    assert stack["chosen_idle_monthly_usd"] == 3.8 and stack["chosen_idle_under_target"] is True
+    assert stack["chosen_idle_monthly_usd"] == 2.8 and stack["chosen_idle_meets_target"] is True
+    assert [y["idle_total_usd"] for y in stack["chosen_years"]] == [33.6, 33.6, 33.6]
     chosen = next(c for c in stack["combinations"] if c["chosen"])
-    assert chosen["active_monthly_usd"] == pytest.approx(11.2786, abs=1e-4)
+    assert chosen["active_monthly_usd"] == pytest.approx(10.2786, abs=1e-4)
     keys = {i["price_key"] for i in chosen["idle_items"]}
-    assert {"kms_key_month", "secrets_manager_secret_month", "cloudwatch_alarm_month"} <= keys
+    assert {
+        "kms_key_month",
+        "kms_key_rotation_month",
+        "budget_day",
+        "secrets_manager_secret_month",
+        "cloudwatch_alarm_month",
+    } <= keys
 
 
 def test_cli_stack_errors_are_one_line() -> None:
@@ -213,3 +231,119 @@ def test_cli_stack_needs_stack_prices(tmp_path: Path, pricing_document: dict[str
     assert "error: --stack: the pricing table has no stack prices for us-east-1" in result.stderr
     # without --stack the same table still works
     assert run("estimate", *CLI_PROFILE, "--pricing", str(path)).exit_code == 0
+
+
+# Every line item the stack creates, the years view and the 3 $ target (issue 30) ----------
+
+CMK = StackProfile(kms_keys=1)
+
+
+def test_aws_managed_keys_cost_nothing_a_month(prices: RegionPricing) -> None:
+    for month in (0, 12, 24, 48):
+        by = items_by_name(estimate_stack(*CHOSEN, "idle", PROFILE, prices, month=month))
+        assert by["KMS customer managed keys"] == 0
+        assert by["KMS key rotations (retained key material)"] == 0
+
+
+@pytest.mark.parametrize(
+    ("month", "key_usd"),
+    [
+        (0, 1.00),  # the key alone
+        (11, 1.00),  # month 12 starts at day 334.6: not rotated yet
+        (12, 2.00),  # day 365: first rotation, +1 $
+        (24, 3.00),  # day 730: second rotation, +1 $
+        (36, 3.00),  # third rotation: free, the charge stays at 3 $
+        (120, 3.00),
+    ],
+)
+def test_customer_managed_key_is_priced_with_its_rotations(
+    prices: RegionPricing, month: int, key_usd: float
+) -> None:
+    by = items_by_name(estimate_stack(*CHOSEN, "idle", PROFILE, prices, CMK, month=month))
+    assert by["KMS customer managed keys"] + by[
+        "KMS key rotations (retained key material)"
+    ] == pytest.approx(key_usd)
+
+
+def test_budgets_beyond_the_two_free_are_priced(prices: RegionPricing) -> None:
+    by = items_by_name(estimate_stack(*CHOSEN, "idle", PROFILE, prices))
+    assert by["AWS Budgets (the monthly cost budget)"] == 0  # 1 budget, 2 free
+    three = StackProfile(budgets=3)
+    by = items_by_name(estimate_stack(*CHOSEN, "idle", PROFILE, prices, three))
+    # one beyond the free two: 730/24 days x 0.02 $
+    assert by["AWS Budgets (the monthly cost budget)"] == pytest.approx(730 / 24 * 0.02)
+
+
+INIT = "Lambda INIT (cold starts, billed since 2025-08; 6.16 s each)"
+
+
+def test_lambda_init_is_billed_per_cold_start(prices: RegionPricing) -> None:
+    # Beyond the free GB-seconds: 3,000 requests an hour, 24 h, 4 sessions a day.
+    heavy = replace(PROFILE, active_hours_per_day=24, sessions_per_day=4)
+    sp = StackProfile(requests_per_active_hour=3_000, lambda_ms_per_request=1_000)
+    est = estimate_stack(*CHOSEN, "active", heavy, prices, sp)
+    item = next(i for i in est.items if i.name == INIT)
+    cold_starts = 4 * 730 / 24
+    init_gbs = cold_starts * 6.16 * 0.5  # 374.8 GB-s
+    invoke_gbs = 3_000 * 730 * 1.0 * 0.5  # 1,095,000 GB-s: the free 400,000 are used up
+    assert item.quantity == pytest.approx(init_gbs)
+    assert item.usd == pytest.approx(init_gbs * 0.0000166667)
+    assert invoke_gbs > 400_000
+    # Idle: no request, no cold start.
+    idle = estimate_stack(*CHOSEN, "idle", heavy, prices, sp)
+    assert next(i for i in idle.items if i.name == INIT).quantity == 0
+
+
+def test_lambda_init_over_10_s_is_billed_twice(prices: RegionPricing) -> None:
+    from rms.cost.stack import billed_init_seconds
+
+    assert billed_init_seconds(6.16) == pytest.approx(6.16)
+    assert billed_init_seconds(12.0) == pytest.approx(22.0)  # cut at 10 s, run again
+
+
+def test_lambda_init_shares_the_free_gb_seconds(prices: RegionPricing) -> None:
+    # The owner's profile: 30.4 cold starts x 6.16 s x 0.5 GB = 94 GB-s, inside the free tier.
+    est = estimate_stack(*CHOSEN, "active", PROFILE, prices)
+    item = next(i for i in est.items if i.name == INIT)
+    assert item.usd == 0
+    assert "94 GB-s" in item.note
+
+
+def test_years_view_shows_the_rotations(prices: RegionPricing) -> None:
+    years = estimate_years(*CHOSEN, "idle", PROFILE, prices, CMK, years=4)
+    # 2.80 without the key; + 1 $ in year 1, 2 $ in year 2, 3 $ from year 3 on
+    assert [round(y.monthly_usd, 2) for y in years] == [3.80, 4.80, 5.80, 5.80]
+    assert [round(y.total_usd, 2) for y in years] == [45.60, 57.60, 69.60, 69.60]
+    default = estimate_years(*CHOSEN, "idle", PROFILE, prices, years=3)
+    assert [round(y.total_usd, 2) for y in default] == [33.60, 33.60, 33.60]
+    with pytest.raises(InvalidInputError, match="--years"):
+        estimate_years(*CHOSEN, "idle", PROFILE, prices, years=0)
+
+
+def test_default_stack_idle_at_20_gb_meets_3_dollars_in_each_of_its_first_3_years(
+    prices: RegionPricing,
+) -> None:
+    """The target of issue 30, on the model's output for the stack infra/ deploys."""
+    profile = Profile(active_hours_per_day=0, acu_when_active=0.5, storage_gb=20)
+    report = build_stack_report(profile, prices, "test")
+    assert len(report.idle_years) == 3
+    for year in report.idle_years:
+        assert all(month <= 3.0 for month in year.months), year
+    assert report.meets_target
+    # The customer managed key option does not: 3.80 $ from the first month.
+    cmk = build_stack_report(profile, prices, "test", CMK)
+    assert not cmk.meets_target
+    assert [round(y.dearest_month_usd, 2) for y in cmk.idle_years] == [3.80, 4.80, 5.80]
+
+
+def test_cli_years_and_customer_key() -> None:
+    result = run(
+        "estimate", *CLI_PROFILE, "--stack", "--customer-managed-key", "--years", "4",
+        "--format", "json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    stack = json.loads(result.stdout)["stack"]
+    assert [y["idle_monthly_usd"] for y in stack["chosen_years"]] == [3.8, 4.8, 5.8, 5.8]
+    assert stack["chosen_idle_meets_target"] is False
+    result = run("estimate", *CLI_PROFILE, "--stack", "--years", "0")
+    assert result.exit_code == 2 and "error: --years: must be 1 to 10" in result.stderr

@@ -40,8 +40,11 @@ module "foundation" {
   egress_cidr_blocks     = var.egress_cidr_blocks
   port                   = var.port
 
-  kms_key_description              = "${var.name}: Aurora storage, master user secret, Performance Insights and logs"
-  kms_key_deletion_window_in_days  = var.kms_key_deletion_window_in_days
+  kms_key_description             = "${var.name}: Aurora storage, master user secret, Performance Insights and logs"
+  kms_key_deletion_window_in_days = var.kms_key_deletion_window_in_days
+  # Still the customer-managed key here: the callers (monitoring's alarm topic, the service's
+  # log groups) need a key ARN until they accept AWS-managed keys (issue 30, not yet done).
+  customer_managed_key             = true
   kms_logs_statement_sid           = "AllowCloudWatchLogsForThisClusterLogGroup"
   log_group_name_prefix            = "/aws/rds/cluster/${var.name}/"
   kms_extra_log_group_prefixes     = var.kms_extra_log_group_prefixes

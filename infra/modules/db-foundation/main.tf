@@ -40,7 +40,13 @@ locals {
 # Customer-managed KMS key: storage, master secret, Performance Insights, logs
 ################################################################################
 
+# Only with customer_managed_key = true. The default uses the AWS-managed keys (aws/rds for
+# storage and Performance Insights, aws/secretsmanager for the master user secret), which cost
+# nothing a month; a customer managed key costs 1 $ a month plus 1 $ for each of its first two
+# yearly rotations (3 $ a month from the third year: docs/cost-model.md).
 resource "aws_kms_key" "this" {
+  count = var.customer_managed_key ? 1 : 0
+
   description             = var.kms_key_description
   enable_key_rotation     = true
   rotation_period_in_days = 365
@@ -87,8 +93,10 @@ resource "aws_kms_key" "this" {
 }
 
 resource "aws_kms_alias" "this" {
+  count = var.customer_managed_key ? 1 : 0
+
   name          = "alias/${var.name}-db"
-  target_key_id = aws_kms_key.this.key_id
+  target_key_id = aws_kms_key.this[0].key_id
 }
 
 ################################################################################

@@ -1,21 +1,21 @@
 output "kms_key_arn" {
-  description = "ARN of the customer-managed KMS key (storage, Performance Insights, log groups)."
-  value       = aws_kms_key.this.arn
+  description = "ARN of the customer-managed KMS key (storage, Performance Insights, log groups); null with AWS-managed keys (customer_managed_key = false)."
+  value       = var.customer_managed_key ? aws_kms_key.this[0].arn : null
 }
 
 output "kms_key_id" {
-  description = "Key id of the customer-managed KMS key (master user secret)."
-  value       = aws_kms_key.this.key_id
+  description = "Key id of the customer-managed KMS key (master user secret); null with AWS-managed keys."
+  value       = var.customer_managed_key ? aws_kms_key.this[0].key_id : null
 }
 
 output "kms_key_rotation_enabled" {
-  description = "Whether automatic rotation of the KMS key is on (always true)."
-  value       = aws_kms_key.this.enable_key_rotation
+  description = "Whether automatic rotation of the customer-managed key is on (always, when there is one); null with AWS-managed keys, which AWS rotates itself."
+  value       = var.customer_managed_key ? aws_kms_key.this[0].enable_key_rotation : null
 }
 
 output "kms_key_policy" {
-  description = "Key policy of the KMS key (JSON)."
-  value       = aws_kms_key.this.policy
+  description = "Key policy of the customer-managed KMS key (JSON); null with AWS-managed keys."
+  value       = var.customer_managed_key ? aws_kms_key.this[0].policy : null
 }
 
 output "db_subnet_group_name" {

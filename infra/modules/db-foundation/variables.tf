@@ -133,3 +133,9 @@ variable "kms_publisher_service_principals" {
     error_message = "kms_publisher_service_principals may only name cloudwatch.amazonaws.com, budgets.amazonaws.com and events.amazonaws.com."
   }
 }
+
+variable "customer_managed_key" {
+  description = "Create a customer-managed KMS key (1 $ a month, plus 1 $ for each of its first two yearly rotations) for storage, the master user secret, Performance Insights and logs. false (default): the AWS-managed keys aws/rds and aws/secretsmanager, no monthly charge."
+  type        = bool
+  default     = false
+}

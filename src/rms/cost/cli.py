@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from rms.clikit import command_group, hooks_of, stdout_console
-from rms.cost.model import AuroraConfig, Profile
+from rms.cost.model import AUTO_INSTANCE_CLASS, AuroraConfig, Profile
 from rms.cost.pricing import PricingTable, RegionPricing, load_builtin_pricing, load_pricing
 from rms.cost.report import (
     build_report,
@@ -26,8 +26,9 @@ from rms.cost.report import (
     to_json,
     to_records,
     to_table,
+    years_to_table,
 )
-from rms.cost.stack import APP_TIERS, StackProfile
+from rms.cost.stack import APP_TIERS, TARGET_YEARS, StackProfile
 from rms.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -84,7 +85,12 @@ IdleAcu = Annotated[
     float, typer.Option("--idle-acu", help="Aurora capacity while awake but idle (ACU).")
 ]
 InstanceClass = Annotated[
-    str, typer.Option("--instance-class", help="RDS instance class for the RDS options.")
+    str,
+    typer.Option(
+        "--instance-class",
+        help="RDS instance class for the RDS options; auto: the cheapest class with the memory "
+        "of the Aurora load (--acu-when-active x 2 GiB), so both sides carry the same load.",
+    ),
 ]
 HoursPerMonth = Annotated[float, typer.Option("--hours-per-month", help="Hours in a month.")]
 BackupGb = Annotated[
@@ -109,6 +115,11 @@ def _pricing(path: Path | None) -> PricingTable:
     return load_builtin_pricing() if path is None else load_pricing(path)
 
 
+def _check_class(prices: RegionPricing, instance_class: str) -> None:
+    if instance_class != AUTO_INSTANCE_CLASS:
+        prices.instance(instance_class)
+
+
 def _region(path: Path | None, region: str) -> tuple[PricingTable, RegionPricing]:
     table = _pricing(path)
     return table, table.region(region)
@@ -127,7 +138,7 @@ def estimate(
     sessions_per_day: Sessions = 1,
     pause_delay_seconds: PauseDelay = 300.0,
     idle_acu: IdleAcu = 0.5,
-    instance_class: InstanceClass = "db.t4g.micro",
+    instance_class: InstanceClass = AUTO_INSTANCE_CLASS,
     hours_per_month: HoursPerMonth = 730.0,
     backup_gb: BackupGb = 0.0,
     aurora_config: AuroraConfigOpt = AuroraConfig.STANDARD,
@@ -156,6 +167,28 @@ def estimate(
             "--requests-per-active-hour", help="With --stack: requests in an active hour."
         ),
     ] = 300.0,
+    years: Annotated[
+        int,
+        typer.Option(
+            "--years",
+            help="With --stack: the chosen design year by year for this many years (1-10).",
+        ),
+    ] = TARGET_YEARS,
+    customer_managed_key: Annotated[
+        bool,
+        typer.Option(
+            "--customer-managed-key/--aws-managed-keys",
+            help="With --stack: price infra/'s customer_managed_key = true (one key, rotated "
+            "yearly) instead of the AWS-managed keys it deploys by default.",
+        ),
+    ] = False,
+    lambda_init_seconds: Annotated[
+        float,
+        typer.Option(
+            "--lambda-init-seconds",
+            help="With --stack: billed INIT time of a cold start (measured: 6.16 s).",
+        ),
+    ] = 6.16,
 ) -> None:
     """Monthly cost of RDS single-AZ, RDS Multi-AZ and Aurora Serverless v2 (floor or zero).
 
@@ -180,7 +213,7 @@ def estimate(
         backup_gb=backup_gb,
         aurora_config=aurora_config,
     )
-    prices.instance(instance_class)  # fail early, naming the option
+    _check_class(prices, instance_class)  # fail early, naming the option
     report = build_report(profile, prices, table.origin)
     stack_report = None
     if stack:
@@ -188,8 +221,13 @@ def estimate(
             profile,
             prices,
             table.origin,
-            StackProfile(requests_per_active_hour=requests_per_active_hour),
+            StackProfile(
+                requests_per_active_hour=requests_per_active_hour,
+                kms_keys=1 if customer_managed_key else 0,
+                lambda_init_seconds=lambda_init_seconds,
+            ),
             detail_tier=app_tier,
+            years=years,
         )
     if output_format is OutputFormat.JSON and stack_report is not None:
         document = {"databases": to_records(report), "stack": stack_to_records(stack_report)}
@@ -210,6 +248,7 @@ def estimate(
             totals, items = stack_to_tables(stack_report)
             console.print(totals)
             console.print(items)
+            console.print(years_to_table(stack_report))
             console.print(stack_report.idle_verdict())
 
 
@@ -243,7 +282,7 @@ def plot(
     sessions_per_day: Sessions = 1,
     pause_delay_seconds: PauseDelay = 300.0,
     idle_acu: IdleAcu = 0.5,
-    instance_class: InstanceClass = "db.t4g.micro",
+    instance_class: InstanceClass = AUTO_INSTANCE_CLASS,
     hours_per_month: HoursPerMonth = 730.0,
     backup_gb: BackupGb = 0.0,
     aurora_config: AuroraConfigOpt = AuroraConfig.STANDARD,
@@ -266,7 +305,7 @@ def plot(
         backup_gb=backup_gb,
         aurora_config=aurora_config,
     )
-    prices.instance(instance_class)
+    _check_class(prices, instance_class)
     written = plot_costs(profile, prices, out, mark_profile=active_hours_per_day is not None)
     typer.echo(f"wrote {written}")
 
@@ -287,7 +326,7 @@ def measured(
     ] = None,
     pause_delay_seconds: PauseDelay = 300.0,
     idle_acu: IdleAcu = 0.5,
-    instance_class: InstanceClass = "db.t4g.micro",
+    instance_class: InstanceClass = AUTO_INSTANCE_CLASS,
     aurora_config: AuroraConfigOpt = AuroraConfig.STANDARD,
     output_format: Annotated[
         MeasuredFormat, typer.Option("--format", help="Output format.", case_sensitive=False)
@@ -299,7 +338,7 @@ def measured(
     from rms.cost.measured import measure
 
     table, prices = _region(pricing, region)
-    prices.instance(instance_class)
+    _check_class(prices, instance_class)
     client = aws_client("cloudwatch", region=region, session_factory=hooks_of(ctx).session_factory)
     m = measure(
         client,

@@ -287,7 +287,7 @@ def measure(
     period: int | None = None,
     pause_delay_seconds: float = 300.0,
     idle_acu: float = 0.5,
-    instance_class: str = "db.t4g.micro",
+    instance_class: str = "auto",
     aurora_config: AuroraConfig = AuroraConfig.STANDARD,
     read_io: bool = True,
 ) -> Measurement:

@@ -6,7 +6,9 @@ The formulas are written out in ``docs/cost-model.md``. In short, with ``D = hou
 ``d`` hours:
 
 * RDS (single-AZ or Multi-AZ): ``hourly * hours_per_month + max(G, 20) * gp3``. The instance runs
-  all month whatever the usage; gp3 cannot be allocated below 20 GB.
+  all month whatever the usage; gp3 cannot be allocated below 20 GB. The class is, unless named,
+  the cheapest one in the pricing table with the memory of the Aurora load it is compared with
+  (``A`` ACU x 2 GiB): like for like. Past the largest class priced, the comparison is refused.
 * Aurora Serverless v2, 0.5 ACU floor: ``D * (H * A + (24 - H) * max(0.5, idle_acu))`` ACU-hours.
   A 0.5 ACU minimum never pauses.
 * Aurora Serverless v2, minimum 0 (scale to zero): ``D * (H * A + S * min(gap, d) * idle_acu)``
@@ -33,7 +35,9 @@ from rms.errors import InvalidInputError
 __all__ = [
     "AURORA_MIN_AWAKE_ACU",
     "AURORA_SV2_MAX_ACU",
+    "AUTO_INSTANCE_CLASS",
     "FLOOR_MIN_ACU",
+    "GIB_PER_ACU",
     "OPTIONS",
     "RDS_GP3_MIN_STORAGE_GB",
     "AuroraConfig",
@@ -48,6 +52,7 @@ __all__ = [
     "estimate",
     "estimate_all",
     "monthly_cost_curve",
+    "rds_instance_class",
 ]
 
 OPTIONS: tuple[str, ...] = (
@@ -67,6 +72,11 @@ RDS_GP3_MIN_STORAGE_GB = 20.0
 #: Aurora's limits on ``seconds_until_auto_pause``.
 PAUSE_DELAY_MIN_S = 300.0
 PAUSE_DELAY_MAX_S = 86_400.0
+#: "One ACU is about 2 GiB of memory, with the CPU and networking that go with it" (Aurora
+#: Serverless v2 documentation): what an RDS instance must hold to carry the same load.
+GIB_PER_ACU = 2.0
+#: ``instance_class`` meaning "the cheapest class with the memory of the Aurora load".
+AUTO_INSTANCE_CLASS = "auto"
 #: Aurora storage can grow to 128 TiB.
 MAX_STORAGE_GB = 128.0 * 1024
 
@@ -93,7 +103,8 @@ class Profile:
     sessions_per_day: float = 1.0
     pause_delay_seconds: float = 300.0
     idle_acu: float = 0.5
-    instance_class: str = "db.t4g.micro"
+    #: ``auto``: the cheapest class with ``acu_when_active * GIB_PER_ACU`` GiB (like for like).
+    instance_class: str = AUTO_INSTANCE_CLASS
     hours_per_month: float = 730.0
     backup_gb: float = 0.0
     aurora_config: AuroraConfig = AuroraConfig.STANDARD
@@ -134,8 +145,50 @@ class Profile:
             f"{_fmt_num(self.acu_when_active)} ACU when active, "
             f"{_fmt_num(self.storage_gb)} GB, {_fmt_num(self.io_millions_per_month)} M I/O/month, "
             f"pause delay {_fmt_num(self.pause_delay_seconds)} s, "
-            f"{self.instance_class}, {_fmt_num(self.hours_per_month)} h/month"
+            f"{_class_words(self)}, {_fmt_num(self.hours_per_month)} h/month"
         )
+
+
+def _class_words(profile: Profile) -> str:
+    if profile.instance_class == AUTO_INSTANCE_CLASS:
+        gib = profile.acu_when_active * GIB_PER_ACU
+        return f"RDS class with {_fmt_num(gib)} GiB like the ACU load"
+    return profile.instance_class
+
+
+def rds_instance_class(profile: Profile, region: RegionPricing) -> str:
+    """The RDS class the RDS options are priced with.
+
+    A named class is taken as it is (an unknown one is the user's input error). ``auto`` is the
+    cheapest class whose memory holds the Aurora load it is compared with, ``acu_when_active``
+    ACU at 2 GiB each; when no class priced is that big the comparison is refused, naming the
+    largest class and what it holds.
+    """
+    if profile.instance_class != AUTO_INSTANCE_CLASS:
+        region.instance(profile.instance_class)
+        return profile.instance_class
+    need = profile.acu_when_active * GIB_PER_ACU
+    chosen = region.instance_for_memory(need)
+    if chosen is not None:
+        return chosen
+    largest = region.largest_instance()
+    if largest is None:
+        reason = (
+            "the pricing table gives no RDS instance sizes (rds_instances.<class>.spec), so no "
+            "class can be matched to the load"
+        )
+    else:
+        name, spec = largest
+        reason = (
+            f"{_fmt_num(profile.acu_when_active)} ACU is about {_fmt_num(need)} GiB of memory, "
+            f"more than the largest RDS class priced in {region.region} ({name}, "
+            f"{_fmt_num(spec.memory_gib)} GiB, about {_fmt_num(spec.memory_gib / GIB_PER_ACU)} "
+            "ACU), so RDS cannot be compared like for like"
+        )
+    raise InvalidInputError(
+        f"--acu-when-active: {reason}; name a class with --instance-class to compare anyway",
+        field="--acu-when-active",
+    )
 
 
 def _fmt_num(value: float) -> str:
@@ -215,7 +268,8 @@ def _aurora_prices(region: RegionPricing, config: AuroraConfig) -> tuple[float, 
 def estimate(option: str, profile: Profile, region: RegionPricing) -> Estimate:
     """Monthly cost of ``option`` (one of :data:`OPTIONS`) for ``profile`` in ``region``."""
     if option in ("rds-single-az", "rds-multi-az"):
-        inst = region.instance(profile.instance_class)
+        instance_class = rds_instance_class(profile, region)
+        inst = region.instance(instance_class)
         multi = option == "rds-multi-az"
         hourly = (inst.multi_az_hour if multi else inst.single_az_hour).usd
         gp3 = (region.rds_gp3_gb_month_multi_az if multi else region.rds_gp3_gb_month_single_az).usd
@@ -229,7 +283,13 @@ def estimate(option: str, profile: Profile, region: RegionPricing) -> Estimate:
                 backup=profile.backup_gb * region.rds_backup_gb_month.usd,
             ),
             assumptions={
-                "instance_class": profile.instance_class,
+                "instance_class": instance_class,
+                "instance_chosen_by": (
+                    "the load" if profile.instance_class == AUTO_INSTANCE_CLASS else "name"
+                ),
+                "load_memory_gib": profile.acu_when_active * GIB_PER_ACU,
+                "instance_memory_gib": inst.spec.memory_gib if inst.spec else "unknown",
+                "instance_vcpu": inst.spec.vcpu if inst.spec else "unknown",
                 "instance_hours_per_month": profile.hours_per_month,
                 "usd_per_instance_hour": hourly,
                 "billed_storage_gb": billed_gb,

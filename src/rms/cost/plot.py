@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rms.cost.model import OPTIONS, Profile, break_evens, monthly_cost_curve
+from rms.cost.model import OPTIONS, Profile, break_evens, monthly_cost_curve, rds_instance_class
 from rms.cost.pricing import RegionPricing
 from rms.errors import InvalidInputError
 
@@ -160,7 +160,7 @@ def plot_costs(
         f"Monthly database cost vs active hours per day ({region.region})\n"
         f"{p.acu_when_active:g} ACU when active, {p.storage_gb:g} GB, "
         f"{p.io_millions_per_month:g} M I/O/month, {p.sessions_per_day:g} session(s)/day, "
-        f"{p.pause_delay_seconds:g} s pause delay, RDS {p.instance_class}",
+        f"{p.pause_delay_seconds:g} s pause delay, RDS {rds_instance_class(p, region)}",
         fontsize=12,
     )
     # Above the axes, under the title: inside them it would hide a curve sooner or later.

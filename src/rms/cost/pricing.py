@@ -30,6 +30,7 @@ __all__ = [
     "STACK_PRICE_KEYS",
     "Allowance",
     "InstancePrice",
+    "InstanceSpec",
     "Price",
     "PricingTable",
     "RegionPricing",
@@ -63,6 +64,8 @@ STACK_PRICE_KEYS: tuple[str, ...] = (
     "http_api_request_per_million",
     "secrets_manager_secret_month",
     "kms_key_month",
+    "kms_key_rotation_month",
+    "budget_day",
     "cloudwatch_alarm_month",
     "cloudwatch_dashboard_month",
     "cloudwatch_custom_metric_month",
@@ -91,6 +94,7 @@ STACK_FREE_KEYS: tuple[str, ...] = (
     "logs_gb",
     "cognito_mau",
     "data_transfer_out_gb",
+    "budgets",
 )
 
 _AS_OF = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
@@ -130,11 +134,22 @@ class StackPricing:
 
 
 @dataclass(frozen=True)
+class InstanceSpec:
+    """What one RDS instance class holds: vCPUs and memory, with where the figures are from."""
+
+    vcpu: float
+    memory_gib: float
+    source: str
+    as_of: str
+
+
+@dataclass(frozen=True)
 class InstancePrice:
-    """Hourly price of one RDS instance class, single-AZ and Multi-AZ."""
+    """Hourly price of one RDS instance class, single-AZ and Multi-AZ (and its size, if known)."""
 
     single_az_hour: Price
     multi_az_hour: Price
+    spec: InstanceSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +190,27 @@ class RegionPricing:
                 f"the pricing table has: {known}",
                 field="--instance-class",
             ) from None
+
+    def instance_for_memory(self, memory_gib: float) -> str | None:
+        """The cheapest single-AZ class with at least ``memory_gib`` of memory (None: none has).
+
+        Only classes whose ``spec`` the table gives are candidates; a tie goes to the name
+        first in alphabetical order, so the answer does not depend on the table's order.
+        """
+        fits = [
+            (inst.single_az_hour.usd, name)
+            for name, inst in self.rds_instances.items()
+            if inst.spec is not None and inst.spec.memory_gib >= memory_gib
+        ]
+        return min(fits)[1] if fits else None
+
+    def largest_instance(self) -> tuple[str, InstanceSpec] | None:
+        """The class with the most memory whose ``spec`` the table gives (None: no spec)."""
+        sized = [(i.spec, n) for n, i in self.rds_instances.items() if i.spec is not None]
+        if not sized:
+            return None
+        spec, name = max(sized, key=lambda sn: (sn[0].memory_gib, sn[1]))
+        return name, spec
 
 
 @dataclass(frozen=True)
@@ -250,6 +286,21 @@ def _allowance(value: Any, origin: str, path: str) -> Allowance:
     return Allowance(float(quantity), unit, checked.source, checked.as_of)
 
 
+def _spec(value: Any, origin: str, path: str) -> InstanceSpec:
+    obj = _mapping(value, origin, path)
+    _keyed(obj, ("vcpu", "memory_gib", "source", "as_of"), origin, path)
+    figures: dict[str, float] = {}
+    for key in ("vcpu", "memory_gib"):
+        v = obj[key]
+        if isinstance(v, bool) or not isinstance(v, int | float) or not v > 0:
+            raise _bad(origin, f"{path}.{key}", f"must be a number > 0, got {v!r}")
+        if not math.isfinite(v):
+            raise _bad(origin, f"{path}.{key}", "must be finite")
+        figures[key] = float(v)
+    checked = _price({"usd": 0, "source": obj["source"], "as_of": obj["as_of"]}, origin, path)
+    return InstanceSpec(figures["vcpu"], figures["memory_gib"], checked.source, checked.as_of)
+
+
 def _keyed(obj: dict[str, Any], keys: tuple[str, ...], origin: str, path: str) -> None:
     for key in keys:
         if key not in obj:
@@ -292,9 +343,13 @@ def _region(name: str, value: Any, origin: str) -> RegionPricing:
         for key in ("single_az_hour", "multi_az_hour"):
             if key not in iobj:
                 raise _bad(origin, f"{ipath}.{key}", "missing")
+        unknown_keys = sorted(set(iobj) - {"single_az_hour", "multi_az_hour", "spec"})
+        if unknown_keys:
+            raise _bad(origin, f"{ipath}.{unknown_keys[0]}", "unknown key (a typo?)")
         instances[cls] = InstancePrice(
             single_az_hour=_price(iobj["single_az_hour"], origin, f"{ipath}.single_az_hour"),
             multi_az_hour=_price(iobj["multi_az_hour"], origin, f"{ipath}.multi_az_hour"),
+            spec=_spec(iobj["spec"], origin, f"{ipath}.spec") if "spec" in iobj else None,
         )
     unknown = sorted(set(obj) - set(REGION_PRICE_KEYS) - {"rds_instances", "stack"})
     if unknown:

@@ -21,9 +21,12 @@ from rms.cost.stack import (
     IDLE_TARGET_USD,
     SCENARIOS,
     STACK_DATABASES,
+    TARGET_YEARS,
     StackEstimate,
     StackProfile,
+    YearCost,
     estimate_stack_all,
+    estimate_years,
 )
 from rms.errors import InvalidInputError
 
@@ -38,6 +41,7 @@ __all__ = [
     "to_json",
     "to_records",
     "to_table",
+    "years_to_table",
 ]
 
 LABELS: dict[str, str] = {
@@ -165,9 +169,16 @@ def to_csv(report: EstimateReport) -> str:
 
 def to_table(report: EstimateReport) -> tuple[Table, Table]:
     """The cost table and the break-even table, for a rich console."""
+    rds = next(e for e in report.estimates if e.option == "rds-single-az").assumptions
+    rds_words = f"RDS priced as {rds['instance_class']}" + (
+        f" ({rds['instance_memory_gib']:g} GiB for the {rds['load_memory_gib']:g} GiB of the ACU "
+        "load)"
+        if rds["instance_chosen_by"] == "the load"
+        else " (named)"
+    )
     costs = Table(
         title=f"Monthly cost, {report.region} (USD)",
-        caption=f"* cheapest. Profile: {report.profile.describe()}",
+        caption=f"* cheapest. Profile: {report.profile.describe()}. {rds_words}",
         caption_justify="left",
     )
     costs.add_column("option", no_wrap=True)
@@ -210,6 +221,9 @@ class StackReport:
     pricing_origin: str
     estimates: list[StackEstimate]
     detail_tier: str
+    #: The chosen design year by year from the deployment, idle and active.
+    idle_years: list[YearCost]
+    active_years: list[YearCost]
 
     def get(self, app_tier: str, database: str, scenario: str) -> StackEstimate:
         return next(
@@ -222,18 +236,27 @@ class StackReport:
     def chosen_idle(self) -> StackEstimate:
         return self.get(*CHOSEN, "idle")
 
+    @property
+    def meets_target(self) -> bool:
+        """Every month of the first three years idle at most the target (to the cent)."""
+        return all(
+            round(y.dearest_month_usd, 2) <= IDLE_TARGET_USD for y in self.idle_years[:TARGET_YEARS]
+        )
+
     def idle_verdict(self) -> str:
-        """One sentence: the chosen design's idle cost against the 4 $ target, plainly."""
+        """One sentence: the chosen design's idle cost, each year, against the 3 $ target."""
         idle = self.chosen_idle
-        under = idle.monthly_usd < IDLE_TARGET_USD
+        per_year = ", ".join(
+            f"year {y.year} ${y.dearest_month_usd:.2f}" for y in self.idle_years[:TARGET_YEARS]
+        )
+        verdict = (
+            f"at most the ${IDLE_TARGET_USD:.0f} target in each of the first {TARGET_YEARS} years"
+            if self.meets_target
+            else f"OVER the ${IDLE_TARGET_USD:.0f} target in the first {TARGET_YEARS} years"
+        )
         return (
             f"Whole stack idle ({idle.app_tier} + {idle.database}, "
-            f"{_fmt_gb(self.profile.storage_gb)} GB): ${idle.monthly_usd:.2f}/month, "
-            + (
-                f"under the ${IDLE_TARGET_USD:.0f} target"
-                if under
-                else f"NOT under the ${IDLE_TARGET_USD:.0f} target"
-            )
+            f"{_fmt_gb(self.profile.storage_gb)} GB): {per_year} a month, {verdict}"
         )
 
 
@@ -252,6 +275,7 @@ def build_stack_report(
     pricing_origin: str,
     stack_profile: StackProfile | None = None,
     detail_tier: str = CHOSEN[0],
+    years: int = TARGET_YEARS,
 ) -> StackReport:
     if detail_tier not in APP_TIERS:
         raise InvalidInputError(
@@ -264,6 +288,8 @@ def build_stack_report(
         pricing_origin=pricing_origin,
         estimates=estimate_stack_all(profile, region, stack_profile),
         detail_tier=detail_tier,
+        idle_years=estimate_years(*CHOSEN, "idle", profile, region, stack_profile, years),
+        active_years=estimate_years(*CHOSEN, "active", profile, region, stack_profile, years),
     )
 
 
@@ -304,8 +330,45 @@ def stack_to_records(report: StackReport) -> dict[str, Any]:
         "chosen": {"app_tier": CHOSEN[0], "database": CHOSEN[1]},
         "chosen_idle_monthly_usd": _money(idle.monthly_usd),
         "idle_target_usd": IDLE_TARGET_USD,
-        "chosen_idle_under_target": idle.monthly_usd < IDLE_TARGET_USD,
+        "idle_target_years": TARGET_YEARS,
+        "chosen_idle_meets_target": report.meets_target,
+        "chosen_years": [
+            {
+                "year": i.year,
+                "idle_total_usd": _money(i.total_usd),
+                "idle_monthly_usd": _money(i.monthly_usd),
+                "idle_dearest_month_usd": _money(i.dearest_month_usd),
+                "active_total_usd": _money(a.total_usd),
+                "active_monthly_usd": _money(a.monthly_usd),
+            }
+            for i, a in zip(report.idle_years, report.active_years, strict=True)
+        ],
     }
+
+
+def years_to_table(report: StackReport) -> Table:
+    """The chosen design year by year from the deployment (``--years``)."""
+    t = Table(
+        title=f"Chosen design year by year ({CHOSEN[0]} + {CHOSEN[1]}), USD",
+        caption=(
+            "a year is 12 months of 730 h from the deployment; a customer managed key's "
+            "rotations make later years dearer"
+        ),
+        caption_justify="left",
+    )
+    for name in ("year", "idle a month", "idle a year", "active a month", "active a year"):
+        t.add_column(name, justify="right", no_wrap=True)
+    for i, a in zip(report.idle_years, report.active_years, strict=True):
+        over = round(i.dearest_month_usd, 2) > IDLE_TARGET_USD
+        t.add_row(
+            str(i.year),
+            f"{i.monthly_usd:.2f}" + (" !" if over else ""),
+            f"{i.total_usd:.2f}",
+            f"{a.monthly_usd:.2f}",
+            f"{a.total_usd:.2f}",
+            style="bold red" if over else None,
+        )
+    return t
 
 
 def stack_to_tables(report: StackReport) -> tuple[Table, Table]:

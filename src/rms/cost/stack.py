@@ -29,13 +29,17 @@ __all__ = [
     "APP_TIER_LABELS",
     "CHOSEN",
     "IDLE_TARGET_USD",
+    "KMS_BILLED_ROTATIONS",
     "SCENARIOS",
     "STACK_DATABASES",
+    "TARGET_YEARS",
     "LineItem",
     "StackEstimate",
     "StackProfile",
+    "YearCost",
     "estimate_stack",
     "estimate_stack_all",
+    "estimate_years",
 ]
 
 #: The app-tier options, the chosen one first.
@@ -51,8 +55,15 @@ STACK_DATABASES: tuple[str, ...] = ("aurora-sv2-scale-to-zero", "rds-single-az")
 SCENARIOS: tuple[str, ...] = ("idle", "active")
 #: The design infra/ deploys (docs/architecture/aws-stack.md).
 CHOSEN: tuple[str, str] = ("lambda-http-api", "aurora-sv2-scale-to-zero")
-#: The goal of issue 13: the whole stack idle with 20 GB for less than this a month.
-IDLE_TARGET_USD = 4.0
+#: The goal of issue 30: the whole stack idle with 20 GB for at most this a month, in each of
+#: its first :data:`TARGET_YEARS` years (issue 13's was under 4 $, in the first month).
+IDLE_TARGET_USD = 3.0
+TARGET_YEARS = 3
+#: KMS bills the retained key material of the first two rotations of a customer managed key
+#: (1 $/month each); later rotations add nothing (aws.amazon.com/kms/pricing, since 2024-04).
+KMS_BILLED_ROTATIONS = 2
+#: Lambda cuts an INIT phase at 10 s and runs it again inside the first invocation, billed.
+LAMBDA_INIT_LIMIT_S = 10.0
 
 APP_TIER_LABELS: dict[str, str] = {
     "lambda-http-api": "Lambda + API Gateway HTTP API, IPv6 egress (chosen)",
@@ -70,8 +81,9 @@ _HOURS_PER_MONTH_BILLED = 730.0  # AWS prices monthly items (keys, secrets) per 
 class StackProfile:
     """What the rest of the stack sees of the owner's use, and how it is built.
 
-    The defaults describe infra/environments/dev: 14 alarms, one KMS key, one secret (the
-    master password), one dashboard, the service's 5 custom metrics, one user.
+    The defaults describe infra/environments/dev: 14 alarms, AWS-managed keys (no customer
+    managed key: ``customer_managed_key = false``), one secret (the master password), one
+    dashboard, one cost budget, the service's 5 custom metrics, one user.
     """
 
     requests_per_active_hour: float = 300.0
@@ -87,8 +99,20 @@ class StackProfile:
     log_retention_months: float = 12.0
     enhanced_monitoring_kb_per_awake_hour: float = 90.0
     kb_out_per_request: float = 20.0
+    #: Billed INIT duration of a cold start (billed since 2025-08 for on-demand functions):
+    #: imports and building the app, 6.16 s measured by bench/bench_lambda.py
+    #: (docs/benchmarks.md, "The function's cold start"). Over 10 s Lambda cuts the INIT and
+    #: runs it again inside the invocation, so 10 s more are billed.
+    lambda_init_seconds: float = 6.16
+    #: Cold starts per active session: the first request of each session finds no environment.
+    cold_starts_per_session: float = 1.0
     alarms: int = 14
-    kms_keys: int = 1
+    #: Customer managed keys; 0 is the default design (aws/rds, aws/secretsmanager, aws/lambda
+    #: keys cost nothing a month). 1 with ``customer_managed_key = true`` in infra/.
+    kms_keys: int = 0
+    #: Automatic rotation period of a customer managed key (infra/ sets 365 days).
+    kms_rotation_days: float = 365.0
+    budgets: int = 1
     secrets: int = 1
     dashboards: int = 1
     custom_metrics: int = 5
@@ -107,8 +131,11 @@ class StackProfile:
             "log_retention_months",
             "enhanced_monitoring_kb_per_awake_hour",
             "kb_out_per_request",
+            "lambda_init_seconds",
+            "cold_starts_per_session",
             "alarms",
             "kms_keys",
+            "budgets",
             "secrets",
             "dashboards",
             "custom_metrics",
@@ -132,6 +159,12 @@ class StackProfile:
             raise InvalidInputError(
                 f"--lambda-memory-mb: must be 128 to 10240, got {self.lambda_memory_mb:g}",
                 field="lambda_memory_mb",
+            )
+        if not 90 <= self.kms_rotation_days <= 2560:
+            raise InvalidInputError(
+                f"--kms-rotation-days: must be 90 to 2560 (KMS's limits), "
+                f"got {self.kms_rotation_days:g}",
+                field="kms_rotation_days",
             )
         if self.lambda_architecture not in ("arm64", "x86_64"):
             raise InvalidInputError(
@@ -212,12 +245,18 @@ def _database_items(database: str, profile: Profile, region: RegionPricing) -> l
         items = [
             LineItem(
                 "database",
-                f"RDS {profile.instance_class} instance",
+                f"RDS {a['instance_class']} instance",
                 float(a["instance_hours_per_month"]),
                 "instance-hours",
                 float(a["usd_per_instance_hour"]),
-                f"rds_instances.{profile.instance_class}.single_az_hour",
-                "runs all month",
+                f"rds_instances.{a['instance_class']}.single_az_hour",
+                "runs all month; "
+                + (
+                    f"{a['instance_memory_gib']:g} GiB for the {a['load_memory_gib']:g} GiB "
+                    "of the ACU load"
+                    if a["instance_chosen_by"] == "the load"
+                    else "named with --instance-class"
+                ),
             ),
             LineItem(
                 "database",
@@ -262,9 +301,22 @@ def _awake_hours_per_month(database: str, profile: Profile, region: RegionPricin
     return (24.0 - paused) * profile.days_per_month
 
 
-def _lambda_items(requests: float, sp: StackProfile, st: StackPricing) -> list[LineItem]:
-    gb_seconds = requests * sp.lambda_ms_per_request / 1000.0 * sp.lambda_memory_mb / 1024.0
+def billed_init_seconds(init_seconds: float) -> float:
+    """Billed INIT time of one cold start: an INIT over 10 s is cut and run again, billed."""
+    if init_seconds <= LAMBDA_INIT_LIMIT_S:
+        return init_seconds
+    return LAMBDA_INIT_LIMIT_S + init_seconds
+
+
+def _lambda_items(
+    requests: float, cold_starts: float, sp: StackProfile, st: StackPricing
+) -> list[LineItem]:
+    gb = sp.lambda_memory_mb / 1024.0
+    gb_seconds = requests * sp.lambda_ms_per_request / 1000.0 * gb
+    init_s = billed_init_seconds(sp.lambda_init_seconds)
+    init_gbs = cold_starts * init_s * gb
     free_req, free_gbs = st.allowance("lambda_requests"), st.allowance("lambda_gb_seconds")
+    free_left = max(0.0, free_gbs - gb_seconds)  # the free GB-seconds cover both phases
     key = f"lambda_gb_second_{sp.lambda_architecture}"
     return [
         LineItem(
@@ -285,11 +337,26 @@ def _lambda_items(requests: float, sp: StackProfile, st: StackPricing) -> list[L
             key,
             f"{gb_seconds:,.0f} GB-s, {free_gbs:,.0f} free",
         ),
+        LineItem(
+            "app tier",
+            f"Lambda INIT (cold starts, billed since 2025-08; {sp.lambda_init_seconds:g} s each)",
+            _billable(init_gbs, free_left),
+            "GB-seconds",
+            st.price(key).usd,
+            key,
+            f"{cold_starts:,.0f} cold starts x {init_s:g} s x {gb:g} GB = {init_gbs:,.0f} GB-s, "
+            f"in what is left of the {free_gbs:,.0f} free",
+        ),
     ]
 
 
 def _app_tier_items(
-    tier: str, requests: float, active_hours: float, sp: StackProfile, st: StackPricing
+    tier: str,
+    requests: float,
+    cold_starts: float,
+    active_hours: float,
+    sp: StackProfile,
+    st: StackPricing,
 ) -> list[LineItem]:
     hours = _HOURS_PER_MONTH_BILLED
     http_api = LineItem(
@@ -302,10 +369,10 @@ def _app_tier_items(
         "no free tier after the first year",
     )
     if tier == "lambda-http-api":
-        return [*_lambda_items(requests, sp, st), http_api]
+        return [*_lambda_items(requests, cold_starts, sp, st), http_api]
     if tier == "lambda-function-url":
         return [
-            *_lambda_items(requests, sp, st),
+            *_lambda_items(requests, cold_starts, sp, st),
             LineItem(
                 "app tier",
                 "Lambda function URL",
@@ -319,7 +386,7 @@ def _app_tier_items(
     if tier == "lambda-http-api-nat":
         data_gb = requests * sp.kb_out_per_request / _KB_PER_GB
         return [
-            *_lambda_items(requests, sp, st),
+            *_lambda_items(requests, cold_starts, sp, st),
             http_api,
             LineItem(
                 "network",
@@ -349,7 +416,7 @@ def _app_tier_items(
         ]
     if tier == "lambda-http-api-ssm-endpoints":
         return [
-            *_lambda_items(requests, sp, st),
+            *_lambda_items(requests, cold_starts, sp, st),
             http_api,
             LineItem(
                 "network",
@@ -406,8 +473,19 @@ def _app_tier_items(
     )
 
 
+def kms_rotations(month: int, rotation_days: float) -> int:
+    """Rotations a key created at month 0 has been through by the start of ``month``."""
+    days = month * _HOURS_PER_MONTH_BILLED / 24.0
+    return math.floor(days / rotation_days + 1e-9)
+
+
 def _common_items(
-    requests: float, active_hours: float, awake_hours: float, sp: StackProfile, st: StackPricing
+    requests: float,
+    active_hours: float,
+    awake_hours: float,
+    month: int,
+    sp: StackProfile,
+    st: StackPricing,
 ) -> list[LineItem]:
     free_alarms = st.allowance("cloudwatch_alarms")
     free_dash = st.allowance("cloudwatch_dashboards")
@@ -415,6 +493,9 @@ def _common_items(
     free_logs = st.allowance("logs_gb")
     free_mau = st.allowance("cognito_mau")
     free_out = st.allowance("data_transfer_out_gb")
+    free_budgets = st.allowance("budgets")
+    rotations = kms_rotations(month, sp.kms_rotation_days) if sp.kms_keys else 0
+    billed_rotations = min(rotations, KMS_BILLED_ROTATIONS)
     log_gb = (
         requests * sp.log_kb_per_request + awake_hours * sp.enhanced_monitoring_kb_per_awake_hour
     ) / _KB_PER_GB
@@ -433,11 +514,33 @@ def _common_items(
         ),
         LineItem(
             "security",
-            "KMS customer-managed key (one for the stack)",
+            "KMS customer managed keys",
             float(sp.kms_keys),
             "key-months",
             st.price("kms_key_month").usd,
             "kms_key_month",
+            "AWS-managed keys (aws/rds, aws/secretsmanager, aws/lambda): no monthly charge"
+            if sp.kms_keys == 0
+            else f"{sp.kms_keys:g} key (customer_managed_key = true)",
+        ),
+        LineItem(
+            "security",
+            "KMS key rotations (retained key material)",
+            float(sp.kms_keys * billed_rotations),
+            "rotation-months",
+            st.price("kms_key_rotation_month").usd,
+            "kms_key_rotation_month",
+            f"{rotations} rotation{'s' if rotations != 1 else ''} by month {month + 1} "
+            f"(every {sp.kms_rotation_days:g} days); the first {KMS_BILLED_ROTATIONS} are billed",
+        ),
+        LineItem(
+            "monitoring",
+            "AWS Budgets (the monthly cost budget)",
+            _billable(sp.budgets, free_budgets) * _HOURS_PER_MONTH_BILLED / 24.0,
+            "budget-days",
+            st.price("budget_day").usd,
+            "budget_day",
+            f"{sp.budgets:g} budget, {free_budgets:g} free per account",
         ),
         LineItem(
             "monitoring",
@@ -513,8 +616,13 @@ def estimate_stack(
     profile: Profile,
     region: RegionPricing,
     stack_profile: StackProfile | None = None,
+    month: int = 0,
 ) -> StackEstimate:
-    """The monthly cost of ``app_tier`` with ``database`` when ``scenario`` is idle or active."""
+    """The cost of ``app_tier`` with ``database`` when ``scenario`` is idle or active.
+
+    ``month`` counts from the deployment (0: the first month); only the KMS key rotations
+    depend on it.
+    """
     sp = stack_profile or StackProfile()
     st = region.stack_pricing()
     if database not in STACK_DATABASES:
@@ -528,12 +636,19 @@ def estimate_stack(
     elif scenario != "active":
         raise InvalidInputError(f"scenario: must be idle or active, got {scenario!r}")
     active_hours = profile.active_hours_per_day * profile.days_per_month
+    if isinstance(month, bool) or not isinstance(month, int) or month < 0:
+        raise InvalidInputError(f"month: must be a whole number >= 0, got {month!r}", field="month")
     requests = active_hours * sp.requests_per_active_hour
+    cold_starts = (
+        profile.sessions_per_day * profile.days_per_month * sp.cold_starts_per_session
+        if requests > 0
+        else 0.0
+    )
     awake = _awake_hours_per_month(database, profile, region)
     items = [
-        *_app_tier_items(app_tier, requests, active_hours, sp, st),
+        *_app_tier_items(app_tier, requests, cold_starts, active_hours, sp, st),
         *_database_items(database, profile, region),
-        *_common_items(requests, active_hours, awake, sp, st),
+        *_common_items(requests, active_hours, awake, month, sp, st),
     ]
     return StackEstimate(app_tier, database, scenario, items)
 
@@ -548,3 +663,44 @@ def estimate_stack_all(
         for db in STACK_DATABASES
         for scenario in SCENARIOS
     ]
+
+
+@dataclass(frozen=True)
+class YearCost:
+    """One year of one combination: the twelve months' total and their average."""
+
+    year: int
+    total_usd: float
+    months: tuple[float, ...]
+
+    @property
+    def monthly_usd(self) -> float:
+        return self.total_usd / len(self.months)
+
+    @property
+    def dearest_month_usd(self) -> float:
+        return max(self.months)
+
+
+def estimate_years(
+    app_tier: str,
+    database: str,
+    scenario: str,
+    profile: Profile,
+    region: RegionPricing,
+    stack_profile: StackProfile | None = None,
+    years: int = TARGET_YEARS,
+) -> list[YearCost]:
+    """Year by year from the deployment, month by month inside (key rotations change them)."""
+    if isinstance(years, bool) or not isinstance(years, int) or not 1 <= years <= 10:
+        raise InvalidInputError(f"--years: must be 1 to 10, got {years!r}", field="--years")
+    out = []
+    for year in range(1, years + 1):
+        months = tuple(
+            estimate_stack(
+                app_tier, database, scenario, profile, region, stack_profile, month=m
+            ).monthly_usd
+            for m in range(12 * (year - 1), 12 * year)
+        )
+        out.append(YearCost(year, sum(months), months))
+    return out

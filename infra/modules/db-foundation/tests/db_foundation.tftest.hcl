@@ -75,37 +75,59 @@ run "optional_egress_is_https_to_given_cidrs" {
   }
 }
 
-run "kms_key_rotates_and_admits_only_this_database_logs" {
+run "aws_managed_keys_by_default" {
   command = apply
 
   assert {
-    condition     = aws_kms_key.this.deletion_window_in_days == 30
+    condition     = length(aws_kms_key.this) == 0 && length(aws_kms_alias.this) == 0
+    error_message = "By default no customer-managed key is created (AWS-managed keys cost nothing a month)."
+  }
+
+  assert {
+    condition     = output.kms_key_arn == null && output.kms_key_id == null && output.kms_key_policy == null
+    error_message = "With AWS-managed keys the key outputs are null, so the callers leave kms_key_id unset."
+  }
+}
+
+run "kms_key_rotates_and_admits_only_this_database_logs" {
+  command = apply
+
+  variables {
+    customer_managed_key = true
+  }
+
+  assert {
+    condition     = aws_kms_key.this[0].deletion_window_in_days == 30
     error_message = "The key deletion window defaults to 30 days."
   }
 
   assert {
-    condition     = output.kms_key_arn == aws_kms_key.this.arn && output.kms_key_id == aws_kms_key.this.key_id && aws_kms_alias.this.name == "alias/rms-test-db" && aws_kms_alias.this.target_key_id == aws_kms_key.this.key_id
+    condition     = output.kms_key_arn == aws_kms_key.this[0].arn && output.kms_key_id == aws_kms_key.this[0].key_id && aws_kms_alias.this[0].name == "alias/rms-test-db" && aws_kms_alias.this[0].target_key_id == aws_kms_key.this[0].key_id
     error_message = "Outputs and alias must point at the module's key."
   }
 
   assert {
-    condition     = strcontains(aws_kms_key.this.policy, "arn:aws:iam::123456789012:root") && strcontains(aws_kms_key.this.policy, "logs.us-east-1.amazonaws.com")
+    condition     = strcontains(aws_kms_key.this[0].policy, "arn:aws:iam::123456789012:root") && strcontains(aws_kms_key.this[0].policy, "logs.us-east-1.amazonaws.com")
     error_message = "The key policy must delegate to the account and admit CloudWatch Logs."
   }
 
   assert {
-    condition     = jsondecode(aws_kms_key.this.policy).Statement[1].Condition.ArnLike["kms:EncryptionContext:aws:logs:arn"] == ["arn:aws:logs:us-east-1:123456789012:log-group:/aws/rds/instance/rms-test/*"]
+    condition     = jsondecode(aws_kms_key.this[0].policy).Statement[1].Condition.ArnLike["kms:EncryptionContext:aws:logs:arn"] == ["arn:aws:logs:us-east-1:123456789012:log-group:/aws/rds/instance/rms-test/*"]
     error_message = "CloudWatch Logs may use the key only for the database's own log groups."
   }
 
   assert {
-    condition     = length(jsondecode(aws_kms_key.this.policy).Statement) == 2
+    condition     = length(jsondecode(aws_kms_key.this[0].policy).Statement) == 2
     error_message = "Without publishers, the key policy has no statement for SNS publishers."
   }
 }
 
 run "subnet_group_and_monitoring_role" {
   command = apply
+
+  variables {
+    customer_managed_key = true
+  }
 
   assert {
     condition     = output.db_subnet_group_name == "rms-test-db" && aws_db_subnet_group.this.subnet_ids == toset(var.subnet_ids)
@@ -123,7 +145,7 @@ run "subnet_group_and_monitoring_role" {
   }
 
   assert {
-    condition     = aws_kms_key.this.tags == tomap({ Module = "test", Environment = "test" }) && aws_security_group.this.tags == tomap({ Module = "test", Environment = "test", Name = "rms-test-db" })
+    condition     = aws_kms_key.this[0].tags == tomap({ Module = "test", Environment = "test" }) && aws_security_group.this.tags == tomap({ Module = "test", Environment = "test", Name = "rms-test-db" })
     error_message = "Resources must carry the caller's tags plus Environment."
   }
 }
@@ -144,17 +166,18 @@ run "kms_key_admits_publishers_and_extra_log_groups" {
   command = apply
 
   variables {
+    customer_managed_key             = true
     kms_extra_log_group_prefixes     = ["/aws/lambda/rms-test-", "/aws/apigateway/rms-test-"]
     kms_publisher_service_principals = ["cloudwatch.amazonaws.com", "events.amazonaws.com"]
   }
 
   assert {
-    condition     = length(jsondecode(aws_kms_key.this.policy).Statement[1].Condition.ArnLike["kms:EncryptionContext:aws:logs:arn"]) == 3
+    condition     = length(jsondecode(aws_kms_key.this[0].policy).Statement[1].Condition.ArnLike["kms:EncryptionContext:aws:logs:arn"]) == 3
     error_message = "The key must admit the database's and the extra log group prefixes."
   }
 
   assert {
-    condition     = jsondecode(aws_kms_key.this.policy).Statement[2].Principal.Service == ["cloudwatch.amazonaws.com", "events.amazonaws.com"] && jsondecode(aws_kms_key.this.policy).Statement[2].Condition.StringEquals["aws:SourceAccount"] == "123456789012"
+    condition     = jsondecode(aws_kms_key.this[0].policy).Statement[2].Principal.Service == ["cloudwatch.amazonaws.com", "events.amazonaws.com"] && jsondecode(aws_kms_key.this[0].policy).Statement[2].Condition.StringEquals["aws:SourceAccount"] == "123456789012"
     error_message = "Publishers get kms:Decrypt/GenerateDataKey limited to this account."
   }
 }
