@@ -213,3 +213,10 @@ def test_cusip_cache_list_add_and_correct(pages: Pages) -> None:
 def test_forms_without_their_token_are_refused(pages: Pages) -> None:
     for url in ("/accounts", "/risk-groups", "/universe/demo-pdi/edit", "/cusip-cache"):
         assert pages.post(url, {"name": "X"}).status_code == 403
+
+
+def test_the_add_form_starts_as_the_api_would(pages: Pages) -> None:
+    html = pages.get("/universe").text
+    add = html.split('id="add"', 1)[1]
+    assert re.search(r'name="is_closed_end_fund" type="checkbox" checked', add)
+    assert not re.search(r'name="expired" type="checkbox" checked', add)

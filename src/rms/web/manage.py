@@ -68,6 +68,8 @@ class Input:
     choices: Choices | None = None
     #: May be left empty (the row then holds nothing there); others are needed.
     optional: bool = False
+    #: What the Add form starts with (a ticked box: "on").
+    default: str = ""
 
 
 @dataclass(frozen=True)
@@ -239,7 +241,7 @@ MANAGED: tuple[Managed, ...] = (
             *_PRICES,
             _GROUP,
             Input("expired", "Expired", "check", hint="no longer traded"),
-            Input("is_closed_end_fund", "Closed-end fund", "check"),
+            Input("is_closed_end_fund", "Closed-end fund", "check", default="on"),
         ),
         (
             *_PRICE_COLUMNS,
@@ -366,7 +368,7 @@ def _install(pages: APIRouter, managed: Managed) -> None:
             form=form or FormError(),
             search=search,
             limit=CUSIP_PAGE,
-            values={},
+            values={i.name: i.default for i in managed.inputs},
             **data,
         )
 
