@@ -284,3 +284,14 @@ def test_unknown_route_problem_type_resolves(client: TestClient) -> None:
     problem = client.get("/api/nothing-here").json()
     assert problem["type"] == "/problems/not-found"
     assert client.get(problem["type"]).status_code == 200
+
+
+def test_risk_group_named_by_live_symbols_cannot_be_deleted(client: TestClient, api: Api) -> None:
+    group = api.risk_group()["id"]
+    symbol = api.symbol(group)
+    refused = client.delete(f"/api/risk-groups/{group}")
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["blocking"] == {"resource": "symbols", "count": 1, "ids": [symbol["id"]]}
+    # A deleted symbol does not block.
+    assert client.delete(f"/api/universe/{symbol['id']}").status_code == 200
+    assert client.delete(f"/api/risk-groups/{group}").status_code == 200

@@ -9,7 +9,8 @@ an update applies without a version check; ``cusip_cache_archive`` and
 ``cusip_cache_audit`` are the application's own records and are served read-only.
 
 Trades and deposits carry the portfolio rules of :mod:`rms.domain.rules` (:class:`Rules`);
-accounts and symbols cannot be deleted while they have open trades (:class:`DeleteGuard`).
+accounts and symbols cannot be deleted while they have open trades, nor a risk group while
+live symbols or screener entries name it (:class:`DeleteGuard`).
 """
 
 from __future__ import annotations
@@ -135,6 +136,14 @@ def _open_trades() -> list[ColumnElement[bool]]:
     return [Trade.deletedAt.is_(None), Trade.sell_date.is_(None)]
 
 
+def _live_symbols() -> list[ColumnElement[bool]]:
+    return [Universe.deletedAt.is_(None)]
+
+
+def _live_screener() -> list[ColumnElement[bool]]:
+    return [Screener.deletedAt.is_(None)]
+
+
 TRADE_RULES = Rules(check_trade, view=_trade_view, store=_trade_store, relink=_trade_reopened)
 
 
@@ -207,6 +216,10 @@ RESOURCES: dict[str, ResourceSpec] = {
             RiskGroup,
             filters={"name": _contains(RiskGroup.name)},
             reference_data=True,
+            guards=(
+                DeleteGuard(Universe, "risk_group_id", "symbols", _live_symbols),
+                DeleteGuard(Screener, "risk_group_id", "screener entries", _live_screener),
+            ),
         ),
         ResourceSpec(
             "universe",

@@ -43,8 +43,8 @@ from rms.repo.resources import RESOURCES
 from rms.repo.trades import sell_lot
 from rms.schema.tables import DivDeposit, Trade
 from rms.web import queries
-from rms.web.forms import Conflict, FormError, validate
-from rms.web.render import Flash, csrf_ok, money, redirect, render
+from rms.web.forms import FormError, conflict_of, form_version, validate
+from rms.web.render import Flash, csrf_ok, money, redirect, refused, render
 from rms.web.routing import PageRoute
 from rms.web.words import plain
 
@@ -91,17 +91,6 @@ def _write(request: Request, resource: str, work: Callable[[Session], Any]) -> A
         return _db(request).run(work, write=True)
 
 
-def _refused(request: Request) -> HTMLResponse:
-    return render(
-        request,
-        "error.html",
-        403,
-        title="Form refused",
-        message="This form is out of date or did not come from this site's pages; "
-        "reload the page and send it again.",
-    )
-
-
 def view_query(text: str) -> str:
     """The account page's filter, sort and page parameters of a query string, re-encoded."""
     pairs = parse_qsl(text, keep_blank_values=False)[:20]
@@ -111,10 +100,6 @@ def view_query(text: str) -> str:
 def _account_url(account_id: str, view: str = "", anchor: str = "") -> str:
     target = f"/accounts/{quote(account_id, safe='')}" + (f"?{view}" if view else "")
     return safe_target(target) + anchor
-
-
-def _version(text: str) -> int:
-    return int(text) if text.isdigit() and len(text) < 10 else 0
 
 
 def _day(value: datetime | None) -> str:
@@ -174,25 +159,9 @@ def _trade_values(trade: Trade) -> dict[str, str]:
     }
 
 
-def _conflict(
-    labels: Mapping[str, str], mine: Mapping[str, str], saved: Mapping[str, str], version: int
-) -> Conflict:
-    rows = [
-        (label, mine.get(name, ""), saved.get(name, ""), mine.get(name, "") != saved.get(name, ""))
-        for name, label in labels.items()
-        if name in mine
-    ]
-    return Conflict(rows, version)
-
-
 def router() -> APIRouter:
     pages = APIRouter(route_class=PageRoute, include_in_schema=False)
     trades, deposits = RESOURCES["trades"], RESOURCES["div-deposits"]
-
-    @pages.get("/accounts")
-    def account_list(request: Request) -> HTMLResponse:
-        rows = _db(request).run(queries.accounts)
-        return render(request, "accounts.html", title="Accounts", rows=rows)
 
     def account_page(
         request: Request,
@@ -275,7 +244,7 @@ def router() -> APIRouter:
         csrf: Field = "",
     ) -> Response:
         if not csrf_ok(request, csrf):
-            return _refused(request)
+            return refused(request)
         values = {"symbol": symbol, "quantity": quantity, "buy": buy, "buy_date": buy_date}
         new_id = crud.new_id()  # before the first attempt: a retry reuses it
 
@@ -348,7 +317,7 @@ def router() -> APIRouter:
         csrf: Field = "",
     ) -> Response:
         if not csrf_ok(request, csrf):
-            return _refused(request)
+            return refused(request)
         values = {
             "kind": kind,
             "symbol": symbol,
@@ -406,7 +375,7 @@ def router() -> APIRouter:
     def edit_page(request: Request, trade_id: str) -> HTMLResponse:
         return trade_form(request, trade_id, "edit", FormError())
 
-    def trade_conflict(
+    def tradeconflict_of(
         request: Request, trade_id: str, mode: Literal["sell", "edit"], values: dict[str, str]
     ) -> FormError:
         current = _db(request).run(lambda s: crud.get_row(s, trades, trade_id))
@@ -416,7 +385,7 @@ def router() -> APIRouter:
             labels = {"quantity": "Shares", "sell": "Sell price", "sell_date": "Sell date"}
         else:
             mine, labels = values, TRADE_LABELS
-        return FormError({}, values, conflict=_conflict(labels, mine, saved, current.version))
+        return FormError({}, values, conflict=conflict_of(labels, mine, saved, current.version))
 
     def save_trade(
         request: Request,
@@ -428,7 +397,7 @@ def router() -> APIRouter:
         """Sell or edit: ``form`` has ``version``, and maybe ``overwrite`` (the saved
         version, from "Save mine over theirs") and ``confirm_date``."""
         names = SELL_FIELDS if mode == "sell" else EDIT_FIELDS
-        version = _version(form.get("overwrite", "") or form.get("version", ""))
+        version = form_version(form.get("overwrite", "") or form.get("version", ""))
         confirmed = bool(form.get("confirm_date"))
         shown = {**values, "version": form.get("version", "")}
 
@@ -468,7 +437,7 @@ def router() -> APIRouter:
             return trade_form(request, trade_id, mode, errors)
         except StaleVersionError:
             return trade_form(
-                request, trade_id, mode, trade_conflict(request, trade_id, mode, shown)
+                request, trade_id, mode, tradeconflict_of(request, trade_id, mode, shown)
             )
         except RmsError as exc:
             if isinstance(exc, NotFoundError):
@@ -501,7 +470,7 @@ def router() -> APIRouter:
         csrf: Field = "",
     ) -> Response:
         if not csrf_ok(request, csrf):
-            return _refused(request)
+            return refused(request)
         values = {"quantity": quantity, "sell": sell, "sell_date": sell_date}
         form = {"version": version, "overwrite": overwrite, "confirm_date": confirm_date}
         return save_trade(request, trade_id, "sell", values, form)
@@ -521,7 +490,7 @@ def router() -> APIRouter:
         csrf: Field = "",
     ) -> Response:
         if not csrf_ok(request, csrf):
-            return _refused(request)
+            return refused(request)
         values = {
             "quantity": quantity,
             "buy": buy,
@@ -586,7 +555,7 @@ def router() -> APIRouter:
         csrf: Field = "",
     ) -> Response:
         if not csrf_ok(request, csrf):
-            return _refused(request)
+            return refused(request)
         values = {
             "symbol": symbol,
             "amount": amount,
@@ -594,7 +563,7 @@ def router() -> APIRouter:
             "divDepositTypeId": divDepositTypeId,
         }
         shown = {**values, "version": version}
-        stored_version = _version(overwrite or version)
+        stored_version = form_version(overwrite or version)
 
         def work(session: Session) -> Any:
             row = crud.get_row(session, deposits, deposit_id)
@@ -615,7 +584,7 @@ def router() -> APIRouter:
 
             saved_row, saved_symbol = _db(request).run(current)
             saved = _deposit_saved(saved_row, saved_symbol)
-            conflict = _conflict(DEPOSIT_LABELS, values, saved, saved_row.version)
+            conflict = conflict_of(DEPOSIT_LABELS, values, saved, saved_row.version)
             return deposit_form(request, deposit_id, FormError({}, shown, conflict=conflict))
         except RmsError as exc:
             if isinstance(exc, NotFoundError):
@@ -642,7 +611,7 @@ def router() -> APIRouter:
         request: Request, trade_id: str, version: Field = "", back: Field = "", csrf: Field = ""
     ) -> Response:
         if not csrf_ok(request, csrf):
-            return _refused(request)
+            return refused(request)
         stored = int(version) if version.isdigit() else None
         row = _write(request, "trades", lambda s: crud.delete_row(s, trades, trade_id, stored))
         symbol = _db(request).run(lambda s: queries.symbol_name(s, row.universeId))
@@ -654,7 +623,7 @@ def router() -> APIRouter:
         request: Request, deposit_id: str, version: Field = "", back: Field = "", csrf: Field = ""
     ) -> Response:
         if not csrf_ok(request, csrf):
-            return _refused(request)
+            return refused(request)
         stored = int(version) if version.isdigit() else None
         row = _write(
             request, "div-deposits", lambda s: crud.delete_row(s, deposits, deposit_id, stored)
@@ -693,7 +662,7 @@ def router() -> APIRouter:
         request: Request, trade_id: str, back: Text = "", version: Field = "", csrf: Field = ""
     ) -> Response:
         if not csrf_ok(request, csrf):
-            return _refused(request)
+            return refused(request)
         return restore(request, "trades", trade_id, version, back, "#trades")
 
     @pages.post("/deposits/{deposit_id}/restore")
@@ -701,7 +670,7 @@ def router() -> APIRouter:
         request: Request, deposit_id: str, back: Text = "", version: Field = "", csrf: Field = ""
     ) -> Response:
         if not csrf_ok(request, csrf):
-            return _refused(request)
+            return refused(request)
         return restore(request, "div-deposits", deposit_id, version, back, "#dividends")
 
     return pages

@@ -21,7 +21,7 @@ from rms.api.problems import field_problems
 from rms.errors import RmsError
 from rms.web.words import plain
 
-__all__ = ["Conflict", "FormError", "validate"]
+__all__ = ["Conflict", "FormError", "conflict_of", "form_values", "form_version", "validate"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,23 @@ class Conflict:
 
     rows: list[tuple[str, str, str, bool]]
     version: int
+
+
+def conflict_of(
+    labels: Mapping[str, str], mine: Mapping[str, str], saved: Mapping[str, str], version: int
+) -> Conflict:
+    """The "Yours / Saved now" table of the fields in ``labels`` the form sent."""
+    rows = [
+        (label, mine.get(name, ""), saved.get(name, ""), mine.get(name, "") != saved.get(name, ""))
+        for name, label in labels.items()
+        if name in mine
+    ]
+    return Conflict(rows, version)
+
+
+def form_version(text: str) -> int:
+    """The ``version`` (or ``overwrite``) a form posted; 0 when it is not a version."""
+    return int(text) if text.isdigit() and len(text) < 10 else 0
 
 
 @dataclass

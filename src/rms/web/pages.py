@@ -1,4 +1,6 @@
-"""The read pages: sign-in, dashboard, universe, screener, holidays; "sign out everywhere".
+"""The read pages: sign-in, dashboard, holidays; "sign out everywhere".
+
+The universe, the screener and the other lists the owner changes are :mod:`rms.web.manage`.
 
 The dashboard's figures come from :func:`rms.repo.summary.month_summary` and
 :func:`rms.repo.summary.year_graph`, the functions behind ``/api/summary`` and
@@ -25,10 +27,10 @@ from rms.domain.portfolio import year_total
 from rms.repo import crud
 from rms.repo.resources import RESOURCES
 from rms.repo.summary import latest_month, month_summary, year_graph
-from rms.schema.tables import Holiday, Screener, Universe
+from rms.schema.tables import Holiday
 from rms.web import queries
 from rms.web.chart import year_chart
-from rms.web.render import csrf_ok, render
+from rms.web.render import csrf_ok, refused, render
 from rms.web.routing import PageRoute
 
 __all__ = ["login_page", "router"]
@@ -99,16 +101,6 @@ def router() -> APIRouter:
             **data,
         )
 
-    @pages.get("/universe")
-    def universe(request: Request) -> HTMLResponse:
-        rows = _db(request).run(lambda s: queries.universe_rows(s, Universe))
-        return render(request, "universe.html", title="Universe", rows=rows, screener=False)
-
-    @pages.get("/screener")
-    def screener(request: Request) -> HTMLResponse:
-        rows = _db(request).run(lambda s: queries.universe_rows(s, Screener))
-        return render(request, "universe.html", title="Screener", rows=rows, screener=True)
-
     @pages.get("/holidays")
     def holidays(request: Request, year: Text = "") -> HTMLResponse:
         chosen = datetime.now(UTC).year
@@ -135,14 +127,7 @@ def router() -> APIRouter:
     ) -> Response:
         """The pages' "Sign out everywhere" button: every session ends, this one too."""
         if not csrf_ok(request, csrf):
-            return render(
-                request,
-                "error.html",
-                403,
-                title="Form refused",
-                message="This form is out of date or did not come from this site's pages; "
-                "reload the page and send it again.",
-            )
+            return refused(request)
         store = request.app.state.auth.store
         if store is not None:
             await anyio.to_thread.run_sync(store.end_all)

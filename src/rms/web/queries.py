@@ -13,7 +13,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from rms.schema.tables import Account, DivDeposit, DivDepositType, RiskGroup, Trade, Universe
+from rms.schema.tables import Account, DivDeposit, DivDepositType, Trade, Universe
 
 __all__ = [
     "TRADE_SORTS",
@@ -194,19 +194,6 @@ def universe_id_of(session: Session, symbol: str) -> str | None:
         if found is not None:
             return str(found)
     return None
-
-
-def universe_rows(session: Session, model: type[Any]) -> list[tuple[Any, str]]:
-    """Universe or screener rows with their risk group's name, by symbol."""
-    return [
-        (row, name)
-        for row, name in session.execute(
-            select(model, RiskGroup.name)
-            .join(RiskGroup, RiskGroup.id == model.risk_group_id)
-            .where(model.deletedAt.is_(None))
-            .order_by(model.symbol)
-        )
-    ]
 
 
 def symbol_name(session: Session, universe_id: str | None) -> str:

@@ -29,7 +29,15 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from rms.auth import Principal
 from rms.auth.sessions import SESSION_COOKIE
 
-__all__ = ["Flash", "csrf_ok", "csrf_token", "make_templates", "redirect", "render"]
+__all__ = [
+    "Flash",
+    "csrf_ok",
+    "csrf_token",
+    "make_templates",
+    "redirect",
+    "refused",
+    "render",
+]
 
 #: The cookie that carries a success message across the redirect after a form (read once).
 FLASH_COOKIE = "rms_flash"
@@ -151,3 +159,15 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     if FLASH_COOKIE in request.cookies and request.method == "GET":
         response.delete_cookie(FLASH_COOKIE, path="/", httponly=True, samesite="strict")
     return response
+
+
+def refused(request: Request) -> HTMLResponse:
+    """The answer to a form without its CSRF token (403)."""
+    return render(
+        request,
+        "error.html",
+        403,
+        title="Form refused",
+        message="This form is out of date or did not come from this site's pages; "
+        "reload the page and send it again.",
+    )

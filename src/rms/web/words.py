@@ -15,7 +15,19 @@ from rms.api.schemas import DAY_FORMAT, INSTANT_FORMAT
 __all__ = ["API_WORDS", "plain"]
 
 #: Words of the API that a page never shows.
-API_WORDS = ("null", "universeId", "accountId", "divDepositTypeId", "buy_date", "sell_date")
+API_WORDS = (
+    "null",
+    "universeId",
+    "accountId",
+    "divDepositTypeId",
+    "buy_date",
+    "sell_date",
+    "risk_group_id",
+    "distributions_per_year",
+    "last_price",
+    "ex_date",
+    "is_closed_end_fund",
+)
 
 _SENTENCES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), replacement)
@@ -36,6 +48,7 @@ _SENTENCES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"no accounts row with id .*", "names an account that was deleted"),
         (r"no universe row with id .*", "names a symbol that was deleted from the universe"),
         (r"no divDepositType row with id .*", "names a type that was deleted"),
+        (r"no risk_group row with id .*", "names a risk group that was deleted"),
         (r"a trade is sold on or after", "a lot is sold on or after"),
         (r"must be a date or date-time written", "must be a date written"),
         (r"name the symbol, by its universe id .*", "name the symbol"),
@@ -47,6 +60,11 @@ _NAMES = {
     "divDepositTypeId": "type",
     "buy_date": "buy date",
     "sell_date": "sell date",
+    "risk_group_id": "risk group",
+    "distributions_per_year": "distributions a year",
+    "last_price": "last price",
+    "ex_date": "ex-date",
+    "is_closed_end_fund": "closed-end fund",
     "null": "empty",
 }
 
