@@ -79,7 +79,8 @@ def test_owner_story(page: Any, served: Served) -> None:
     page.get_by_label("Quantity").fill("10")
     page.get_by_role("button", name="Buy").click()
     page.wait_for_url(f"{account_url.split('?')[0]}#trades")
-    lot = page.locator("#positions tr", has_text="PDI").filter(has_text="10.00").first
+    page.locator("#lots-PDI summary").click()  # the symbol's lots are folded
+    lot = page.locator("#lots-PDI .open-lots tr").filter(has_text="10.00").first
     assert lot.is_visible()
     if shots:
         shoot(page, "account")

@@ -39,6 +39,7 @@ from rms.db.database import Database
 from rms.errors import NotFoundError, RmsError, StaleVersionError
 from rms.repo import crud
 from rms.repo.calendar import market_closed
+from rms.repo.holdings import account_holdings
 from rms.repo.resources import RESOURCES
 from rms.repo.trades import sell_lot
 from rms.schema.tables import DivDeposit, Trade
@@ -218,7 +219,7 @@ def router() -> APIRouter:
             account = crud.get_row(session, RESOURCES["accounts"], account_id)
             return {
                 "account": account,
-                "positions": queries.positions(session, account_id),
+                "holdings": account_holdings(session, account_id, _today().year),
                 "trades": queries.trade_page(
                     session,
                     account_id,
