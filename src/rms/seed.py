@@ -46,6 +46,7 @@ __all__ = [
     "DemoPlan",
     "SeedResult",
     "demo_plan",
+    "has_demo",
     "remove_demo",
     "seed_demo",
     "seed_reference",
@@ -319,6 +320,16 @@ def _present(session: Session, model: type[Row], ids: frozenset[str]) -> set[str
 def _names(session: Session, model: type[Row], column: Any, ids: set[str]) -> str:
     names = sorted(session.scalars(select(column).where(model.__table__.c.id.in_(sorted(ids)))))
     return ", ".join(names)
+
+
+def has_demo(session: Session) -> bool:
+    """Whether demo trades, dividends or deposits are still in the database (cheap)."""
+    ids = demo_ids()
+    for model in (Trade, DivDeposit):
+        key = model.__table__.c.id
+        if session.scalar(select(key).where(key.in_(sorted(ids[model]))).limit(1)) is not None:
+            return True
+    return False
 
 
 def demo_plan(session: Session) -> DemoPlan:

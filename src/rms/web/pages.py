@@ -25,6 +25,7 @@ from rms.repo.calendar import year_holidays
 from rms.repo.resources import RESOURCES
 from rms.repo.summary import month_summary, year_graph
 from rms.schema.tables import Screener, Universe
+from rms.seed import has_demo
 from rms.web import queries
 from rms.web.chart import year_chart
 from rms.web.render import csrf_ok, render
@@ -81,6 +82,7 @@ def router() -> APIRouter:
                 "summary": summary,
                 "months": months,
                 "accounts": queries.accounts(session),
+                "demo": has_demo(session),
             }
 
         data = _db(request).run(work)
