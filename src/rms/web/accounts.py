@@ -254,6 +254,11 @@ def router() -> APIRouter:
             view=view_params,
             back=view_query(urlencode(params)),
             link=link,
+            unfold={
+                "trades": any(k in params for k in ("status", "symbol", "sort", "dir", "page")),
+                "dividends": "dpage" in params,
+                "deposits": "xpage" in params,
+            },
             buy=buy_form or FormError(),
             deposit=deposit or FormError(),
             **data,
@@ -372,7 +377,11 @@ def router() -> APIRouter:
         except RmsError as exc:
             failed = FormError.of(exc, values, DEPOSIT_FIELDS)
             return account_page(request, account_id, deposit=failed, status_code=422)
-        target = _account_url(account_id, anchor="#dividends" if dividend else "#deposits")
+        target = _account_url(
+            account_id,
+            "dpage=1" if dividend else "xpage=1",  # the list unfolded, the new row in view
+            anchor="#dividends" if dividend else "#deposits",
+        )
         return redirect(request, target, {"text": f"Added the {deposit_words(row)}."})
 
     # --- one trade: sell (whole or part) and edit ---------------------------------------
