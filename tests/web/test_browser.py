@@ -121,6 +121,22 @@ def test_owner_story(page: Any, served: Served) -> None:
             page.goto(f"{served.base}/{name}")
             shoot(page, name.split("?")[0])
 
+    # Remove the demo portfolio: refused at first (the lot bought above is in a demo
+    # account), then done keeping the demo account and symbol that lot uses.
+    page.goto(f"{served.base}/?month={DEMO_MONTH}")
+    page.get_by_role("link", name="Remove the demo portfolio").click()
+    assert "of your trades in the demo accounts" in page.locator("#dependents").inner_text()
+    if shots:
+        shoot(page, "demo-remove")
+    page.get_by_role("button", name="Remove the demo portfolio").click()
+    assert "Nothing was removed" in page.locator("#demo-error").inner_text()
+    page.get_by_label("Keep them").check()
+    page.get_by_role("button", name="Remove the demo portfolio").click()
+    page.wait_for_url(f"{served.base}/")
+    assert "Removed the demo portfolio" in page.locator(".flash").inner_text()
+    accounts = page.request.get(f"{served.base}/api/accounts").json()["items"]
+    assert [a["id"] for a in accounts] == [account_id]
+
 
 def test_docs_load_with_no_request_leaving_the_machine(page: Any, serve_sqlite: Served) -> None:
     served = serve_sqlite
