@@ -48,7 +48,7 @@ def test_remove_demo_refused_then_kept_then_gone(
     refused = run_rms("db", "seed", "--remove-demo")
     assert refused.exit_code == 2
     assert "demo portfolio not removed" in refused.stderr and "--keep-used" in refused.stderr
-    assert "1 of your trades in the demo accounts Brokerage" in refused.stderr
+    assert "1 of your trades in the demo account Brokerage" in refused.stderr
     assert _sql(url, "SELECT count(*) FROM trades") == trades + 1
 
     kept = run_rms("db", "seed", "--remove-demo", "--keep-used")

@@ -104,7 +104,7 @@ def test_refused_when_the_owners_rows_use_demo_rows(seeded: Database) -> None:
     before = _counts(seeded)
     plan = seeded.run(demo_plan)
     assert plan.dependents == [
-        "1 of your trades in the demo accounts Brokerage and of the demo symbols PDI"
+        "1 of your trades in the demo account Brokerage and of the demo symbol PDI"
     ]
     with pytest.raises(DemoInUseError) as refused:
         seeded.run(lambda s: remove_demo(s), write=True)
@@ -130,6 +130,6 @@ def test_a_deleted_row_of_the_owner_still_counts(seeded: Database) -> None:
     seeded.run(lambda s: crud.delete_row(s, RESOURCES["trades"], "my-trade", None), write=True)
     plan = seeded.run(demo_plan)
     assert plan.dependents == [
-        "1 of your trades in the demo accounts Roth IRA (1 of them deleted, which could "
+        "1 of your trades in the demo account Roth IRA (1 of them deleted, which could "
         "still be undone)"
     ]

@@ -332,6 +332,10 @@ def has_demo(session: Session) -> bool:
     return False
 
 
+def _s(items: set[str]) -> str:
+    return "s" if len(items) != 1 else ""
+
+
 def demo_plan(session: Session) -> DemoPlan:
     """Count the demo rows present and find the owner's rows that depend on them."""
     ids = demo_ids()
@@ -358,11 +362,13 @@ def demo_plan(session: Session) -> DemoPlan:
         where = []
         if in_accounts:
             where.append(
-                f"in the demo accounts {_names(session, Account, Account.name, in_accounts)}"
+                f"in the demo account{_s(in_accounts)} "
+                f"{_names(session, Account, Account.name, in_accounts)}"
             )
         if of_symbols:
             where.append(
-                f"of the demo symbols {_names(session, Universe, Universe.symbol, of_symbols)}"
+                f"of the demo symbol{_s(of_symbols)} "
+                f"{_names(session, Universe, Universe.symbol, of_symbols)}"
             )
         note = f" ({deleted} of them deleted, which could still be undone)" if deleted else ""
         dependents.append(f"{len(rows)} of your {plural} {' and '.join(where)}{note}")

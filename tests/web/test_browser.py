@@ -125,7 +125,7 @@ def test_owner_story(page: Any, served: Served) -> None:
     # account), then done keeping the demo account and symbol that lot uses.
     page.goto(f"{served.base}/?month={DEMO_MONTH}")
     page.get_by_role("link", name="Remove the demo portfolio").click()
-    assert "of your trades in the demo accounts" in page.locator("#dependents").inner_text()
+    assert "of your trades in the demo account" in page.locator("#dependents").inner_text()
     if shots:
         shoot(page, "demo-remove")
     page.get_by_role("button", name="Remove the demo portfolio").click()

@@ -49,7 +49,7 @@ def test_remove_the_demo_after_confirming(pages: Pages) -> None:
 def test_refused_when_the_owner_uses_a_demo_account_unless_kept(pages: Pages) -> None:
     _buy(pages, "demo-account-1", "PDI")
     page = pages.get("/demo/remove").text
-    assert "1 of your trades in the demo accounts Brokerage and of the demo symbols PDI" in page
+    assert "1 of your trades in the demo account Brokerage and of the demo symbol PDI" in page
     refused = pages.post("/demo/remove", {"confirm": "remove"}, csrf_from="/demo/remove")
     assert refused.status_code == 409
     assert "Nothing was removed: some of your own rows use" in refused.text
