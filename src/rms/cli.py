@@ -174,6 +174,38 @@ def db_upgrade(
     stdout_console().print(f"schema at revision {revision} ({_describe(settings)})", markup=False)
 
 
+def _remove_demo(ctx: typer.Context, url: str | None, *, keep_used: bool) -> None:
+    """``rms db seed --remove-demo``: exactly the demo rows, one transaction."""
+    from rms.db import build_database
+    from rms.db.deadline import command_budget
+    from rms.seed import DemoInUseError
+    from rms.seed import remove_demo as remove
+
+    settings = command_settings(ctx, url)
+    db = build_database(settings, session_factory=hooks_of(ctx).session_factory)
+    try:
+        with command_budget(settings):
+            plan, deleted = db.run(lambda s: remove(s, keep_used=keep_used), write=True)
+    except DemoInUseError as exc:
+        exc.message = (
+            "demo portfolio not removed: some of your own rows use its accounts or symbols; "
+            "move or delete them first, or pass --keep-used to keep those demo accounts and "
+            "symbols"
+        )
+        raise
+    finally:
+        db.dispose()
+    out = stdout_console()
+    if not sum(deleted.values()):
+        out.print(f"no demo portfolio to remove in {_describe(settings)}", markup=False)
+        return
+    summary = ", ".join(f"{table} {count}" for table, count in deleted.items())
+    out.print(f"removed the demo portfolio: {summary}", markup=False)
+    if keep_used and plan.dependents:
+        kept = sum(len(ids) for ids in plan.used.values())
+        out.print(f"kept {kept} demo accounts and symbols that your own rows use", markup=False)
+
+
 @db_app.command("seed", short_help="Insert reference data (and, if asked, demo data).")
 def db_seed(
     ctx: typer.Context,
@@ -199,6 +231,22 @@ def db_seed(
         typer.Option(
             "--allow-non-embedded",
             help="With --demo: add the demo portfolio to a configured database too.",
+        ),
+    ] = False,
+    remove_demo: Annotated[
+        bool,
+        typer.Option(
+            "--remove-demo",
+            help="Remove the demo portfolio instead (its accounts, symbols, trades, dividends "
+            "and deposits; your own rows and the reference data stay), in one transaction.",
+        ),
+    ] = False,
+    keep_used: Annotated[
+        bool,
+        typer.Option(
+            "--keep-used",
+            help="With --remove-demo: keep the demo accounts and symbols your own rows use "
+            "(otherwise the removal is refused).",
         ),
     ] = False,
     first_year: Annotated[
@@ -230,6 +278,16 @@ def db_seed(
         )
     if allow_non_embedded and not demo:
         raise InvalidInputError("--allow-non-embedded only goes with --demo", field="--demo")
+    if keep_used and not remove_demo:
+        raise InvalidInputError("--keep-used only goes with --remove-demo", field="--keep-used")
+    if remove_demo and (demo or demo_if_embedded):
+        raise InvalidInputError(
+            "--remove-demo cannot be combined with --demo or --demo-if-embedded: use one",
+            field="--remove-demo",
+        )
+    if remove_demo:
+        _remove_demo(ctx, url, keep_used=keep_used)
+        return
     settings = command_settings(ctx, url)
     out = stdout_console()
     add_demo = demo or (demo_if_embedded and settings.is_embedded)

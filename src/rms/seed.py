@@ -5,6 +5,12 @@ missing, so running the seed twice changes nothing the second time.
 
 Market holidays come from the ``holidays`` package's NYSE calendar (kept up to date by its
 maintainers, special closures included) rather than rules written here.
+
+The demo portfolio is removed by :func:`remove_demo`. Its rows are known exactly: they are
+the ids the generator produces from its fixed seed (``demo-account-1``, ``demo-pdi``,
+``demo-trade-0001``, ``demo-deposit-0001``, ...), recomputed here, never a pattern of names,
+so an owner's row is never taken for a demo row (the API lets a client choose ids, and a
+prefix such as ``demo-`` would not be proof).
 """
 
 from __future__ import annotations
@@ -13,13 +19,15 @@ import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import holidays
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from rms.domain.portfolio import STANDARD_RISK_GROUPS
+from rms.errors import ConflictError
 from rms.schema.tables import (
     Account,
     DivDeposit,
@@ -32,7 +40,17 @@ from rms.schema.tables import (
 )
 from rms.schema.types import utcnow
 
-__all__ = ["DEPOSIT_TYPES", "SeedResult", "seed_demo", "seed_reference"]
+__all__ = [
+    "DEPOSIT_TYPES",
+    "DemoInUseError",
+    "DemoPlan",
+    "SeedResult",
+    "demo_plan",
+    "has_demo",
+    "remove_demo",
+    "seed_demo",
+    "seed_reference",
+]
 
 DEPOSIT_TYPES = ("Deposit", "Dividend", "Interest", "Return of Capital")
 
@@ -236,7 +254,10 @@ def _demo_rows(rng: random.Random) -> dict[type[Row], list[dict[str, Any]]]:
     return {Account: accounts, Universe: universe, Trade: trades, DivDeposit: deposits}
 
 
-def seed_demo(session: Session, seed: int = 20240101) -> SeedResult:
+DEMO_SEED = 20240101
+
+
+def seed_demo(session: Session, seed: int = DEMO_SEED) -> SeedResult:
     """A believable portfolio over 2021-2025 (needs the reference data first).
 
     Generated from a fixed random seed, so every run produces the same rows.
@@ -247,3 +268,141 @@ def seed_demo(session: Session, seed: int = 20240101) -> SeedResult:
         for model, rows in _demo_rows(random.Random(seed)).items()  # noqa: S311 - demo data
     }
     return SeedResult(inserted)
+
+
+# --- removing the demo portfolio -------------------------------------------------------------
+
+#: Deleted in this order (rows that refer to others first); reference data is never touched.
+_DEMO_TABLES: tuple[tuple[type[Row], str], ...] = (
+    (DivDeposit, "dividends and deposits"),
+    (Trade, "trades"),
+    (Universe, "symbols"),
+    (Account, "accounts"),
+)
+
+
+@lru_cache(maxsize=1)
+def demo_ids() -> dict[type[Row], frozenset[str]]:
+    """Every id the demo generator makes, by table (whether or not it is in the database)."""
+    rows = _demo_rows(random.Random(DEMO_SEED))  # noqa: S311 - demo data
+    return {model: frozenset(r["id"] for r in rows[model]) for model, _ in _DEMO_TABLES}
+
+
+@dataclass(frozen=True)
+class DemoPlan:
+    """What removing the demo portfolio would do, read before doing it.
+
+    ``present`` counts the demo rows in the database by table (plain names);
+    ``dependents`` says, in the owner's words, which of his rows use a demo account or a
+    demo symbol; ``used`` are those demo accounts and symbols (kept if the owner asks).
+    """
+
+    present: dict[str, int]
+    dependents: list[str]
+    used: dict[type[Row], frozenset[str]]
+
+    @property
+    def total(self) -> int:
+        return sum(self.present.values())
+
+
+class DemoInUseError(ConflictError):
+    """The owner's rows use demo accounts or symbols: removing them would break his rows."""
+
+    title = "Demo portfolio in use"
+
+
+def _present(session: Session, model: type[Row], ids: frozenset[str]) -> set[str]:
+    key = model.__table__.c.id
+    return set(session.scalars(select(key).where(key.in_(sorted(ids)))))
+
+
+def _names(session: Session, model: type[Row], column: Any, ids: set[str]) -> str:
+    names = sorted(session.scalars(select(column).where(model.__table__.c.id.in_(sorted(ids)))))
+    return ", ".join(names)
+
+
+def has_demo(session: Session) -> bool:
+    """Whether demo trades, dividends or deposits are still in the database (cheap)."""
+    ids = demo_ids()
+    for model in (Trade, DivDeposit):
+        key = model.__table__.c.id
+        if session.scalar(select(key).where(key.in_(sorted(ids[model]))).limit(1)) is not None:
+            return True
+    return False
+
+
+def _s(items: set[str]) -> str:
+    return "s" if len(items) != 1 else ""
+
+
+def demo_plan(session: Session) -> DemoPlan:
+    """Count the demo rows present and find the owner's rows that depend on them."""
+    ids = demo_ids()
+    present = {model: _present(session, model, ids[model]) for model, _ in _DEMO_TABLES}
+    accounts, symbols = sorted(present[Account]), sorted(present[Universe])
+    dependents: list[str] = []
+    used_accounts: set[str] = set()
+    used_symbols: set[str] = set()
+    for model, plural in ((Trade, "trades"), (DivDeposit, "dividends or deposits")):
+        mine = [
+            model.__table__.c.id.not_in(sorted(ids[model])),
+        ]
+        uses = or_(model.accountId.in_(accounts), model.universeId.in_(symbols))
+        rows = session.execute(
+            select(model.accountId, model.universeId, model.deletedAt).where(*mine, uses)
+        ).all()
+        if not rows:
+            continue
+        in_accounts = {a for a, _, _ in rows if a in present[Account]}
+        of_symbols = {u for _, u, _ in rows if u in present[Universe]}
+        used_accounts |= in_accounts
+        used_symbols |= of_symbols
+        deleted = sum(1 for _, _, gone in rows if gone is not None)
+        where = []
+        if in_accounts:
+            where.append(
+                f"in the demo account{_s(in_accounts)} "
+                f"{_names(session, Account, Account.name, in_accounts)}"
+            )
+        if of_symbols:
+            where.append(
+                f"of the demo symbol{_s(of_symbols)} "
+                f"{_names(session, Universe, Universe.symbol, of_symbols)}"
+            )
+        note = f" ({deleted} of them deleted, which could still be undone)" if deleted else ""
+        dependents.append(f"{len(rows)} of your {plural} {' and '.join(where)}{note}")
+    return DemoPlan(
+        present={plural: len(present[model]) for model, plural in _DEMO_TABLES},
+        dependents=dependents,
+        used={Account: frozenset(used_accounts), Universe: frozenset(used_symbols)},
+    )
+
+
+def remove_demo(session: Session, *, keep_used: bool = False) -> tuple[DemoPlan, dict[str, int]]:
+    """Delete exactly the demo portfolio's rows (in the caller's one transaction).
+
+    Refused (:class:`DemoInUseError`) when the owner's rows use a demo account or symbol,
+    unless ``keep_used``: then those demo accounts and symbols stay (everything else of the
+    demo goes, its trades and dividends in the kept accounts too). Returns the plan and the
+    rows deleted by table. Risk groups, deposit types and holidays are never touched.
+    """
+    plan = demo_plan(session)
+    if plan.dependents and not keep_used:
+        refusal = DemoInUseError(
+            "not removed: some of your own rows use the demo portfolio's accounts or symbols; "
+            "move or delete them first, or keep those demo accounts and symbols"
+        )
+        refusal.lines = tuple(plan.dependents)
+        raise refusal
+    ids = demo_ids()
+    deleted: dict[str, int] = {}
+    for model, plural in _DEMO_TABLES:
+        doomed = sorted(ids[model] - plan.used.get(model, frozenset()))
+        key = model.__table__.c.id
+        count = 0
+        for start in range(0, len(doomed), 500):
+            result = session.execute(delete(model).where(key.in_(doomed[start : start + 500])))
+            count += int(getattr(result, "rowcount", 0) or 0)
+        deleted[plural] = count
+    return plan, deleted

@@ -85,7 +85,8 @@ def test_owner_story(page: Any, served: Served) -> None:
     page.get_by_label("Quantity").fill("10")
     page.get_by_role("button", name="Buy").click()
     page.wait_for_url(f"{account_url.split('?')[0]}#trades")
-    lot = page.locator("#positions tr", has_text="PDI").filter(has_text="10.00").first
+    page.locator("#lots-PDI summary").click()  # the symbol's lots are folded
+    lot = page.locator("#lots-PDI .open-lots tr").filter(has_text="10.00").first
     assert lot.is_visible()
     if shots:
         shoot(page, "account")
@@ -125,6 +126,22 @@ def test_owner_story(page: Any, served: Served) -> None:
         for name in ("universe", "screener", "holidays?year=2025"):
             page.goto(f"{served.base}/{name}")
             shoot(page, name.split("?")[0])
+
+    # Remove the demo portfolio: refused at first (the lot bought above is in a demo
+    # account), then done keeping the demo account and symbol that lot uses.
+    page.goto(f"{served.base}/?month={DEMO_MONTH}")
+    page.get_by_role("link", name="Remove the demo portfolio").click()
+    assert "of your trades in the demo account" in page.locator("#dependents").inner_text()
+    if shots:
+        shoot(page, "demo-remove")
+    page.get_by_role("button", name="Remove the demo portfolio").click()
+    assert "Nothing was removed" in page.locator("#demo-error").inner_text()
+    page.get_by_label("Keep them").check()
+    page.get_by_role("button", name="Remove the demo portfolio").click()
+    page.wait_for_url(f"{served.base}/")
+    assert "Removed the demo portfolio" in page.locator(".flash").inner_text()
+    accounts = page.request.get(f"{served.base}/api/accounts").json()["items"]
+    assert [a["id"] for a in accounts] == [account_id]
 
 
 def test_docs_load_with_no_request_leaving_the_machine(page: Any, serve_sqlite: Served) -> None:

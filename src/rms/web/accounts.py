@@ -39,6 +39,7 @@ from rms.db.database import Database
 from rms.errors import NotFoundError, RmsError, StaleVersionError
 from rms.repo import crud
 from rms.repo.calendar import market_closed
+from rms.repo.holdings import account_holdings
 from rms.repo.resources import RESOURCES
 from rms.repo.trades import sell_lot
 from rms.schema.tables import DivDeposit, Trade
@@ -187,7 +188,7 @@ def router() -> APIRouter:
             account = crud.get_row(session, RESOURCES["accounts"], account_id)
             return {
                 "account": account,
-                "positions": queries.positions(session, account_id),
+                "holdings": account_holdings(session, account_id, _today().year),
                 "trades": queries.trade_page(
                     session,
                     account_id,
@@ -222,6 +223,11 @@ def router() -> APIRouter:
             view=view_params,
             back=view_query(urlencode(params)),
             link=link,
+            unfold={
+                "trades": any(k in params for k in ("status", "symbol", "sort", "dir", "page")),
+                "dividends": "dpage" in params,
+                "deposits": "xpage" in params,
+            },
             buy=buy_form or FormError(),
             deposit=deposit or FormError(),
             **data,
@@ -340,7 +346,11 @@ def router() -> APIRouter:
         except RmsError as exc:
             failed = FormError.of(exc, values, DEPOSIT_FIELDS)
             return account_page(request, account_id, deposit=failed, status_code=422)
-        target = _account_url(account_id, anchor="#dividends" if dividend else "#deposits")
+        target = _account_url(
+            account_id,
+            "dpage=1" if dividend else "xpage=1",  # the list unfolded, the new row in view
+            anchor="#dividends" if dividend else "#deposits",
+        )
         return redirect(request, target, {"text": f"Added the {deposit_words(row)}."})
 
     # --- one trade: sell (whole or part) and edit ---------------------------------------

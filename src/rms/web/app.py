@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from rms.auth.keys import load_session_key
-from rms.web import accounts, docs, manage, pages
+from rms.web import accounts, demo, docs, manage, pages
 from rms.web.render import STATIC, make_templates
 from rms.web.routing import waking_page
 
@@ -29,3 +29,4 @@ def install_web(app: FastAPI) -> None:
     app.include_router(pages.router())
     app.include_router(manage.router())
     app.include_router(accounts.router())
+    app.include_router(demo.router())

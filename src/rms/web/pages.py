@@ -16,7 +16,6 @@ import anyio.to_thread
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rms.api.problems import field_problems
@@ -25,9 +24,10 @@ from rms.api.schemas import Month
 from rms.db.database import Database
 from rms.domain.portfolio import year_total
 from rms.repo import crud
+from rms.repo.calendar import year_holidays
 from rms.repo.resources import RESOURCES
 from rms.repo.summary import latest_month, month_summary, year_graph
-from rms.schema.tables import Holiday
+from rms.seed import has_demo
 from rms.web import queries
 from rms.web.chart import year_chart
 from rms.web.render import csrf_ok, refused, render
@@ -87,6 +87,7 @@ def router() -> APIRouter:
                 "months": months,
                 "year_total": year_total(months),
                 "accounts": queries.accounts(session),
+                "demo": has_demo(session),
             }
 
         data = _db(request).run(work)
@@ -103,23 +104,21 @@ def router() -> APIRouter:
 
     @pages.get("/holidays")
     def holidays(request: Request, year: Text = "") -> HTMLResponse:
-        chosen = datetime.now(UTC).year
+        chosen, error = datetime.now(UTC).year, None
         if year.isascii() and year.isdigit() and 1900 <= int(year) <= 2199:
             chosen = int(year)
-        start = datetime(chosen, 1, 1, tzinfo=UTC)
-        end = datetime(chosen + 1, 1, 1, tzinfo=UTC)
-
-        def work(session: Session) -> list[Holiday]:
-            return list(
-                session.scalars(
-                    select(Holiday)
-                    .where(Holiday.deletedAt.is_(None), Holiday.date >= start, Holiday.date < end)
-                    .order_by(Holiday.date)
-                )
-            )
-
-        rows = _db(request).run(work)
-        return render(request, "holidays.html", title="Holidays", rows=rows, year=chosen)
+        elif year:
+            error = f"Year {year!r} is not a year from 1900 to 2199; showing {chosen}."
+        rows = _db(request).run(lambda s: year_holidays(s, chosen))
+        return render(
+            request,
+            "holidays.html",
+            400 if error else 200,
+            title=f"Market holidays {chosen}",
+            rows=rows,
+            year=chosen,
+            year_error=error,
+        )
 
     @pages.post("/auth/logout-everywhere")
     async def sign_out_everywhere(

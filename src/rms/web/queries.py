@@ -17,41 +17,15 @@ from rms.schema.tables import Account, DivDeposit, DivDepositType, Trade, Univer
 
 __all__ = [
     "TRADE_SORTS",
-    "Position",
     "TradePage",
     "accounts",
     "deposit_page",
     "deposit_types",
-    "positions",
     "trade_page",
     "universe_id_of",
 ]
 
 PAGE_SIZE = 20
-
-
-@dataclass(frozen=True)
-class Position:
-    """One open lot with what it is worth now and what it yields on its cost."""
-
-    trade: Trade
-    symbol: str
-    last_price: float
-    distribution: float
-    distributions_per_year: int
-
-    @property
-    def cost_basis(self) -> float:
-        return round(self.trade.buy * self.trade.quantity, 2)
-
-    @property
-    def unrealized_gain(self) -> float:
-        return round((self.last_price - self.trade.buy) * self.trade.quantity, 2)
-
-    @property
-    def yield_on_cost(self) -> float:
-        """distribution x distributions per year / the price paid."""
-        return self.distribution * self.distributions_per_year / self.trade.buy
 
 
 def accounts(session: Session) -> list[Account]:
@@ -68,22 +42,6 @@ def deposit_types(session: Session) -> list[DivDepositType]:
             .order_by(DivDepositType.name)
         )
     )
-
-
-def positions(session: Session, account_id: str) -> list[Position]:
-    rows = session.execute(
-        select(
-            Trade,
-            Universe.symbol,
-            Universe.last_price,
-            Universe.distribution,
-            Universe.distributions_per_year,
-        )
-        .join(Universe, Universe.id == Trade.universeId)
-        .where(Trade.accountId == account_id, Trade.deletedAt.is_(None), Trade.sell_date.is_(None))
-        .order_by(Universe.symbol, Trade.buy_date, Trade.id)
-    )
-    return [Position(*row) for row in rows]
 
 
 _GAIN = (Trade.sell - Trade.buy) * Trade.quantity
