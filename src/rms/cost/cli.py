@@ -178,10 +178,11 @@ def estimate(
         bool,
         typer.Option(
             "--customer-managed-key/--aws-managed-keys",
-            help="With --stack: price infra/'s customer_managed_key = true (one key, rotated "
-            "yearly) instead of the AWS-managed keys it deploys by default.",
+            help="With --stack: one customer-managed key, rotated yearly (what infra/ deploys "
+            "today), or AWS-managed keys (db-foundation's customer_managed_key = false, which "
+            "the environments do not select yet).",
         ),
-    ] = False,
+    ] = True,
     lambda_init_seconds: Annotated[
         float,
         typer.Option(

@@ -81,9 +81,12 @@ _HOURS_PER_MONTH_BILLED = 730.0  # AWS prices monthly items (keys, secrets) per 
 class StackProfile:
     """What the rest of the stack sees of the owner's use, and how it is built.
 
-    The defaults describe infra/environments/dev: 14 alarms, AWS-managed keys (no customer
-    managed key: ``customer_managed_key = false``), one secret (the master password), one
-    dashboard, one cost budget, the service's 5 custom metrics, one user.
+    The defaults describe infra/environments/dev as it deploys today: 14 alarms, one customer
+    managed key (the aurora-serverless-v2 module passes ``customer_managed_key = true`` to
+    db-foundation), one secret (the master password), one dashboard, one cost budget, the
+    service's 5 custom metrics, one user. ``kms_keys=0`` prices the AWS-managed-key design
+    db-foundation offers (``customer_managed_key = false``), which the environments do not
+    select yet (docs/cost-model.md).
     """
 
     requests_per_active_hour: float = 300.0
@@ -107,9 +110,9 @@ class StackProfile:
     #: Cold starts per active session: the first request of each session finds no environment.
     cold_starts_per_session: float = 1.0
     alarms: int = 14
-    #: Customer managed keys; 0 is the default design (aws/rds, aws/secretsmanager, aws/lambda
-    #: keys cost nothing a month). 1 with ``customer_managed_key = true`` in infra/.
-    kms_keys: int = 0
+    #: Customer managed keys: 1, what infra/ deploys today; 0 with AWS-managed keys (aws/rds,
+    #: aws/secretsmanager, aws/lambda cost nothing a month).
+    kms_keys: int = 1
     #: Automatic rotation period of a customer managed key (infra/ sets 365 days).
     kms_rotation_days: float = 365.0
     budgets: int = 1
