@@ -80,10 +80,12 @@ run: install
 ## The static and infra checks run beside the test suite (both wait on much besides the
 ## CPU); each one's output is printed whole when it ends.
 test: lock-check install-dev test-setup
-	$(MAKE) --no-print-directory -j2 --output-sync=target checks unit
+	$(MAKE) --no-print-directory -j2 -k --output-sync=target checks unit
 
-## checks: the static checks and the offline infra checks, one after the other
-checks: format-check lint typecheck dupcheck infra-check
+## checks: the static checks and the offline infra checks, one after the other (in one job
+## slot, beside the suite in the other); every one runs, and a failure fails the target
+checks: install-dev
+	$(MAKE) --no-print-directory -j1 -k format-check lint typecheck dupcheck infra-check
 
 ## test-setup: what the tests need beyond the venv (Debian's chromium, the Prisma toolchain's
 ## npm packages and generated clients), installed once before the suite; a no-op when done

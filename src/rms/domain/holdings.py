@@ -100,10 +100,9 @@ class Figures:
     realised_this_year: float
     income_this_year: float
     yearly_income: float
-
-    @property
-    def yield_on_cost(self) -> float | None:
-        return self.yearly_income / self.cost_basis if self.cost_basis > 0 else None
+    #: A year of the current distributions over the open lots' cost basis; None without
+    #: open lots.
+    yield_on_cost: float | None
 
 
 def _figures(lots: Iterable[LotRow], income: float, year: int) -> Figures:
@@ -111,11 +110,13 @@ def _figures(lots: Iterable[LotRow], income: float, year: int) -> Figures:
     opened = [lot for lot in lots if lot.is_open]
     sold = [lot for lot in lots if not lot.is_open]
     priced = [lot for lot in opened if lot.priced]
+    cost_basis = _cents(sum(lot.buy * lot.quantity for lot in opened))
+    yearly_income = _cents(sum(lot.yearly_income for lot in opened))
     return Figures(
         open_lots=len(opened),
         sold_lots=len(sold),
         open_quantity=sum(lot.quantity for lot in opened),
-        cost_basis=_cents(sum(lot.buy * lot.quantity for lot in opened)),
+        cost_basis=cost_basis,
         market_value=_cents(sum(lot.last_price * lot.quantity for lot in priced)),
         unrealised_gain=_cents(sum((lot.last_price - lot.buy) * lot.quantity for lot in priced)),
         unpriced_lots=len(opened) - len(priced),
@@ -128,7 +129,8 @@ def _figures(lots: Iterable[LotRow], income: float, year: int) -> Figures:
             )
         ),
         income_this_year=_cents(income),
-        yearly_income=_cents(sum(lot.yearly_income for lot in opened)),
+        yearly_income=yearly_income,
+        yield_on_cost=yearly_income / cost_basis if cost_basis > 0 else None,
     )
 
 

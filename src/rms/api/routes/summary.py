@@ -27,23 +27,6 @@ AccountFilter = Annotated[
 ]
 
 
-class FiguresOut(BaseModel):
-    """Totals of a symbol or an account (see ``rms.domain.holdings`` for each rule)."""
-
-    open_lots: int
-    sold_lots: int
-    open_quantity: int
-    cost_basis: float
-    market_value: float
-    unrealised_gain: float
-    unpriced_lots: int
-    realised_gain: float
-    realised_this_year: float
-    income_this_year: float
-    yearly_income: float
-    yield_on_cost: float | None
-
-
 class LotOut(BaseModel):
     trade_id: str
     quantity: int
@@ -61,7 +44,7 @@ class SymbolOut(BaseModel):
     symbol: str
     last_price: float | None
     average_cost: float | None
-    figures: FiguresOut
+    figures: Figures
     open_lots: list[LotOut]
     sold_lots: list[LotOut]
 
@@ -69,12 +52,8 @@ class SymbolOut(BaseModel):
 class HoldingsOut(BaseModel):
     account_id: str
     year: int
-    total: FiguresOut
+    total: Figures
     symbols: list[SymbolOut]
-
-
-def _figures(figures: Figures) -> dict[str, Any]:
-    return {**figures.__dict__, "yield_on_cost": figures.yield_on_cost}
 
 
 def _lot(lot: LotRow) -> dict[str, Any]:
@@ -155,13 +134,13 @@ def summary_router() -> APIRouter:
             return {
                 "account_id": account_id,
                 "year": chosen,
-                "total": _figures(found.total),
+                "total": found.total,
                 "symbols": [
                     {
                         "symbol": t.symbol,
                         "last_price": t.last_price,
                         "average_cost": t.average_cost,
-                        "figures": _figures(t.figures),
+                        "figures": t.figures,
                         "open_lots": [_lot(lot) for lot in t.open_lots],
                         "sold_lots": [_lot(lot) for lot in t.sold_lots],
                     }
