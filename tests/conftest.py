@@ -13,6 +13,7 @@ real per-user state directory.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
@@ -85,6 +86,54 @@ def create_pg_database(pg_server_url: str) -> Iterator[Callable[[], str]]:
     with psycopg.connect(libpq(pg_server_url), autocommit=True) as conn:
         for name in created:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_head_template(pg_server_url: str, create_pg_database: Callable[[], str]) -> str:
+    """The name of a database at the schema head, upgraded once per worker: the template of
+    :func:`pg_migrated` (``CREATE DATABASE ... TEMPLATE`` copies it in a few milliseconds
+    where running the revisions takes about a second)."""
+    url = create_pg_database()
+    engine = create_db_engine(load_settings(database_url=url))
+    upgrade(engine)
+    engine.dispose()  # a template must have no other session while it is copied
+    name = make_url(url).database
+    assert name is not None
+    return name
+
+
+@pytest.fixture
+def pg_migrated(pg_server_url: str, pg_head_template: str) -> Iterator[str]:
+    """A fresh PostgreSQL database of this test's own, at the schema head (dropped after)."""
+    name = f"rms_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(libpq(pg_server_url), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{pg_head_template}"')
+    yield make_url(pg_server_url).set(database=name).render_as_string(False)
+    with psycopg.connect(libpq(pg_server_url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def sqlite_head_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file at the schema head, upgraded once per worker (copied by
+    :func:`migrated_url`)."""
+    path = tmp_path_factory.mktemp("template") / "head.db"
+    engine = create_db_engine(load_settings(database_url=f"sqlite:///{path}"))
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def migrated_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A fresh database of ``backend`` at the schema head, this test's alone (no rollback:
+    threads and subprocesses may share it)."""
+    if backend == "sqlite":
+        path = tmp_path / "migrated.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_head_template"), path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("pg_migrated")
+    return url
 
 
 @pytest.fixture(scope="session")

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import httpx
 import pytest
@@ -15,7 +13,6 @@ from sqlalchemy import text
 from rms.api.cache import ReferenceCache
 from rms.app import create_app
 from rms.db.engine import create_db_engine
-from rms.schema.migrations import upgrade
 from rms.settings import load_settings
 from tests.live_server import live_server
 
@@ -90,13 +87,9 @@ def test_a_failed_write_still_outdates_the_entries() -> None:
 
 
 @pytest.fixture
-def service_url(backend: str, tmp_path: Any, create_pg_database: Callable[[], str]) -> str:
+def service_url(migrated_url: str) -> str:
     """A fresh, migrated database of ``backend`` that threads can share (no test rollback)."""
-    url = f"sqlite:///{tmp_path / 'race.db'}" if backend == "sqlite" else create_pg_database()
-    engine = create_db_engine(load_settings(database_url=url))
-    upgrade(engine)
-    engine.dispose()
-    return url
+    return migrated_url
 
 
 def test_concurrent_readers_never_see_a_write_that_answered_undone(service_url: str) -> None:

@@ -22,15 +22,12 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from rms.app import create_app
-from rms.db.engine import create_db_engine
-from rms.schema.migrations import upgrade
 from rms.settings import load_settings
 from tests.api.conftest import bearer
 from tests.live_server import live_server
@@ -41,14 +38,9 @@ CREATES_PER_ROUND = 6
 
 
 @pytest.fixture
-def service(
-    backend: str, tmp_path: Path, create_pg_database: Callable[[], str]
-) -> Iterator[httpx.Client]:
+def service(migrated_url: str) -> Iterator[httpx.Client]:
     """A client of the service running on a fresh database of ``backend``."""
-    url = f"sqlite:///{tmp_path / 'concurrent.db'}" if backend == "sqlite" else create_pg_database()
-    engine = create_db_engine(load_settings(database_url=url))
-    upgrade(engine)
-    engine.dispose()
+    url = migrated_url
     settings = load_settings(database_url=url, reference_cache_ttl_seconds=0)
     limits = httpx.Limits(max_connections=CONCURRENT + 8, max_keepalive_connections=CONCURRENT)
     app = create_app(settings)

@@ -54,15 +54,6 @@ def _service_settings(url: str, **overrides: Any) -> Settings:
 
 
 @pytest.fixture
-def pg_migrated(create_pg_database: Callable[[], str]) -> str:
-    url = create_pg_database()
-    engine = create_db_engine(load_settings(database_url=url))
-    upgrade(engine)
-    engine.dispose()
-    return url
-
-
-@pytest.fixture
 def sim(pg_migrated: str) -> Iterator[AuroraSim]:
     with aurora_sim(pg_migrated, pause_after=PAUSE_AFTER, resume_delay=RESUME_DELAY) as proxy:
         yield proxy

@@ -9,7 +9,7 @@ pause starts exactly one resume, holds nothing afterwards, and the database paus
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -165,15 +165,6 @@ def test_a_failed_wake_is_counted_and_not_raised(clock: Clock) -> None:
 # In front of the Aurora emulator ----------------------------------------------------------
 
 PAUSE_AFTER, RESUME_DELAY = 1.0, 1.5
-
-
-@pytest.fixture
-def pg_migrated(create_pg_database: Callable[[], str]) -> str:
-    url = create_pg_database()
-    engine = create_db_engine(load_settings(database_url=url))
-    upgrade(engine)
-    engine.dispose()
-    return url
 
 
 @pytest.fixture

@@ -10,28 +10,16 @@ tests assert statuses and counts; timings are bench/bench_lambda.py's business.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from rms import lambda_handler
-from rms.db.engine import create_db_engine
 from rms.devtools.aurora_sim import AuroraSim, aurora_sim
-from rms.schema.migrations import upgrade
-from rms.settings import load_settings
 from tests.lambda_handler.conftest import BEARER, Env, Invoke
 from tests.lambda_handler.events import LambdaContext, Reply, http_event
 
 PAUSE_AFTER = 1.0
-
-
-@pytest.fixture
-def pg_migrated(create_pg_database: Callable[[], str]) -> str:
-    url = create_pg_database()
-    engine = create_db_engine(load_settings(database_url=url))
-    upgrade(engine)
-    engine.dispose()
-    return url
 
 
 def _sim(url: str, resume_delay: float) -> Iterator[AuroraSim]:
