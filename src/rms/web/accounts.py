@@ -23,7 +23,7 @@ the form's token (:mod:`rms.web.render`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, quote, urlencode
@@ -32,10 +32,8 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from rms.api.cache import ReferenceCache
 from rms.api.schemas import MODELS, ResourceModels
 from rms.auth.redirects import safe_target
-from rms.db.database import Database
 from rms.errors import NotFoundError, RmsError, StaleVersionError
 from rms.repo import crud
 from rms.repo.calendar import market_closed
@@ -47,7 +45,8 @@ from rms.web import queries
 from rms.web.forms import FormError, conflict_of, form_version, validate
 from rms.web.render import Flash, csrf_ok, money, redirect, refused, render
 from rms.web.routing import PageRoute
-from rms.web.words import plain
+from rms.web.writes import page_db, write
+from rms.web.writes import restore as undo
 
 __all__ = ["router"]
 
@@ -79,17 +78,6 @@ def _models(name: str) -> ResourceModels:
     models = MODELS[name]
     assert isinstance(models, ResourceModels)
     return models
-
-
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
-
-
-def _write(request: Request, resource: str, work: Callable[[Session], Any]) -> Any:
-    cache: ReferenceCache = request.app.state.cache
-    with cache.writing(resource):
-        return _db(request).run(work, write=True)
 
 
 def view_query(text: str) -> str:
@@ -207,7 +195,7 @@ def router() -> APIRouter:
                 "types": queries.deposit_types(session),
             }
 
-        data = _db(request).run(work)
+        data = page_db(request).run(work)
         view_params = {"status": status, "symbol": params.get("symbol", ""), "sort": sort}
         view_params["dir"] = "desc" if descending else "asc"
 
@@ -260,7 +248,7 @@ def router() -> APIRouter:
             return crud.create_row(session, trades, {**body, "id": new_id})
 
         try:
-            row = _write(request, "trades", work)
+            row = write(request, "trades", work)
         except FormError as errors:
             return account_page(request, account_id, buy_form=errors, status_code=422)
         except RmsError as exc:
@@ -340,7 +328,7 @@ def router() -> APIRouter:
             return crud.create_row(session, deposits, body)
 
         try:
-            row = _write(request, "div-deposits", work)
+            row = write(request, "div-deposits", work)
         except FormError as errors:
             return account_page(request, account_id, deposit=errors, status_code=422)
         except RmsError as exc:
@@ -363,7 +351,7 @@ def router() -> APIRouter:
             symbol = session.get(RESOURCES["universe"].model, trade.universeId)
             return trade, symbol.symbol if symbol is not None else "?"
 
-        trade, symbol = _db(request).run(work)
+        trade, symbol = page_db(request).run(work)
         failed = bool(errors.messages or errors.conflict or errors.confirm)
         return render(
             request,
@@ -388,7 +376,7 @@ def router() -> APIRouter:
     def tradeconflict_of(
         request: Request, trade_id: str, mode: Literal["sell", "edit"], values: dict[str, str]
     ) -> FormError:
-        current = _db(request).run(lambda s: crud.get_row(s, trades, trade_id))
+        current = page_db(request).run(lambda s: crud.get_row(s, trades, trade_id))
         saved = _trade_values(current)
         if mode == "sell":
             mine = {**values, "quantity": values["quantity"] or saved["quantity"]}
@@ -441,7 +429,7 @@ def router() -> APIRouter:
 
         sold_id = crud.new_id()
         try:
-            result = _write(request, "trades", sell_work if mode == "sell" else edit_work)
+            result = write(request, "trades", sell_work if mode == "sell" else edit_work)
         except FormError as errors:
             errors.values = shown
             return trade_form(request, trade_id, mode, errors)
@@ -453,7 +441,7 @@ def router() -> APIRouter:
             if isinstance(exc, NotFoundError):
                 raise
             return trade_form(request, trade_id, mode, FormError.of(exc, shown, names))
-        symbol = _db(request).run(lambda s: queries.symbol_of(s, trade_id))
+        symbol = page_db(request).run(lambda s: queries.symbol_of(s, trade_id))
         if mode == "sell":
             sold, remaining = result.sold, result.remaining
             text = f"Sold {sold.quantity} {symbol} at {money(sold.sell)} on {_day(sold.sell_date)}"
@@ -525,7 +513,7 @@ def router() -> APIRouter:
                 "types": queries.deposit_types(session),
             }
 
-        data = _db(request).run(work)
+        data = page_db(request).run(work)
         row = data["row"]
         failed = bool(errors.messages or errors.conflict)
         what = "dividend" if row.universeId else ("withdrawal" if row.amount < 0 else "deposit")
@@ -582,7 +570,7 @@ def router() -> APIRouter:
             return crud.update_row(session, deposits, deposit_id, stored_version, changes)
 
         try:
-            row = _write(request, "div-deposits", work)
+            row = write(request, "div-deposits", work)
         except FormError as errors:
             errors.values = shown
             return deposit_form(request, deposit_id, errors)
@@ -592,7 +580,7 @@ def router() -> APIRouter:
                 row = crud.get_row(session, deposits, deposit_id)
                 return row, queries.symbol_name(session, row.universeId)
 
-            saved_row, saved_symbol = _db(request).run(current)
+            saved_row, saved_symbol = page_db(request).run(current)
             saved = _deposit_saved(saved_row, saved_symbol)
             conflict = conflict_of(DEPOSIT_LABELS, values, saved, saved_row.version)
             return deposit_form(request, deposit_id, FormError({}, shown, conflict=conflict))
@@ -623,8 +611,8 @@ def router() -> APIRouter:
         if not csrf_ok(request, csrf):
             return refused(request)
         stored = int(version) if version.isdigit() else None
-        row = _write(request, "trades", lambda s: crud.delete_row(s, trades, trade_id, stored))
-        symbol = _db(request).run(lambda s: queries.symbol_name(s, row.universeId))
+        row = write(request, "trades", lambda s: crud.delete_row(s, trades, trade_id, stored))
+        symbol = page_db(request).run(lambda s: queries.symbol_name(s, row.universeId))
         what = f"{symbol} trade bought {_day(row.buy_date)}"
         return deleted(request, "trades", row, what, back, "#trades")
 
@@ -635,7 +623,7 @@ def router() -> APIRouter:
         if not csrf_ok(request, csrf):
             return refused(request)
         stored = int(version) if version.isdigit() else None
-        row = _write(
+        row = write(
             request, "div-deposits", lambda s: crud.delete_row(s, deposits, deposit_id, stored)
         )
         anchor = "#dividends" if row.universeId else "#deposits"
@@ -644,23 +632,9 @@ def router() -> APIRouter:
     def restore(
         request: Request, resource: str, key: str, version: str, back: str, anchor: str
     ) -> Response:
-        spec = RESOURCES[resource]
-        stored = int(version) if version.isdigit() else None
-        try:
-            row = _write(request, resource, lambda s: crud.restore_row(s, spec, key, stored))
-        except RmsError as exc:
-            if isinstance(exc, NotFoundError):
-                raise
-            text = exc.message.removeprefix(f"{exc.field}: ") if exc.field else exc.message
-            if isinstance(exc, StaleVersionError):
-                text = "it was changed or deleted again since; nothing was restored"
-            return render(
-                request,
-                "error.html",
-                409,
-                title="Not restored",
-                message=f"Not restored: {plain(text)}.",
-            )
+        row = undo(request, resource, key, int(version) if version.isdigit() else None)
+        if isinstance(row, Response):
+            return row
         return redirect(
             request,
             _account_url(row.accountId, view_query(back), anchor),

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from rms.api.cache import ReferenceCache
 from rms.db.database import Database
 from rms.seed import DemoInUseError, demo_plan, remove_demo
-from rms.web.render import csrf_ok, redirect, render
+from rms.web.render import csrf_ok, redirect, refused, render
 from rms.web.routing import PageRoute
 
 __all__ = ["router"]
@@ -51,14 +51,7 @@ def router() -> APIRouter:
         request: Request, confirm: Field = "", keep: Field = "", csrf: Field = ""
     ) -> Response:
         if not csrf_ok(request, csrf):
-            return render(
-                request,
-                "error.html",
-                403,
-                title="Form refused",
-                message="This form is out of date or did not come from this site's pages; "
-                "reload the page and send it again.",
-            )
+            return refused(request)
         if confirm != "remove":
             return confirm_page(request, error="Nothing was removed: confirm with the button.")
         cache: ReferenceCache = request.app.state.cache

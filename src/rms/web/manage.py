@@ -29,9 +29,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rms.api.cache import ReferenceCache
 from rms.api.schemas import MODELS, ResourceModels
-from rms.db.database import Database
 from rms.errors import (
     InUseError,
     NotFoundError,
@@ -45,7 +43,8 @@ from rms.schema.tables import CUSIP_CACHE_SOURCES, RiskGroup, Screener, Universe
 from rms.web.forms import FormError, conflict_of, form_values, form_version, validate
 from rms.web.render import Flash, csrf_ok, money, percent, redirect, refused, render
 from rms.web.routing import PageRoute
-from rms.web.words import plain
+from rms.web.writes import page_db, write
+from rms.web.writes import restore as undo
 
 __all__ = ["MANAGED", "Managed", "router"]
 
@@ -301,17 +300,6 @@ MANAGED: tuple[Managed, ...] = (
 # --- reading ------------------------------------------------------------------------------
 
 
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
-
-
-def _write(request: Request, resource: str, work: Callable[[Session], Any]) -> Any:
-    cache: ReferenceCache = request.app.state.cache
-    with cache.writing(resource):
-        return _db(request).run(work, write=True)
-
-
 def _choices(session: Session, managed: Managed) -> dict[str, dict[str, str]]:
     return {i.name: dict(i.choices(session)) for i in managed.inputs if i.choices is not None}
 
@@ -358,7 +346,7 @@ def _install(pages: APIRouter, managed: Managed) -> None:
                 "choices": _choices(session, managed),
             }
 
-        data = _db(request).run(work)
+        data = page_db(request).run(work)
         return render(
             request,
             "manage_list.html",
@@ -381,7 +369,7 @@ def _install(pages: APIRouter, managed: Managed) -> None:
                 "choices": _choices(session, managed),
             }
 
-        data = _db(request).run(work)
+        data = page_db(request).run(work)
         row = data["row"]
         form = form or FormError()
         return render(
@@ -419,7 +407,7 @@ def _install(pages: APIRouter, managed: Managed) -> None:
             def holder(session: Session) -> Any:
                 return session.scalar(select(model).where(column.in_([typed, typed.upper()])))
 
-            other = _db(request).run(holder)
+            other = page_db(request).run(holder)
             if other is not None and getattr(other, "deletedAt", None) is not None:
                 text = f"is still held by a deleted {managed.what}; choose another"
             else:
@@ -445,7 +433,7 @@ def _install(pages: APIRouter, managed: Managed) -> None:
             return crud.create_row(session, spec, {**body_of(values), "id": new_id})
 
         try:
-            row = _write(request, managed.resource, work)
+            row = write(request, managed.resource, work)
         except FormError as errors:
             errors.values = values
             return list_page(request, errors, status_code=422)
@@ -470,7 +458,7 @@ def _install(pages: APIRouter, managed: Managed) -> None:
             return crud.update_row(session, spec, key, stored, body_of(values))
 
         try:
-            row = _write(request, managed.resource, work)
+            row = write(request, managed.resource, work)
         except FormError as errors:
             errors.values = shown
             return edit_page(request, key, errors, 422)
@@ -479,7 +467,7 @@ def _install(pages: APIRouter, managed: Managed) -> None:
             def current(session: Session) -> tuple[Any, dict[str, dict[str, str]]]:
                 return crud.get_row(session, spec, key), _choices(session, managed)
 
-            saved_row, choices = _db(request).run(current)
+            saved_row, choices = page_db(request).run(current)
             by_input = {i.name: i for i in managed.inputs}
             mine = {n: _shown(by_input[n], v, choices) for n, v in values.items()}
             saved = {
@@ -503,9 +491,7 @@ def _install(pages: APIRouter, managed: Managed) -> None:
             return refused(request)
         version = form_version(posted.get("version", "")) or None
         try:
-            row = _write(
-                request, managed.resource, lambda s: crud.delete_row(s, spec, key, version)
-            )
+            row = write(request, managed.resource, lambda s: crud.delete_row(s, spec, key, version))
         except InUseError as exc:
             text = in_use(request, exc)
             return edit_page(request, key, FormError({"_form": text}), 409)
@@ -536,7 +522,7 @@ def _install(pages: APIRouter, managed: Managed) -> None:
         dependents = what.get(exc.dependents, exc.dependents)
         named = ""
         if exc.dependents in ("symbols", "screener entries"):
-            shown = _db(request).run(symbols)
+            shown = page_db(request).run(symbols)
             more = f" and {exc.count - len(shown)} more" if exc.count > len(shown) else ""
             named = f" ({', '.join(shown)}{more})"
         return (
@@ -549,18 +535,9 @@ def _install(pages: APIRouter, managed: Managed) -> None:
         if not csrf_ok(request, posted.get("csrf", "")):
             return refused(request)
         version = form_version(posted.get("version", "")) or None
-        try:
-            row = _write(
-                request, managed.resource, lambda s: crud.restore_row(s, spec, key, version)
-            )
-        except RmsError as exc:
-            if isinstance(exc, NotFoundError):
-                raise
-            text = exc.message.removeprefix(f"{exc.field}: ") if exc.field else exc.message
-            if isinstance(exc, StaleVersionError):
-                text = "it was changed or deleted again since; nothing was restored"
-            message = f"Not restored: {plain(text)}."
-            return render(request, "error.html", 409, title="Not restored", message=message)
+        row = undo(request, managed.resource, key, version)
+        if isinstance(row, Response):
+            return row
         return redirect(request, managed.path, {"text": f"Restored {flash_name(row)}."})
 
 
