@@ -30,6 +30,7 @@ from rms.migrate import (
     verify,
 )
 from rms.migrate.history import FINGERPRINTS
+from rms.schema.head import HEAD_REVISION
 from tests.migrate.conftest import libpq
 from tests.migrate.history_data import POINTS, check, fill
 
@@ -273,7 +274,7 @@ def test_a_file_rms_wrote_migrates_too(
     assert report.status == "committed" and report.rows_loaded > 0
     assert report.accounting["source_tables"]["alembic_version"]["fate"] == "bookkeeping"
     # A known point: our own revision, not "changed by hand".
-    expected = "0001" if revision == "0001" else "0002"
+    expected = "0001" if revision == "0001" else HEAD_REVISION
     point = report.accounting["history_point"]
     assert point["rms_revision"] == expected and point["migrations"] == []
     assert point["description"].startswith(f"rms's own schema at revision {expected} (")

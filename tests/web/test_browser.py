@@ -70,7 +70,7 @@ def test_owner_story(page: Any, served: Served) -> None:
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Accounts").click()
     if shots:
         shoot(page, "accounts")
-    page.locator(".cards a").first.click()
+    page.locator("th[scope=row] a").first.click()  # the account list: its names link
     account_url = page.url
     page.get_by_label("Symbol").first.fill("PDI")
     page.get_by_label("Quantity").fill("0")

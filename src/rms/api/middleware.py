@@ -32,6 +32,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Iterable
+from contextlib import nullcontext
 from urllib.parse import quote, urlsplit
 
 from fastapi import Request
@@ -42,6 +43,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from rms.api.problems import problem_response, problem_type_of
 from rms.auth import Authenticator, Principal
 from rms.auth.guard import Refusal, client_address, is_open_path
+from rms.db.deadline import deadline_scope
 from rms.errors import AuthenticationError, DatabaseAuthError, DatabaseUnavailableError, RmsError
 
 __all__ = [
@@ -229,6 +231,10 @@ def origin_allowed(request: Request, public_url: str | None) -> bool:
     return origin.lower() in own
 
 
+def _is_page_request(request: Request) -> bool:
+    return wants_page(request) or "text/html" in request.headers.get("accept", "")
+
+
 def unavailable_response(request: Request, exc: RmsError) -> Response:
     """A session could not be checked: the database's error, as a problem (503 with
     ``Retry-After`` while it is unavailable), or for a page the app's waking page."""
@@ -236,7 +242,7 @@ def unavailable_response(request: Request, exc: RmsError) -> Response:
     if (
         waking is not None
         and isinstance(exc, DatabaseUnavailableError)
-        and (wants_page(request) or "text/html" in request.headers.get("accept", ""))
+        and _is_page_request(request)
     ):
         page: Response = waking(request, exc)
         return page
@@ -259,8 +265,13 @@ class AuthGate:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
+        # A page's session check waits for the database no longer than the page itself would
+        # (the pages install ``page_wait``), so a resuming database gives the waking page now.
+        page_wait = getattr(request.app.state, "page_wait", None)
+        wait = page_wait() if page_wait is not None and _is_page_request(request) else None
         try:
-            found = await self.auth.identify(request)
+            with deadline_scope(wait) if wait is not None else nullcontext():
+                found = await self.auth.identify(request)
         except RmsError as exc:  # a session's row could not be read (the database is away)
             await unavailable_response(request, exc)(scope, receive, send)
             return

@@ -173,10 +173,15 @@ for _number, _print in _FINGERPRINT_TABLE:
 OWN_FINGERPRINTS: dict[str, str] = {
     "e50bbfae868a0f80": "0001",
     "5499423808471637": "0002",
+    "906192b1c1df1f19": "0003",
 }
 
 #: Our revisions' names, as the files in ``src/rms/schema/alembic/versions`` give them.
-OWN_REVISIONS: dict[str, str] = {"0001": "initial", "0002": "prisma_latest"}
+OWN_REVISIONS: dict[str, str] = {
+    "0001": "initial",
+    "0002": "prisma_latest",
+    "0003": "sign_in_sessions",
+}
 
 
 def schema_fingerprint(schema: SourceSchema) -> str:

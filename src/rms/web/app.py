@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from rms.auth.keys import load_session_key
 from rms.web import accounts, demo, docs, manage, pages
 from rms.web.render import STATIC, make_templates
-from rms.web.routing import waking_page
+from rms.web.routing import page_wait, waking_page
 
 __all__ = ["install_web"]
 
@@ -24,6 +24,7 @@ def install_web(app: FastAPI) -> None:
     app.state.web_templates = make_templates()
     app.state.login_page = pages.login_page
     app.state.waking_page = waking_page  # a session not checkable while the database wakes
+    app.state.page_wait = page_wait  # how long a page's session check waits for it
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     docs.install(app)
     app.include_router(pages.router())

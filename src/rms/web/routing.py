@@ -43,6 +43,18 @@ def _back(request: Request) -> str:
     return safe_target(path)
 
 
+def page_wait() -> Deadline:
+    """A page's short wait for the database (:data:`PAGE_WAIT_SECONDS` from now): the page
+    itself, and the check of its session cookie before it (the sign-in gate takes it from
+    ``app.state.page_wait``), so a resuming database shows the waking page at once."""
+    return Deadline(
+        time.monotonic() + PAGE_WAIT_SECONDS,
+        PAGE_WAIT_SECONDS,
+        what="a page's wait for the database",
+        retry_after_seconds=RETRY_SECONDS,
+    )
+
+
 def waking_page(request: Request, exc: DatabaseUnavailableError) -> HTMLResponse:
     now = int(time.time())
     try:
@@ -77,14 +89,8 @@ class PageRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def page(request: Request) -> Response:
-            wait = Deadline(
-                time.monotonic() + PAGE_WAIT_SECONDS,
-                PAGE_WAIT_SECONDS,
-                what="a page's wait for the database",
-                retry_after_seconds=RETRY_SECONDS,
-            )
             try:
-                with deadline_scope(wait):
+                with deadline_scope(page_wait()):
                     return await handler(request)
             except DatabaseUnavailableError as exc:
                 return waking_page(request, exc)
