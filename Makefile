@@ -93,8 +93,9 @@ test-setup: install-dev
 	$(BIN)/python -m tests.prepare
 
 ## test-fast: the inner loop: the suite without the browser and fault-injection tests, no
-## coverage, no static checks (Terraform is never part of pytest)
-test-fast: install-dev
+## coverage, no static checks (Terraform is never part of pytest); test-setup is a no-op
+## once done
+test-fast: test-setup
 	$(PYTEST) -n $(PYTEST_WORKERS) --dist worksteal -q -m "not browser and not faults" $(PYTEST_ARGS)
 
 format: install-dev
