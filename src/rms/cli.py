@@ -77,9 +77,9 @@ UrlOption = Annotated[
 
 
 def _describe(settings: Settings) -> str:
-    from sqlalchemy.engine import make_url
+    from rms.settings.urls import display_url
 
-    return make_url(settings.effective_database_url()).render_as_string(hide_password=True)
+    return display_url(settings.effective_database_url())
 
 
 @app.command()

@@ -117,7 +117,7 @@ def test_progress_on_a_terminal(source_url: str, tmp_path: Path) -> None:
     with progress:
         export_to(source_url, tmp_path / "rms.db", observer=progress)
     shown = screen.getvalue()
-    for text in ("connecting to postgresql+psycopg://", "snapshot ", "verifying", "trades", "8/8"):
+    for text in ("connecting to postgresql://", "snapshot ", "verifying", "trades", "8/8"):
         assert text in shown, text
     assert events[:3] == ["connected", "snapshot", "checked"]
     assert events[-1] == "renamed"

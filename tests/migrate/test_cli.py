@@ -182,7 +182,7 @@ def test_a_wrong_local_port_fails_at_once(source: Path, state_dir: Path) -> None
     assert result.exit_code == 2
     (line,) = result.error_lines
     assert line.startswith(
-        "error: target postgresql+psycopg://nobody@127.0.0.1:1/x: cannot connect: nothing "
+        "error: target postgresql://nobody@127.0.0.1:1/x: cannot connect: nothing "
         "accepts connections at 127.0.0.1:1/x (Connection refused): check the host and port"
     )
     assert line.endswith("(a refusal by this machine is not waited for; 1 attempt(s))")

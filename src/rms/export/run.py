@@ -74,6 +74,7 @@ from rms.export.sqlite_file import (
 from rms.export.verify import PgDigests, verify_file
 from rms.migrate.spec import TableSpec, table_specs
 from rms.settings.state import make_private_dir
+from rms.settings.urls import display_url
 
 __all__ = ["DATETIME_STORAGE", "ExportObserver", "ExportOptions", "export_database"]
 
@@ -107,7 +108,7 @@ def _now() -> datetime:
 
 
 def _source_label(db: Database) -> str:
-    return db.engine.url.render_as_string(hide_password=True)
+    return display_url(db.engine.url)
 
 
 def export_database(

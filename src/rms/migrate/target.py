@@ -33,6 +33,7 @@ from rms.migrate.digest import (
 from rms.migrate.errors import TargetError
 from rms.migrate.ledger import LEDGER_SCHEMA
 from rms.migrate.spec import TableSpec
+from rms.settings.urls import display_url
 
 if TYPE_CHECKING:
     from rms.aws import SessionFactory
@@ -54,10 +55,7 @@ __all__ = [
 
 def hidden(url: str | URL) -> str:
     """A URL fit for output, logs and reports: the password is never shown."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<invalid URL>"
+    return display_url(url)
 
 
 def check_postgres_url(url: str) -> None:

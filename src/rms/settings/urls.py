@@ -14,6 +14,7 @@ from rms.errors import ConfigError
 __all__ = [
     "DEFAULT_PG_PORT",
     "check_web_url",
+    "display_url",
     "is_local_host",
     "normalise_database_url",
     "url_password",
@@ -21,6 +22,16 @@ __all__ = [
 ]
 
 DEFAULT_PG_PORT = 5432
+
+
+def display_url(url: Any) -> str:
+    """A database URL as a user writes it, fit for output, logs and reports: the password
+    hidden and the driver left out (``postgresql://``, not ``postgresql+psycopg://``)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "<invalid URL>"
+    return parsed.set(drivername=parsed.get_backend_name()).render_as_string(hide_password=True)
 
 
 def normalise_database_url(url: str) -> str:
