@@ -11,6 +11,8 @@ from __future__ import annotations
 import enum
 import re
 import sqlite3
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache
 
 import psycopg
@@ -28,10 +30,33 @@ from rms.errors import (
     UniqueViolationError,
 )
 
-__all__ = ["DRIVER_ERRORS", "Failure", "classify", "sqlstate_of", "translate_db_error"]
+__all__ = [
+    "DRIVER_ERRORS",
+    "FOREIGN_KEY_VIOLATION",
+    "INVALID_TEXT_REPRESENTATION",
+    "LOCK_NOT_AVAILABLE",
+    "SQLITE_ERRORS",
+    "Failure",
+    "classify",
+    "driver_errors",
+    "on_sqlstate",
+    "sqlstate_of",
+    "translate",
+    "translate_db_error",
+]
 
 #: What callers at a boundary (CLI, unit of work) catch and hand to :func:`translate_db_error`.
 DRIVER_ERRORS: tuple[type[BaseException], ...] = (sa_exc.DBAPIError, psycopg.Error)
+#: The errors of a bare ``sqlite3`` connection (the SQLite files the tools read and write).
+SQLITE_ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error,)
+
+#: SQLSTATEs that callers give their own meaning to (see :func:`on_sqlstate`).
+LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout passed (LOCK TABLE ... NOWAIT or a timeout)
+FOREIGN_KEY_VIOLATION = "23503"
+INVALID_TEXT_REPRESENTATION = "22P02"  # e.g. a string that is not a UUID cast to uuid
+
+#: Makes the error to raise from the translated one and the driver's original.
+Make = Callable[[RmsError, BaseException], BaseException]
 
 _SQLITE_CONSTRAINT = re.compile(r"(UNIQUE|NOT NULL) constraint failed: ([\w.]+(?:, [\w.]+)*)")
 _SQLITE_CHECK = re.compile(r"CHECK constraint failed: (\w+)")
@@ -92,6 +117,94 @@ def translate_db_error(exc: BaseException) -> RmsError:
             f"the database stopped the statement, which took too long: {_first_line(exc)}"
         )
     return DatabaseError(f"database error: {_first_line(exc)}")
+
+
+def translate(
+    exc: BaseException,
+    doing: str | None = None,
+    *,
+    where: str | None = None,
+    into: type[RmsError] | Make | None = None,
+    table: str | None = None,
+    row_id: object | None = None,
+    column: str | None = None,
+) -> BaseException:
+    """``exc`` (a driver error) as our error, its message naming what failed and where.
+
+    The message is ``"<where>: <doing>: <translated>"`` (the parts given), e.g.
+    ``target postgresql://u@h/db: cannot read the ledger: database error: ...``. ``into`` is
+    the class of the error raised (the translated error's kind is kept in
+    ``details["kind"]``), or a function that makes it from the translated error (its message
+    with the context prefixed) and the original; without ``into`` the translated error
+    itself, with the context prefixed. ``table``, ``row_id`` and ``column`` go into
+    ``details`` (``column`` is the error's ``field`` when the driver named none).
+    """
+    translated = translate_db_error(exc)
+    prefix = ": ".join(part for part in (where, doing) if part)
+    message = f"{prefix}: {translated}" if prefix else translated.message
+    context = {
+        name: value
+        for name, value in (("table", table), ("row_id", row_id), ("operation", doing))
+        if value is not None
+    }
+    if isinstance(into, type):
+        error: RmsError = into(message, field=translated.field or column)
+        error.details.update(context)
+        error.details["kind"] = type(translated).__name__
+        return error
+    translated.message = message
+    translated.args = (message,)
+    translated.field = translated.field or column
+    translated.details.update(context)
+    if into is None:
+        return translated
+    made: BaseException = into(translated, exc)
+    return made
+
+
+@contextmanager
+def driver_errors(
+    doing: str | None = None,
+    *,
+    where: str | None = None,
+    into: type[RmsError] | Make | None = None,
+    table: str | None = None,
+    row_id: object | None = None,
+    column: str | None = None,
+    errors: tuple[type[BaseException], ...] = DRIVER_ERRORS,
+) -> Iterator[None]:
+    """The one translation point: a driver error raised in the block is raised again as
+    :func:`translate` makes it, with the original as ``__cause__``.
+
+    As httpx's ``map_httpcore_exceptions``: ``with driver_errors("cannot read the ledger",
+    where=f"target {label}", into=TargetError): ...``. Also a decorator
+    (``@driver_errors(...)``). ``errors`` are the exceptions caught: psycopg's and
+    SQLAlchemy's (:data:`DRIVER_ERRORS`) unless told otherwise (:data:`SQLITE_ERRORS` for a
+    bare sqlite3 connection). Our own errors pass through untouched.
+    """
+    try:
+        yield
+    except errors as exc:
+        raise translate(
+            exc, doing, where=where, into=into, table=table, row_id=row_id, column=column
+        ) from exc
+
+
+@contextmanager
+def on_sqlstate(makers: Mapping[str, Make]) -> Iterator[None]:
+    """A driver error with one of these SQLSTATEs becomes the error its maker makes (given
+    the translated error and the original); any other passes through untouched, to an
+    enclosing :func:`driver_errors`.
+
+    ``with on_sqlstate({LOCK_NOT_AVAILABLE: lambda _t, _e: TargetError("in use")}): ...``
+    """
+    try:
+        yield
+    except DRIVER_ERRORS as exc:
+        make = makers.get(sqlstate_of(exc) or "")
+        if make is None:
+            raise
+        raise make(translate_db_error(exc), exc) from exc
 
 
 def _integrity(orig: BaseException) -> RmsError:

@@ -29,13 +29,10 @@ from contextlib import closing, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import psycopg
-from sqlalchemy import Connection
 
 from rms.db.database import Database
-from rms.db.errors import DRIVER_ERRORS, translate_db_error
+from rms.db.errors import DRIVER_ERRORS, translate
+from rms.db.pg import PgConnection, PgCursor, driver_connection
 from rms.errors import RmsError
 from rms.export.errors import (
     ExportDataError,
@@ -174,9 +171,13 @@ def _translated(exc: BaseException, source: str, target: Path) -> BaseException:
     if isinstance(exc, RmsError) or not isinstance(exc, Exception):
         return exc
     if isinstance(exc, DRIVER_ERRORS):
-        return ExportSourceError(
-            f"{source}: {translate_db_error(exc)}; the export stopped and nothing was written "
-            f"to {target}: run it again"
+        return translate(
+            exc,
+            where=source,
+            into=lambda translated, _exc: ExportSourceError(
+                f"{translated}; the export stopped and nothing was written to {target}: "
+                "run it again"
+            ),
         )
     if isinstance(exc, sqlite3.Error | OSError):
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
@@ -229,7 +230,7 @@ def _run(
             observer.event("connected")
             transaction = conn.begin()
             try:
-                pg = _driver(conn)
+                pg = driver_connection(conn)
                 counts = _check_source(pg, specs, options, report)
                 if guard is not None:
                     guard.__enter__()
@@ -268,14 +269,8 @@ def _run(
             guard.release()
 
 
-def _driver(conn: Connection) -> psycopg.Connection[Any]:
-    driver = conn.connection.driver_connection
-    assert isinstance(driver, psycopg.Connection)
-    return driver
-
-
 def _check_source(
-    pg: psycopg.Connection[Any],
+    pg: PgConnection,
     specs: Sequence[TableSpec],
     options: ExportOptions,
     report: ExportReport,
@@ -314,7 +309,7 @@ def _check_source(
 
 
 def _write(
-    pg: psycopg.Connection[Any],
+    pg: PgConnection,
     temporary: Path,
     specs: Sequence[TableSpec],
     counts: dict[str, int],
@@ -361,7 +356,7 @@ def _write(
 
 
 def _copy_table(
-    cur: psycopg.Cursor[Any],
+    cur: PgCursor,
     lite: sqlite3.Connection,
     spec: TableSpec,
     total: int,

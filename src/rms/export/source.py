@@ -28,9 +28,7 @@ from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
-from psycopg import sql
-
+from rms.db.pg import PgCursor, sql
 from rms.export.check import json_as_stored
 from rms.export.errors import ExportSourceError
 from rms.export.report import ValueProblem
@@ -92,7 +90,7 @@ class SnapshotInfo:
     taken_at: str
 
 
-def open_snapshot(cur: psycopg.Cursor[Any]) -> SnapshotInfo:
+def open_snapshot(cur: PgCursor) -> SnapshotInfo:
     """Settings of the export's transaction, and a description of its snapshot.
 
     The statement timeout of the service's sessions does not apply: streaming a large table
@@ -121,7 +119,7 @@ def open_snapshot(cur: psycopg.Cursor[Any]) -> SnapshotInfo:
     return info
 
 
-def check_schema(cur: psycopg.Cursor[Any], specs: Sequence[TableSpec], head: str) -> str:
+def check_schema(cur: PgCursor, specs: Sequence[TableSpec], head: str) -> str:
     """The source must be an RMS database at the schema head, column for column; returns its
     revision. Every difference is listed: a column the file has no place for would be lost."""
     cur.execute("SHOW server_encoding")
@@ -186,7 +184,7 @@ def _column_differences(table: str, col: ColumnSpec, found: tuple[str, str, Any,
     return out
 
 
-def unknown_tables(cur: psycopg.Cursor[Any], specs: Sequence[TableSpec]) -> dict[str, int]:
+def unknown_tables(cur: PgCursor, specs: Sequence[TableSpec]) -> dict[str, int]:
     """Tables of the schema that are not RMS tables (not exported), with their row counts.
 
     Our own bookkeeping (``alembic_version``: the file gets its own) and the service's own
@@ -241,9 +239,7 @@ def _json_number_kept(text: str, probe: sqlite3.Connection) -> bool:
     return json_as_stored(stored) == canonical_json(text)
 
 
-def find_problems(
-    cur: psycopg.Cursor[Any], specs: Sequence[TableSpec]
-) -> tuple[list[ValueProblem], int]:
+def find_problems(cur: PgCursor, specs: Sequence[TableSpec]) -> tuple[list[ValueProblem], int]:
     """Every value the file could not hold exactly, and how many there are in all."""
     problems: list[ValueProblem] = []
     total = 0
@@ -309,7 +305,7 @@ def _select_expression(col: ColumnSpec) -> sql.Composable:
 
 
 def stream_rows(
-    cur: psycopg.Cursor[Any], spec: TableSpec, batch_rows: int
+    cur: PgCursor, spec: TableSpec, batch_rows: int
 ) -> Generator[list[tuple[Any, ...]], None, None]:
     """The table's rows in primary-key byte order, as batches of values ready for SQLite."""
     statement = sql.SQL(
@@ -331,7 +327,7 @@ def stream_rows(
             yield batch
 
 
-def pg_digest(cur: psycopg.Cursor[Any], spec: TableSpec) -> TableDigest:
+def pg_digest(cur: PgCursor, spec: TableSpec) -> TableDigest:
     """Row count and content checksum of a table, computed by the server over the snapshot.
 
     A table with a JSON column is rendered by the server column by column and finished in
@@ -354,7 +350,7 @@ def pg_digest(cur: psycopg.Cursor[Any], spec: TableSpec) -> TableDigest:
     return digest
 
 
-def pg_rendered_rows(cur: psycopg.Cursor[Any], spec: TableSpec) -> Iterator[tuple[str, list[str]]]:
+def pg_rendered_rows(cur: PgCursor, spec: TableSpec) -> Iterator[tuple[str, list[str]]]:
     """(primary key, canonical text of each column) in key byte order: for naming the rows
     that differ when a checksum does not match."""
     cur.execute(

@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-import psycopg
-
+from rms.db.pg import PgConnection
 from rms.export.check import (
     StoredValueError,
     foreign_key_problems,
@@ -78,7 +77,7 @@ class PgDigests:
     export's connection (the file's indexes are built meanwhile); nothing else may use the
     connection until :meth:`result` or :meth:`abandon` returns."""
 
-    def __init__(self, pg: psycopg.Connection[Any], specs: Sequence[TableSpec]) -> None:
+    def __init__(self, pg: PgConnection, specs: Sequence[TableSpec]) -> None:
         self._pg = pg
 
         def work() -> dict[str, TableDigest]:
@@ -89,7 +88,7 @@ class PgDigests:
         self._done = False
 
     @property
-    def connection(self) -> psycopg.Connection[Any]:
+    def connection(self) -> PgConnection:
         """The export's connection, free again once :meth:`result` returned."""
         return self._pg
 
@@ -182,7 +181,7 @@ def _read_back(path: Path, specs: Sequence[TableSpec], sides: _Sides) -> list[st
     return fk_problems
 
 
-def first_mismatches(pg: psycopg.Connection[Any], path: Path, spec: TableSpec) -> list[Mismatch]:
+def first_mismatches(pg: PgConnection, path: Path, spec: TableSpec) -> list[Mismatch]:
     """Merge both sides in key order and name the first values (or rows) that differ."""
     out: list[Mismatch] = []
     lite = open_readonly(path)

@@ -8,7 +8,9 @@ Plain functions, usable without the CLI::
     check = verify(Path("rms.db"), target)     # status "verified" or "mismatch"
     rollback(target, report.run_id, yes=True)  # removes exactly what the run loaded
 
-A PostgreSQL URL may stand in for the target (its settings are read as for DATABASE_URL).
+A PostgreSQL URL may stand in for the target, with ``settings=`` for the rest of the
+configuration (cold-start budget, TLS); without them the defaults: nothing is read from the
+environment here (the CLI reads it, :func:`rms.settings.load_settings`).
 
 See docs/migration.md for the rules (date forms, quarantine, ledger) and their reasons.
 """

@@ -601,21 +601,20 @@ def register(db_app: typer.Typer) -> None:
         ] = Format.table,
     ) -> None:
         """The ledger: run id, time, source and its checksum, per-table counts, status."""
-        from rms.db.errors import DRIVER_ERRORS
         from rms.migrate.ledger import list_runs
-        from rms.migrate.target import no_statement_timeout, raw, target_error
+        from rms.migrate.target import no_statement_timeout, raw, target_errors
 
         out = stdout_console()
         _settings, target = _target(ctx, to)
         try:
-            with target.connect() as conn:
-                try:
-                    cur = raw(conn).cursor()
-                    no_statement_timeout(cur)
-                    runs = list_runs(cur)
-                    conn.rollback()
-                except DRIVER_ERRORS as exc:
-                    raise target_error(target.label, exc, "cannot read the ledger") from exc
+            with (
+                target.connect() as conn,
+                target_errors(target.label, "cannot read the ledger"),
+            ):
+                cur = raw(conn).cursor()
+                no_statement_timeout(cur)
+                runs = list_runs(cur)
+                conn.rollback()
         finally:
             target.dispose()
         if output is Format.json:

@@ -35,8 +35,7 @@ from collections.abc import Callable, Iterable, Sequence
 from hashlib import md5
 from typing import Any
 
-from psycopg import sql
-
+from rms.db.pg import sql
 from rms.migrate.convert import canonical_json
 from rms.migrate.spec import Kind, TableSpec
 

@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import psycopg
-from psycopg import sql
-
+from rms.db.errors import INVALID_TEXT_REPRESENTATION, on_sqlstate
+from rms.db.pg import PgCursor, sql
 from rms.errors import MigrationError
 
 __all__ = [
@@ -46,7 +45,7 @@ KIND_QUARANTINE = "quarantine-load"
 ADVISORY_KEY = int.from_bytes(b"rms.migr", "big", signed=True)
 
 
-def ensure_ledger(cur: psycopg.Cursor[Any]) -> None:
+def ensure_ledger(cur: PgCursor) -> None:
     cur.execute(f"CREATE SCHEMA IF NOT EXISTS {LEDGER_SCHEMA}")
     cur.execute(
         f"""
@@ -81,7 +80,7 @@ def ensure_ledger(cur: psycopg.Cursor[Any]) -> None:
     )
 
 
-def has_ledger(cur: psycopg.Cursor[Any]) -> bool:
+def has_ledger(cur: PgCursor) -> bool:
     cur.execute("SELECT to_regclass(%s)", (f"{LEDGER_SCHEMA}.runs",))
     row = cur.fetchone()
     return bool(row and row[0] is not None)
@@ -178,7 +177,7 @@ def _record(row: tuple[Any, ...]) -> RunRecord:
     )
 
 
-def _select(cur: psycopg.Cursor[Any], where: str = "", params: tuple[Any, ...] = ()) -> Any:
+def _select(cur: PgCursor, where: str = "", params: tuple[Any, ...] = ()) -> Any:
     # An old ledger (before options/accounting) is read as if they were empty.
     cur.execute(
         "SELECT column_name FROM information_schema.columns "
@@ -198,16 +197,14 @@ def _select(cur: psycopg.Cursor[Any], where: str = "", params: tuple[Any, ...] =
     return cur.fetchall()
 
 
-def list_runs(cur: psycopg.Cursor[Any]) -> list[RunRecord]:
+def list_runs(cur: PgCursor) -> list[RunRecord]:
     """Every run of the ledger, newest first (none when the database has no ledger)."""
     if not has_ledger(cur):
         return []
     return [_record(r) for r in _select(cur)]
 
 
-def find_run(
-    cur: psycopg.Cursor[Any], run_id: str | None, label: str, kind: str | None = None
-) -> RunRecord:
+def find_run(cur: PgCursor, run_id: str | None, label: str, kind: str | None = None) -> RunRecord:
     """The run ``run_id``, or the run whose rows the target holds now (the newest one that
     was neither rolled back nor replaced; of ``kind`` when given)."""
     if not has_ledger(cur):
@@ -226,17 +223,16 @@ def find_run(
                 "nothing to verify"
             )
         return records[0]
-    try:
+    not_a_uuid = MigrationError(f"{run_id!r} is not a run id (a UUID)")
+    with on_sqlstate({INVALID_TEXT_REPRESENTATION: lambda _translated, _exc: not_a_uuid}):
         rows = _select(cur, "WHERE run_id = %s::uuid", (run_id,))
-    except psycopg.errors.InvalidTextRepresentation as exc:
-        raise MigrationError(f"{run_id!r} is not a run id (a UUID)") from exc
     if not rows:
         raise MigrationError(f"run {run_id} is not in the ledger of {label}")
     return _record(rows[0])
 
 
 def write_run(
-    cur: psycopg.Cursor[Any],
+    cur: PgCursor,
     values: Mapping[str, Any],
     table_pks: Mapping[str, str],
     ids: Mapping[str, Sequence[str]] | None = None,

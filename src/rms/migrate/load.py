@@ -43,11 +43,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
-import psycopg
-from psycopg import sql
 from sqlalchemy import Connection
 
-from rms.db.errors import DRIVER_ERRORS
+from rms.db.errors import DRIVER_ERRORS, LOCK_NOT_AVAILABLE, driver_errors, on_sqlstate
+from rms.db.pg import PgConnection, PgCursor, sql
+from rms.errors import RmsError
 from rms.migrate.digest import TableDigest, python_renderers
 from rms.migrate.errors import (
     BadDataError,
@@ -93,12 +93,14 @@ from rms.migrate.target import (
     table_counts,
     target_digest,
     target_error,
+    target_errors,
 )
 from rms.schema.head import HEAD_REVISION, create_head_schema, stored_revision
 from rms.settings.state import make_private_dir
 
 if TYPE_CHECKING:
     from rms.migrate.parallel import ConverterPool
+    from rms.settings import Settings
 
 __all__ = ["MigrateOptions", "MigrationPlan", "accounting_of", "preflight", "run_migration"]
 
@@ -226,14 +228,16 @@ def _now() -> datetime:
 # --------------------------------------------------------------------------- preflight
 
 
-def preflight(source: Path, target: Target | str, options: MigrateOptions) -> MigrationPlan:
+def preflight(
+    source: Path, target: Target | str, options: MigrateOptions, *, settings: Settings | None = None
+) -> MigrationPlan:
     """Check the source and the target and plan the run; writes nothing anywhere.
 
     ``target`` is a :class:`~rms.migrate.target.Target` (``open_target(settings)``) or a
     PostgreSQL URL; a target made here from a URL is disposed of by :func:`run_migration`
     (or here, if the preflight fails).
     """
-    target = as_target(target)
+    target = as_target(target, settings)
     try:
         return _preflight(Path(source), target, options)
     except BaseException:
@@ -306,18 +310,15 @@ def _preflight(source: Path, target: Target, options: MigrateOptions) -> Migrati
 
 def _inspect_target(target: Target) -> tuple[str | None, str, dict[str, int], bool]:
     head = HEAD_REVISION
-    with target.connect() as conn:
-        try:
-            cur = raw(conn).cursor()
-            no_statement_timeout(cur)
-            cur.execute("SHOW server_encoding")
-            row = cur.fetchone()
-            encoding = str(row[0]) if row else "?"
-            revision = stored_revision(cur)
-            counts = table_counts(cur, table_specs())
-            conn.rollback()
-        except DRIVER_ERRORS as exc:
-            raise target_error(target.label, exc, "cannot inspect the database") from exc
+    with target.connect() as conn, target_errors(target.label, "cannot inspect the database"):
+        cur = raw(conn).cursor()
+        no_statement_timeout(cur)
+        cur.execute("SHOW server_encoding")
+        row = cur.fetchone()
+        encoding = str(row[0]) if row else "?"
+        revision = stored_revision(cur)
+        counts = table_counts(cur, table_specs())
+        conn.rollback()
     if encoding.upper() not in ("UTF8", "UTF-8"):
         raise TargetError(
             f"target {target.label} uses the {encoding} encoding; it must be UTF8 to hold "
@@ -622,7 +623,7 @@ def _load_with(
     try:
         lineage = _backup_lineage(plan, source, backup)
         with plan.target.connect() as conn:
-            try:
+            with target_errors(plan.target.label, "the load failed and was rolled back"):
                 trans = conn.begin()
                 cur = raw(conn).cursor()
                 _lock(cur, plan, options, report, conn)
@@ -667,13 +668,10 @@ def _load_with(
                 observer.event("restore-indexes")
                 started = time.perf_counter()
                 if dropped:
-                    try:
+                    with driver_errors(
+                        "rebuild", where=f"target {plan.target.label}", into=_not_rebuilt
+                    ):
                         restore_secondary(cur, dropped)
-                    except DRIVER_ERRORS as exc:
-                        raise VerificationError(
-                            f"a key, index or foreign key could not be rebuilt over the loaded "
-                            f"rows: {target_error(plan.target.label, exc, 'rebuild')}"
-                        ) from exc
                     if secondary_definitions(cur, [s.name for s in specs]) != defs:
                         raise VerificationError("the target's keys and indexes did not come back")
                 report.timings["indexes"] = round(time.perf_counter() - started, 3)
@@ -696,10 +694,6 @@ def _load_with(
                         report.status = "dry-run"
                         return
                     commit(trans, plan.target, plan.run_id)
-            except DRIVER_ERRORS as exc:
-                raise target_error(
-                    plan.target.label, exc, "the load failed and was rolled back"
-                ) from exc
             report.status = "committed"
             if watch.changed():
                 report.warnings.append(
@@ -756,8 +750,14 @@ class _BackgroundChecks:
             raise SourceError(f"checking the backup copy failed: {self.error}")
 
 
+def _not_rebuilt(translated: RmsError, _exc: BaseException) -> VerificationError:
+    return VerificationError(
+        f"a key, index or foreign key could not be rebuilt over the loaded rows: {translated}"
+    )
+
+
 def _lock(
-    cur: psycopg.Cursor[Any],
+    cur: PgCursor,
     plan: MigrationPlan,
     options: MigrateOptions,
     report: MigrationReport,
@@ -787,13 +787,12 @@ def _lock(
     else:
         report.schema_revision = plan.target_revision
     names = sql.SQL(", ").join(sql.Identifier(s.name) for s in specs)
-    try:
+    in_use = TargetError(
+        f"the RMS tables on {plan.target.label} are in use by another session "
+        f"(waited {options.lock_timeout_seconds:g} s for the lock); stop the service and retry"
+    )
+    with on_sqlstate({LOCK_NOT_AVAILABLE: lambda _translated, _exc: in_use}):
         cur.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(names))
-    except psycopg.errors.LockNotAvailable as exc:
-        raise TargetError(
-            f"the RMS tables on {plan.target.label} are in use by another session "
-            f"(waited {options.lock_timeout_seconds:g} s for the lock); stop the service and retry"
-        ) from exc
     counts = table_counts(cur, specs)
     if sum(counts.values()) and not options.replace:
         raise TargetNotEmptyError(
@@ -824,7 +823,7 @@ class _CopyResult:
 
 
 def _copy_table(
-    cur: psycopg.Cursor[Any],
+    cur: PgCursor,
     source: sqlite3.Connection,
     mapping: TableMapping,
     ctx: ScanContext,
@@ -888,7 +887,7 @@ def _copy_table(
 
 
 def _verify_loaded(
-    cur: psycopg.Cursor[Any],
+    cur: PgCursor,
     conn: Connection,
     source: sqlite3.Connection,
     lineage: Lineage,
@@ -926,7 +925,7 @@ def _verify_loaded(
 
 
 def first_differences(
-    pg: psycopg.Connection[Any],
+    pg: PgConnection,
     source: sqlite3.Connection,
     mapping: TableMapping,
     skip_rowids: set[int],
@@ -976,7 +975,7 @@ def first_differences(
 
 
 def _write_ledger(
-    cur: psycopg.Cursor[Any], plan: MigrationPlan, report: MigrationReport, options: MigrateOptions
+    cur: PgCursor, plan: MigrationPlan, report: MigrationReport, options: MigrateOptions
 ) -> None:
     tables = {
         name: {
@@ -1014,7 +1013,7 @@ def commit(trans: Any, target: Target, run_id: str) -> None:
     """
     try:
         trans.commit()
-    except DRIVER_ERRORS as exc:
+    except DRIVER_ERRORS as exc:  # caught to decide (did it commit?), then translated
         if _run_committed(target, run_id):
             return
         raise target_error(

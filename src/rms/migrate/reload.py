@@ -36,12 +36,10 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
-from psycopg import sql
-
-from rms.db.errors import DRIVER_ERRORS
+from rms.db.errors import DRIVER_ERRORS, LOCK_NOT_AVAILABLE, on_sqlstate
+from rms.db.pg import PgCursor, sql
 from rms.errors import InvalidInputError
 from rms.migrate.errors import (
     BadDataError,
@@ -73,9 +71,14 @@ from rms.migrate.target import (
     raw,
     target_digest,
     target_error,
+    target_errors,
 )
 from rms.schema.head import HEAD_REVISION, stored_revision
 from rms.settings.state import make_private_dir
+
+if TYPE_CHECKING:
+    from rms.settings import Settings
+
 
 __all__ = [
     "QuarantineFile",
@@ -256,16 +259,14 @@ def _with_line(problem: Problem) -> Problem:
     return problem
 
 
-def _target_ids(cur: psycopg.Cursor[Any], spec: TableSpec) -> set[Any]:
+def _target_ids(cur: PgCursor, spec: TableSpec) -> set[Any]:
     cur.execute(
         sql.SQL("SELECT {} FROM {}").format(sql.Identifier(spec.pk), sql.Identifier(spec.name))
     )
     return {r[0] for r in cur.fetchall()}
 
 
-def _clashes(
-    cur: psycopg.Cursor[Any], qfile: QuarantineFile, mapping: TableMapping
-) -> list[Problem]:
+def _clashes(cur: PgCursor, qfile: QuarantineFile, mapping: TableMapping) -> list[Problem]:
     """Ids and unique text values of the file that the target holds already."""
     spec = mapping.spec
     out: list[Problem] = []
@@ -312,7 +313,7 @@ class _Scan:
 
 
 def _scan(
-    cur: psycopg.Cursor[Any],
+    cur: PgCursor,
     qfile: QuarantineFile,
     report: MigrationReport,
     *,
@@ -357,7 +358,7 @@ def _scan(
     return _Scan(report, problems, total + ctx.problems_total, digests)
 
 
-def _lock(cur: psycopg.Cursor[Any], target: Target, options: ReloadOptions) -> None:
+def _lock(cur: PgCursor, target: Target, options: ReloadOptions) -> None:
     cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (ADVISORY_KEY,))
     row = cur.fetchone()
     if not row or not row[0]:
@@ -383,14 +384,13 @@ def _lock(cur: psycopg.Cursor[Any], target: Target, options: ReloadOptions) -> N
         )
     )
     names = sql.SQL(", ").join(sql.Identifier(s.name) for s in table_specs())
-    try:
+    in_use = TargetError(
+        f"the RMS tables on {target.label} are in use by another session (waited "
+        f"{options.lock_timeout_seconds:g} s for the lock); stop the service and retry"
+    )
+    with on_sqlstate({LOCK_NOT_AVAILABLE: lambda _translated, _exc: in_use}):
         # Readers go on; writers (the service) wait until the load commits or rolls back.
         cur.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(names))
-    except psycopg.errors.LockNotAvailable as exc:
-        raise TargetError(
-            f"the RMS tables on {target.label} are in use by another session (waited "
-            f"{options.lock_timeout_seconds:g} s for the lock); stop the service and retry"
-        ) from exc
 
 
 def _advice(path: Path, total: int) -> str:
@@ -401,7 +401,11 @@ def _advice(path: Path, total: int) -> str:
 
 
 def load_quarantine(
-    path: Path, target: Target | str, options: ReloadOptions | None = None
+    path: Path,
+    target: Target | str,
+    options: ReloadOptions | None = None,
+    *,
+    settings: Settings | None = None,
 ) -> MigrationReport:
     """Load a corrected quarantine file as one run: all its rows, verified, or nothing.
 
@@ -409,7 +413,7 @@ def load_quarantine(
     :class:`rms.errors.MigrationError` subclass.
     """
     options = options or ReloadOptions()
-    target = as_target(target)
+    target = as_target(target, settings)
     try:
         return _load(Path(path), target, options)
     finally:
@@ -566,7 +570,7 @@ def _load_with(
     observer.event("committed")
 
 
-def _check(cur: psycopg.Cursor[Any], report: MigrationReport, digests: dict[str, Any]) -> None:
+def _check(cur: PgCursor, report: MigrationReport, digests: dict[str, Any]) -> None:
     """The run's rows as PostgreSQL holds them (by the ledger's ids) against the file's."""
     specs = {s.name: s for s in table_specs()}
     differing = []
@@ -590,65 +594,62 @@ def _check(cur: psycopg.Cursor[Any], report: MigrationReport, digests: dict[str,
 
 
 def verify_quarantine(
-    path: Path, target: Target | str, run_id: str | None = None
+    path: Path, target: Target | str, run_id: str | None = None, *, settings: Settings | None = None
 ) -> MigrationReport:
     """Compare a quarantine file with the run that loaded it (default: the newest such run
     whose rows the target holds); ``status`` is ``verified`` or ``mismatch``."""
     from rms import __version__
 
-    target = as_target(target)
+    target = as_target(target, settings)
     started = datetime.now(UTC)
     clock = time.perf_counter()
     try:
-        with target.connect() as pg:
-            try:
-                cur = raw(pg).cursor()
-                no_statement_timeout(cur)
-                record = find_run(cur, run_id, target.label, kind=KIND_QUARANTINE)
-                if record.kind != KIND_QUARANTINE:
-                    raise InvalidInputError(
-                        f"run {record.run_id} migrated a SQLite file ({record.source_path}), "
-                        "not a quarantine file: verify it with --from that file",
-                        field="--run",
-                    )
-                start = int(record.options.get("run_start_ms", 0))
-                report = MigrationReport(
-                    run_id=str(uuid.uuid4()),
-                    source=str(path),
-                    target=target.label,
-                    tool_version=__version__,
-                    on_error="abort",
-                    started_at=started.isoformat(),
-                    compared_run=record.run_id,
-                    options=dict(record.options),
-                    accounting=dict(record.accounting),
+        with target.connect() as pg, target_errors(target.label, "cannot read the target"):
+            cur = raw(pg).cursor()
+            no_statement_timeout(cur)
+            record = find_run(cur, run_id, target.label, kind=KIND_QUARANTINE)
+            if record.kind != KIND_QUARANTINE:
+                raise InvalidInputError(
+                    f"run {record.run_id} migrated a SQLite file ({record.source_path}), "
+                    "not a quarantine file: verify it with --from that file",
+                    field="--run",
                 )
-                qfile = read_quarantine(Path(path), start)
-                try:
-                    report.source_sha256_before = qfile.sha256
-                    scan = _scan(
-                        cur,
-                        qfile,
-                        report,
-                        write=False,
-                        clash_check=False,
-                        observer=MigrationObserver(),
-                    )
-                finally:
-                    qfile.close()
-                report.problems = scan.problems
-                report.problems_total = scan.total
-                specs = {s.name: s for s in table_specs()}
-                for name in sorted(set(record.tables) | set(report.tables)):
-                    table = report.tables.setdefault(name, TableReport(name=name))
-                    actual = target_digest(cur, specs[name], ids_from=(record.run_id, name))
-                    table.target_rows = actual.count
-                    table.target_checksum = actual.checksum
-                    table.verified = actual == scan.digests.get(name) and not scan.total
-                report.orphans = orphan_counts(cur, table_specs())
-                pg.rollback()
-            except DRIVER_ERRORS as exc:
-                raise target_error(target.label, exc, "cannot read the target") from exc
+            start = int(record.options.get("run_start_ms", 0))
+            report = MigrationReport(
+                run_id=str(uuid.uuid4()),
+                source=str(path),
+                target=target.label,
+                tool_version=__version__,
+                on_error="abort",
+                started_at=started.isoformat(),
+                compared_run=record.run_id,
+                options=dict(record.options),
+                accounting=dict(record.accounting),
+            )
+            qfile = read_quarantine(Path(path), start)
+            try:
+                report.source_sha256_before = qfile.sha256
+                scan = _scan(
+                    cur,
+                    qfile,
+                    report,
+                    write=False,
+                    clash_check=False,
+                    observer=MigrationObserver(),
+                )
+            finally:
+                qfile.close()
+            report.problems = scan.problems
+            report.problems_total = scan.total
+            specs = {s.name: s for s in table_specs()}
+            for name in sorted(set(record.tables) | set(report.tables)):
+                table = report.tables.setdefault(name, TableReport(name=name))
+                actual = target_digest(cur, specs[name], ids_from=(record.run_id, name))
+                table.target_rows = actual.count
+                table.target_checksum = actual.checksum
+                table.verified = actual == scan.digests.get(name) and not scan.total
+            report.orphans = orphan_counts(cur, table_specs())
+            pg.rollback()
     finally:
         if target.owned:
             target.dispose()

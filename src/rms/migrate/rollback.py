@@ -19,13 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
-import psycopg
-from psycopg import sql
-
-from rms.db.errors import DRIVER_ERRORS, translate_db_error
-from rms.errors import MigrationError, ReferenceViolationError
+from rms.db.errors import FOREIGN_KEY_VIOLATION, on_sqlstate
+from rms.db.pg import PgCursor, sql
+from rms.errors import MigrationError, RmsError
 from rms.migrate.errors import (
     ConcurrentMigrationError,
     RollbackNotConfirmedError,
@@ -39,8 +37,12 @@ from rms.migrate.target import (
     no_statement_timeout,
     raw,
     target_digest,
-    target_error,
+    target_errors,
 )
+
+if TYPE_CHECKING:
+    from rms.settings import Settings
+
 
 __all__ = ["RollbackPlan", "RollbackResult", "plan_rollback", "rollback"]
 
@@ -74,7 +76,7 @@ class RollbackResult:
     forced: bool = False
 
 
-def _assess(cur: psycopg.Cursor[Any], run_id: str, label: str) -> tuple[RollbackPlan, list[str]]:
+def _assess(cur: PgCursor, run_id: str, label: str) -> tuple[RollbackPlan, list[str]]:
     record = find_run(cur, run_id, label)
     if record.rolled_back_at is not None:
         raise MigrationError(f"run {run_id} was already rolled back at {record.rolled_back_at}")
@@ -128,18 +130,20 @@ def _refuse_changed(plan: RollbackPlan) -> RollbackRefusedError:
     )
 
 
-def plan_rollback(target: Target | str, run_id: str, *, force: bool = False) -> RollbackPlan:
+def plan_rollback(
+    target: Target | str, run_id: str, *, force: bool = False, settings: Settings | None = None
+) -> RollbackPlan:
     """What :func:`rollback` would delete (read only); refuses as it would."""
-    target = as_target(target)
+    target = as_target(target, settings)
     try:
-        with target.connect() as conn:
-            try:
-                cur = raw(conn).cursor()
-                no_statement_timeout(cur)
-                plan, _tables = _assess(cur, run_id, target.label)
-                conn.rollback()
-            except DRIVER_ERRORS as exc:
-                raise target_error(target.label, exc, "cannot read the ledger") from exc
+        with (
+            target.connect() as conn,
+            target_errors(target.label, "cannot read the ledger"),
+        ):
+            cur = raw(conn).cursor()
+            no_statement_timeout(cur)
+            plan, _tables = _assess(cur, run_id, target.label)
+            conn.rollback()
     finally:
         if target.owned:
             target.dispose()
@@ -156,6 +160,7 @@ def rollback(
     yes: bool = False,
     confirm: Callable[[RollbackPlan], bool] | None = None,
     expected: RollbackPlan | None = None,
+    settings: Settings | None = None,
 ) -> RollbackResult:
     """Delete the run's rows in reverse foreign-key order, in one transaction.
 
@@ -163,7 +168,7 @@ def rollback(
     nobody to ask: ``confirm`` None). ``expected`` is a plan already shown to the user: the
     rollback refuses if the target no longer matches it.
     """
-    target = as_target(target)
+    target = as_target(target, settings)
     try:
         if not yes:
             shown = expected or plan_rollback(target, run_id, force=force)
@@ -181,58 +186,61 @@ def rollback(
             target.dispose()
 
 
+def _still_referenced(run_id: str, table: str) -> Callable[[RmsError, BaseException], RmsError]:
+    def make(cause: RmsError, _exc: BaseException) -> RmsError:
+        return MigrationError(
+            f"cannot roll back run {run_id}: rows added since the migration still "
+            f"reference its {table} rows ({cause}); nothing was deleted"
+        )
+
+    return make
+
+
 def _rollback(
     target: Target, run_id: str, force: bool, expected: RollbackPlan | None
 ) -> RollbackResult:
     result = RollbackResult(run_id=run_id, forced=force)
-    with target.connect() as conn:
-        try:
-            trans = conn.begin()
-            cur = raw(conn).cursor()
-            cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (ADVISORY_KEY,))
-            row = cur.fetchone()
-            if not row or not row[0]:
-                raise ConcurrentMigrationError(
-                    f"another rms migration or rollback is running on {target.label}"
-                )
-            no_statement_timeout(cur)
-            plan, tables = _assess(cur, run_id, target.label)
-            result.changed = dict(plan.changed)
-            if plan.changed and not force:
-                raise _refuse_changed(plan)
-            if expected is not None and plan.rows != expected.rows:
-                raise MigrationError(
-                    f"the target changed since the rollback was confirmed (now "
-                    f"{plan.describe()}); nothing was deleted: run it again"
-                )
-            specs = {s.name: s for s in table_specs()}
-            for name in tables:
-                spec = specs[name]
-                try:
-                    cur.execute(
-                        sql.SQL(
-                            "DELETE FROM {t} WHERE {pk} IN (SELECT unnest(ids) FROM {s}.run_rows "
-                            "WHERE run_id = %s AND table_name = %s)"
-                        ).format(
-                            t=sql.Identifier(spec.name),
-                            pk=sql.Identifier(spec.pk),
-                            s=sql.Identifier(LEDGER_SCHEMA),
-                        ),
-                        (plan.run_id, spec.name),
-                    )
-                except psycopg.errors.ForeignKeyViolation as exc:
-                    cause = translate_db_error(exc)
-                    assert isinstance(cause, ReferenceViolationError)
-                    raise MigrationError(
-                        f"cannot roll back run {run_id}: rows added since the migration still "
-                        f"reference its {spec.name} rows ({cause}); nothing was deleted"
-                    ) from exc
-                result.deleted[spec.name] = cur.rowcount
-            cur.execute(
-                f"UPDATE {LEDGER_SCHEMA}.runs SET rolled_back_at = now() WHERE run_id = %s",  # noqa: S608
-                (plan.run_id,),
+    with (
+        target.connect() as conn,
+        target_errors(target.label, "rollback failed; nothing was deleted"),
+    ):
+        trans = conn.begin()
+        cur = raw(conn).cursor()
+        cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (ADVISORY_KEY,))
+        row = cur.fetchone()
+        if not row or not row[0]:
+            raise ConcurrentMigrationError(
+                f"another rms migration or rollback is running on {target.label}"
             )
-            trans.commit()
-        except DRIVER_ERRORS as exc:
-            raise target_error(target.label, exc, "rollback failed; nothing was deleted") from exc
+        no_statement_timeout(cur)
+        plan, tables = _assess(cur, run_id, target.label)
+        result.changed = dict(plan.changed)
+        if plan.changed and not force:
+            raise _refuse_changed(plan)
+        if expected is not None and plan.rows != expected.rows:
+            raise MigrationError(
+                f"the target changed since the rollback was confirmed (now "
+                f"{plan.describe()}); nothing was deleted: run it again"
+            )
+        specs = {s.name: s for s in table_specs()}
+        for name in tables:
+            spec = specs[name]
+            with on_sqlstate({FOREIGN_KEY_VIOLATION: _still_referenced(run_id, spec.name)}):
+                cur.execute(
+                    sql.SQL(
+                        "DELETE FROM {t} WHERE {pk} IN (SELECT unnest(ids) FROM {s}.run_rows "
+                        "WHERE run_id = %s AND table_name = %s)"
+                    ).format(
+                        t=sql.Identifier(spec.name),
+                        pk=sql.Identifier(spec.pk),
+                        s=sql.Identifier(LEDGER_SCHEMA),
+                    ),
+                    (plan.run_id, spec.name),
+                )
+            result.deleted[spec.name] = cur.rowcount
+        cur.execute(
+            f"UPDATE {LEDGER_SCHEMA}.runs SET rolled_back_at = now() WHERE run_id = %s",  # noqa: S608
+            (plan.run_id,),
+        )
+        trans.commit()
     return result

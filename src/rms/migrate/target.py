@@ -11,17 +11,16 @@ credential sources (``DATABASE_URL``, or ``DB_*`` with ``DB_SECRET_ARN``,
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import psycopg
-from psycopg import sql
 from sqlalchemy import Connection
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from rms.db.errors import DRIVER_ERRORS, translate_db_error
+from rms.db.errors import DRIVER_ERRORS, driver_errors, translate
+from rms.db.pg import PgConnection, PgCursor, driver_connection, sql
 from rms.errors import RmsError
 from rms.migrate.digest import (
     TableDigest,
@@ -90,11 +89,12 @@ class Target:
         naming the target.
         """
         try:
-            conn = self.database.engine.connect()
+            with target_errors(self.label, "cannot connect"):
+                conn = self.database.engine.connect()
+        except TargetError:
+            raise
         except RmsError as exc:  # the connector's own verdict (budget spent, refused login)
             raise TargetError(f"target {self.label}: cannot connect: {exc.message}") from exc
-        except DRIVER_ERRORS as exc:
-            raise target_error(self.label, exc, "cannot connect") from exc
         try:
             yield conn
         finally:
@@ -120,32 +120,45 @@ def open_target(
     return Target(database, hidden(url))
 
 
-def as_target(target: Target | str) -> Target:
-    """A :class:`Target` for a library caller that has only a URL (owned by the run)."""
+def as_target(target: Target | str, settings: Settings | None = None) -> Target:
+    """A :class:`Target` for a library caller that has only a URL (owned by the run).
+
+    The URL names the database; ``settings`` (the caller's, from
+    :func:`rms.settings.load_settings`) give the rest: the cold-start budget, TLS, timeouts.
+    Nothing is read from the environment here: without ``settings`` the URL is used with
+    the defaults (:func:`rms.settings.settings_from`).
+    """
     if isinstance(target, Target):
         return target
-    from rms.settings import load_settings
+    from rms.settings import settings_from
 
     check_postgres_url(target)
-    made = open_target(load_settings(database_url=target))
+    if settings is None:
+        settings = settings_from(database_url=target)
+    else:
+        settings = settings.model_copy(update={"database_url": target})
+    made = open_target(settings)
     made.owned = True
     return made
 
 
-def target_error(label: str, exc: BaseException, doing: str) -> TargetError:
-    translated = translate_db_error(exc)
-    error = TargetError(f"target {label}: {doing}: {translated}")
-    error.details["kind"] = type(translated).__name__
-    return error
+def target_error(label: str, exc: BaseException, doing: str) -> BaseException:
+    """``exc`` (a driver error) as a :class:`TargetError` naming the target and what failed."""
+    return translate(exc, doing, where=f"target {label}", into=TargetError)
 
 
-def raw(conn: Connection) -> psycopg.Connection[Any]:
-    driver = conn.connection.driver_connection
-    assert isinstance(driver, psycopg.Connection)
-    return driver
+def target_errors(label: str, doing: str) -> AbstractContextManager[None]:
+    """A driver error in the block becomes a :class:`TargetError`: ``target <label>:
+    <doing>: <what the database said>`` (:func:`rms.db.errors.driver_errors`)."""
+    return driver_errors(doing, where=f"target {label}", into=TargetError)
 
 
-def no_statement_timeout(cur: psycopg.Cursor[Any]) -> None:
+def raw(conn: Connection) -> PgConnection:
+    """The psycopg connection under ``conn``, for COPY and the catalog queries."""
+    return driver_connection(conn)
+
+
+def no_statement_timeout(cur: PgCursor) -> None:
     """The service's per-statement limit does not suit a migration's long statements."""
     cur.execute("SET LOCAL statement_timeout = 0")
 
@@ -173,7 +186,7 @@ class ConstraintDef:
         )
 
 
-def secondary_definitions(cur: psycopg.Cursor[Any], tables: Sequence[str]) -> list[ConstraintDef]:
+def secondary_definitions(cur: PgCursor, tables: Sequence[str]) -> list[ConstraintDef]:
     """Foreign keys, primary/unique keys and plain indexes of the tables, as DDL."""
     cur.execute(
         """
@@ -206,13 +219,13 @@ _DROP_ORDER = {"f": 0, "u": 1, "p": 2, "i": 3}
 _CREATE_ORDER = {"p": 0, "u": 1, "i": 2, "f": 3}
 
 
-def drop_secondary(cur: psycopg.Cursor[Any], defs: Iterable[ConstraintDef]) -> None:
+def drop_secondary(cur: PgCursor, defs: Iterable[ConstraintDef]) -> None:
     """Drop them inside the load transaction; a rollback brings every one back."""
     for d in sorted(defs, key=lambda d: _DROP_ORDER[d.kind]):
         cur.execute(d.drop())
 
 
-def restore_secondary(cur: psycopg.Cursor[Any], defs: Iterable[ConstraintDef]) -> None:
+def restore_secondary(cur: PgCursor, defs: Iterable[ConstraintDef]) -> None:
     """Recreate in dependency order: keys, indexes, then foreign keys (validated here)."""
     for d in sorted(defs, key=lambda d: _CREATE_ORDER[d.kind]):
         cur.execute(d.create())
@@ -241,7 +254,7 @@ def _where_ids(
 
 
 def target_digest(
-    cur: psycopg.Cursor[Any],
+    cur: PgCursor,
     spec: TableSpec,
     ids_from: tuple[str, str] | None = None,
     exclude_runs: Sequence[str] = (),
@@ -272,7 +285,7 @@ def target_digest(
     return digest
 
 
-def orphan_counts(cur: psycopg.Cursor[Any], specs: Sequence[TableSpec]) -> dict[str, int]:
+def orphan_counts(cur: PgCursor, specs: Sequence[TableSpec]) -> dict[str, int]:
     """Rows whose foreign key names no row, per ``table.column`` (all zero when sound)."""
     pks = {s.name: s.pk for s in specs}
     out: dict[str, int] = {}
@@ -294,7 +307,7 @@ def orphan_counts(cur: psycopg.Cursor[Any], specs: Sequence[TableSpec]) -> dict[
     return out
 
 
-def table_counts(cur: psycopg.Cursor[Any], specs: Sequence[TableSpec]) -> dict[str, int]:
+def table_counts(cur: PgCursor, specs: Sequence[TableSpec]) -> dict[str, int]:
     """Rows per application table (tables that do not exist yet count as absent)."""
     cur.execute(
         "SELECT relname FROM pg_class WHERE relkind = 'r' "
@@ -311,7 +324,7 @@ def table_counts(cur: psycopg.Cursor[Any], specs: Sequence[TableSpec]) -> dict[s
     return counts
 
 
-def stream_rendered(cur: psycopg.Cursor[Any], spec: TableSpec) -> Iterator[tuple[Any, list[str]]]:
+def stream_rendered(cur: PgCursor, spec: TableSpec) -> Iterator[tuple[Any, list[str]]]:
     """(pk, per-column canonical text) in pk byte order, for finding differing rows."""
     renders = sql_column_renders(spec)
     cur.execute(

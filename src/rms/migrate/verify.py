@@ -23,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rms.db.errors import DRIVER_ERRORS
 from rms.errors import InvalidInputError
 from rms.migrate.ledger import KIND_MIGRATE, KIND_QUARANTINE, RunRecord, find_run, list_runs
 from rms.migrate.lineage import LineageOptions, RunIdentity, build_lineage, materialize
@@ -41,8 +41,12 @@ from rms.migrate.target import (
     orphan_counts,
     raw,
     target_digest,
-    target_error,
+    target_errors,
 )
+
+if TYPE_CHECKING:
+    from rms.settings import Settings
+
 
 __all__ = ["VerifyOptions", "verify"]
 
@@ -67,10 +71,14 @@ def _run_identity(record: RunRecord) -> RunIdentity:
 
 
 def verify(
-    source: Path, target: Target | str, options: VerifyOptions | None = None
+    source: Path,
+    target: Target | str,
+    options: VerifyOptions | None = None,
+    *,
+    settings: Settings | None = None,
 ) -> MigrationReport:
     """Compare source and target; the report's ``status`` is ``verified`` or ``mismatch``."""
-    target = as_target(target)
+    target = as_target(target, settings)
     try:
         return _verify(Path(source), target, options or VerifyOptions())
     finally:
@@ -95,65 +103,58 @@ def _verify(source: Path, target: Target, options: VerifyOptions) -> MigrationRe
     conn = open_readonly(source, options.source_busy_timeout)
     try:
         report.source_sha256_before = file_sha256(source)
-        with target.connect() as pg:
-            try:
-                cur = raw(pg).cursor()
-                no_statement_timeout(cur)
-                record = find_run(cur, options.run_id, target.label, kind=KIND_MIGRATE)
-                if record.kind != KIND_MIGRATE:
-                    raise InvalidInputError(
-                        f"run {record.run_id} loaded the quarantine file {record.source_path}, "
-                        "not a SQLite file: verify it with --from that file",
-                        field="--run",
-                    )
-                # Rows that quarantine loads added on top are theirs, not this run's.
-                on_top = [
-                    r.run_id for r in list_runs(cur) if r.active and r.kind == KIND_QUARANTINE
-                ]
-                run = _run_identity(record)
-                report.compared_run = record.run_id
-                report.options = dict(record.options)
-                conn.execute("BEGIN")  # one snapshot of the source for the whole comparison
-                schema = read_schema(conn, source)
-                lineage = build_lineage(conn, schema, LineageOptions.from_dict(record.options), run)
-                materialize(conn, schema, lineage, run)
-                report.warnings = list(lineage.warnings)
-                report.notes = list(lineage.notes)
-                report.accounting = accounting_of(lineage)
-                report.unaccounted = dict(lineage.unknown)
-                ctx = ScanContext(quarantine=True)
-                mismatched = []
-                for mapping in lineage.mappings:
-                    spec = mapping.spec
-                    observer.table_started(spec.name, mapping.source.rows if mapping.source else 0)
-                    result = scan_table(
-                        conn, mapping, ctx, None, None, _advance(observer, spec.name)
-                    )
-                    observer.table_finished(spec.name)
-                    actual = target_digest(cur, spec, exclude_runs=on_top)
-                    table = TableReport(
-                        name=spec.name,
-                        present_in_source=mapping.source is not None,
-                        read=result.read,
-                        loaded=result.good,
-                        quarantined=result.bad,
-                        source_checksum=result.digest.checksum,
-                        target_rows=actual.count,
-                        target_checksum=actual.checksum,
-                        verified=actual == result.digest,
-                        defaulted_columns=dict(mapping.defaulted),
-                        filled_columns=dict(mapping.filled),
-                        derived_columns=dict(mapping.derived),
-                    )
-                    report.tables[spec.name] = table
-                    if not table.verified:
-                        mismatched.append((mapping, result.bad_rowids))
-                report.orphans = orphan_counts(cur, table_specs())
-                for mapping, bad in mismatched:
-                    report.differences += first_differences(raw(pg), conn, mapping, bad)
-                pg.rollback()
-            except DRIVER_ERRORS as exc:
-                raise target_error(target.label, exc, "cannot read the target") from exc
+        with target.connect() as pg, target_errors(target.label, "cannot read the target"):
+            cur = raw(pg).cursor()
+            no_statement_timeout(cur)
+            record = find_run(cur, options.run_id, target.label, kind=KIND_MIGRATE)
+            if record.kind != KIND_MIGRATE:
+                raise InvalidInputError(
+                    f"run {record.run_id} loaded the quarantine file {record.source_path}, "
+                    "not a SQLite file: verify it with --from that file",
+                    field="--run",
+                )
+            # Rows that quarantine loads added on top are theirs, not this run's.
+            on_top = [r.run_id for r in list_runs(cur) if r.active and r.kind == KIND_QUARANTINE]
+            run = _run_identity(record)
+            report.compared_run = record.run_id
+            report.options = dict(record.options)
+            conn.execute("BEGIN")  # one snapshot of the source for the whole comparison
+            schema = read_schema(conn, source)
+            lineage = build_lineage(conn, schema, LineageOptions.from_dict(record.options), run)
+            materialize(conn, schema, lineage, run)
+            report.warnings = list(lineage.warnings)
+            report.notes = list(lineage.notes)
+            report.accounting = accounting_of(lineage)
+            report.unaccounted = dict(lineage.unknown)
+            ctx = ScanContext(quarantine=True)
+            mismatched = []
+            for mapping in lineage.mappings:
+                spec = mapping.spec
+                observer.table_started(spec.name, mapping.source.rows if mapping.source else 0)
+                result = scan_table(conn, mapping, ctx, None, None, _advance(observer, spec.name))
+                observer.table_finished(spec.name)
+                actual = target_digest(cur, spec, exclude_runs=on_top)
+                table = TableReport(
+                    name=spec.name,
+                    present_in_source=mapping.source is not None,
+                    read=result.read,
+                    loaded=result.good,
+                    quarantined=result.bad,
+                    source_checksum=result.digest.checksum,
+                    target_rows=actual.count,
+                    target_checksum=actual.checksum,
+                    verified=actual == result.digest,
+                    defaulted_columns=dict(mapping.defaulted),
+                    filled_columns=dict(mapping.filled),
+                    derived_columns=dict(mapping.derived),
+                )
+                report.tables[spec.name] = table
+                if not table.verified:
+                    mismatched.append((mapping, result.bad_rowids))
+            report.orphans = orphan_counts(cur, table_specs())
+            for mapping, bad in mismatched:
+                report.differences += first_differences(raw(pg), conn, mapping, bad)
+            pg.rollback()
         conn.execute("COMMIT")
     finally:
         conn.close()

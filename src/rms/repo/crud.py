@@ -215,7 +215,7 @@ def create_row(session: Session, spec: ResourceSpec, values: Mapping[str, Any]) 
     try:
         with session.begin_nested():
             session.add(row)
-    except sa_exc.IntegrityError:
+    except sa_exc.IntegrityError:  # caught to decide (a replay?), else rms.db translates it
         existing = session.get(spec.model, data[spec.key], populate_existing=True)
         if existing is None:
             raise  # another unique key (a name): rms.db translates it

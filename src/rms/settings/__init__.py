@@ -4,7 +4,8 @@
 split by job:
 
 - :mod:`rms.settings.model`: the :class:`Settings` model, its validation and derived values;
-- :mod:`rms.settings.load`: :func:`load_settings` (environment, ``.env``, SSM, overrides);
+- :mod:`rms.settings.load`: :func:`load_settings` (environment, ``.env``, SSM, overrides) and
+  :func:`settings_from` (given values and defaults only, for library callers);
 - :mod:`rms.settings.ssm_path`: reading ``SSM_PARAMETER_PATH`` once at start-up;
 - :mod:`rms.settings.sources`: how variables are read, and the SSM values as a source;
 - :mod:`rms.settings.urls`: database URL spellings and local-host detection;
@@ -13,7 +14,7 @@ split by job:
 Secrets and their redaction live in :mod:`rms.secrets`, AWS clients in :mod:`rms.aws`.
 """
 
-from rms.settings.load import load_settings
+from rms.settings.load import load_settings, settings_from
 from rms.settings.model import PASSWORD_SOURCES, Settings, SslMode, env_name
 from rms.settings.state import default_state_dir, make_private_dir
 from rms.settings.urls import DEFAULT_PG_PORT, is_local_host, normalise_database_url
@@ -29,4 +30,5 @@ __all__ = [
     "load_settings",
     "make_private_dir",
     "normalise_database_url",
+    "settings_from",
 ]

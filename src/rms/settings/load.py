@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from rms.aws import SessionFactory
 from rms.errors import ConfigError
@@ -21,7 +22,7 @@ from rms.settings.sources import ssm_values
 from rms.settings.ssm_path import SsmRead, read_ssm_path
 from rms.settings.urls import url_password
 
-__all__ = ["load_settings"]
+__all__ = ["load_settings", "settings_from"]
 
 
 def load_settings(*, session_factory: SessionFactory | None = None, **overrides: Any) -> Settings:
@@ -61,6 +62,39 @@ def load_settings(*, session_factory: SessionFactory | None = None, **overrides:
         if secret is not None:
             default_secret_registry().add(secret.get_secret_value())
     return settings
+
+
+def settings_from(**values: Any) -> Settings:
+    """Settings of these values and the defaults alone: nothing is read from the environment,
+    ``.env`` or SSM. For a library caller that names what it wants (a database URL) and has
+    no settings of its own; :func:`load_settings` is what an entry point reads."""
+    try:
+        settings = _ExplicitSettings(**values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in err['loc'])}: {_reason(err['msg'])}"
+            for err in exc.errors(include_input=False)
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from None
+    settings.effective_database_url()
+    if settings.database_url:
+        default_secret_registry().add(url_password(settings.database_url))
+    return settings
+
+
+class _ExplicitSettings(Settings):
+    """:class:`Settings` read from the values given only (see :func:`settings_from`)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
 
 
 def _reason(message: str) -> str:
