@@ -91,6 +91,19 @@ def _account_url(account_id: str, view: str = "", anchor: str = "") -> str:
     return safe_target(target) + anchor
 
 
+def _unfolded(row: DivDeposit, view: str) -> str:
+    """``view`` with the page parameter that unfolds the list of ``row`` (a dividend or a
+    deposit): after a save, a delete or an Undo, the page opens on that list, not folded."""
+    key = "dpage" if row.universeId else "xpage"
+    pairs = [(k, v) for k, v in parse_qsl(view) if k in VIEW_KEYS]
+    return urlencode(pairs if any(k == key for k, _ in pairs) else [*pairs, (key, "1")])
+
+
+def _deposit_list(row: DivDeposit) -> str:
+    anchor = "#dividends" if row.universeId else "#deposits"
+    return _account_url(row.accountId, _unfolded(row, ""), anchor)
+
+
 def _day(value: datetime | None) -> str:
     return "" if value is None else value.strftime("%Y-%m-%d")
 
@@ -588,9 +601,8 @@ def router() -> APIRouter:
             if isinstance(exc, NotFoundError):
                 raise
             return deposit_form(request, deposit_id, FormError.of(exc, shown, DEPOSIT_EDIT_FIELDS))
-        anchor = "#dividends" if row.universeId else "#deposits"
         text = f"Saved the {deposit_words(row)}."
-        return redirect(request, _account_url(row.accountId, anchor=anchor), {"text": text})
+        return redirect(request, _deposit_list(row), {"text": text})
 
     # --- delete, and undo --------------------------------------------------------------
 
@@ -627,7 +639,7 @@ def router() -> APIRouter:
             request, "div-deposits", lambda s: crud.delete_row(s, deposits, deposit_id, stored)
         )
         anchor = "#dividends" if row.universeId else "#deposits"
-        return deleted(request, "deposits", row, deposit_words(row), back, anchor)
+        return deleted(request, "deposits", row, deposit_words(row), _unfolded(row, back), anchor)
 
     def restore(
         request: Request, resource: str, key: str, version: str, back: str, anchor: str
@@ -635,6 +647,9 @@ def router() -> APIRouter:
         row = undo(request, resource, key, int(version) if version.isdigit() else None)
         if isinstance(row, Response):
             return row
+        if resource == "div-deposits":  # back to the row's own list, unfolded
+            anchor = "#dividends" if row.universeId else "#deposits"
+            back = _unfolded(row, back)
         return redirect(
             request,
             _account_url(row.accountId, view_query(back), anchor),
