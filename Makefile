@@ -33,7 +33,7 @@ export UV_COMPILE_BYTECODE    := 1
 PYTEST := env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest
 
 .PHONY: run test install install-dev lock lock-upgrade lock-check lint format format-check \
-        typecheck dupcheck unit test-fast test-setup checks infra-check infra-apply-local build package bench bench-lambda bench-service \
+        typecheck dupcheck unit test-fast test-setup checks infra-check infra-apply-local build package package-test bench bench-lambda bench-service \
         bench-migrate bench-sim bench-cache bench-failover clean
 
 $(UV):
@@ -139,12 +139,22 @@ build: install-dev
 	$(UV) build --out-dir dist
 
 ## package: the Lambda deployment zip dist/rms-lambda.zip, reproducibly (docs/lambda.md).
-## LAMBDA_ARCH=x86_64|arm64, LAMBDA_PYTHON=3.11|3.12 must match the function's.
-LAMBDA_ARCH   ?= x86_64
-LAMBDA_PYTHON ?= 3.11
+## LAMBDA_ARCH=arm64|x86_64, LAMBDA_PYTHON=3.13|3.12|3.11 must match the function's
+## (infra/: service_architecture, service_runtime; the defaults are the same: arm64, python3.13).
+## python3.11 (Amazon Linux 2) is x86_64 only.
+LAMBDA_ARCH   ?= arm64
+LAMBDA_PYTHON ?= 3.13
 package: install
 	$(BIN)/python scripts/package_lambda.py --uv $(UV) --arch $(LAMBDA_ARCH) \
 	    --python-version $(LAMBDA_PYTHON)
+
+## package-test: build the zip for x86_64 and LAMBDA_PYTHON, unpack it into a Debian 13 chroot
+## (debootstrap, cached in .cache/lambda-runtime) and invoke the handler from it with that
+## Debian's python: /health/live and a signed-in API request on SQLite (docs/lambda.md).
+## Needs root, debootstrap and deb.debian.org; not part of make test or CI.
+package-test: install-dev
+	RMS_PACKAGE_TEST=1 LAMBDA_PYTHON=$(LAMBDA_PYTHON) $(PYTEST) -q -s -p no:cacheprovider \
+	    -o addopts="-ra" tests/scripts/test_package_runtime.py
 
 ## bench: the benchmarks (each starts its own PostgreSQL; see docs/benchmarks.md)
 bench: bench-service bench-migrate bench-sim bench-cache bench-failover bench-lambda

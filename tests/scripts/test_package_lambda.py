@@ -8,10 +8,12 @@ nothing but the zip's files (on an x86_64 machine, which can load its x86_64 whe
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import zipfile
@@ -88,6 +90,49 @@ def test_a_ca_bundle_must_be_pem(tmp_path: Path) -> None:
         pkg.check_ca_bundle(fake)
 
 
+def _tf_default(path: str, variable: str) -> str:
+    text = (ROOT / path).read_text()
+    block = text[text.index(f'variable "{variable}" {{') :]
+    match = re.search(r'^  default\s*=\s*"([^"]+)"', block, re.MULTILINE)
+    assert match is not None, f"{path}: {variable} has no default"
+    return match.group(1)
+
+
+def test_make_package_builds_for_the_runtime_and_architecture_infra_deploys() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    arch = re.search(r"^LAMBDA_ARCH\s*\?=\s*(\S+)", makefile, re.MULTILINE)
+    python = re.search(r"^LAMBDA_PYTHON\s*\?=\s*(\S+)", makefile, re.MULTILINE)
+    assert arch is not None and python is not None
+    assert (arch.group(1), python.group(1)) == (pkg.DEFAULT_ARCH, pkg.DEFAULT_PYTHON)
+    assert (pkg.DEFAULT_ARCH, pkg.DEFAULT_PYTHON) == ("arm64", "3.13")
+    assert pkg.PLATFORMS[("arm64", "3.13")] == "aarch64-manylinux_2_34"
+    service = "infra/modules/service/variables.tf"
+    assert _tf_default(service, "architecture") == pkg.DEFAULT_ARCH
+    assert _tf_default(service, "runtime") == f"python{pkg.DEFAULT_PYTHON}"
+    for env in ("dev", "prod"):
+        variables = f"infra/environments/{env}/variables.tf"
+        assert _tf_default(variables, "service_architecture") == pkg.DEFAULT_ARCH
+        assert _tf_default(variables, "service_runtime") == f"python{pkg.DEFAULT_PYTHON}"
+
+
+_DOCUMENTED = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def test_every_docstring_has_a_utf8_form() -> None:
+    # Python 3.13 dedents docstrings as it compiles a module, through their UTF-8 form: a
+    # lone surrogate in one (an unescaped backslash-u-d800) made rms.api.schemas fail to
+    # import on python3.13 (make package-test found it) while 3.11 compiled it.
+    bad = []
+    for path in sorted((ROOT / "src" / "rms").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            doc = ast.get_docstring(node, clean=False) if isinstance(node, _DOCUMENTED) else None
+            try:
+                (doc or "").encode("utf-8")
+            except UnicodeEncodeError:
+                bad.append(f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 1)}")
+    assert bad == []
+
+
 _INVOKE = """
 import json, sys
 sys.path[:] = [p for p in sys.path if "site-packages" not in p]
@@ -112,8 +157,11 @@ print(json.dumps({"status": reply["statusCode"], "plots": plots, "rms": rms.__fi
 
 @pytest.mark.slow
 def test_make_package_is_reproducible_and_the_zip_runs(tmp_path: Path) -> None:
-    first = pkg.package(str(UV), tmp_path / "a" / "rms-lambda.zip", work=tmp_path / "wa")
-    second = pkg.package(str(UV), tmp_path / "b" / "rms-lambda.zip", work=tmp_path / "wb")
+    # x86_64 and python3.11, the older runtime (still possible): what this machine's
+    # interpreter can import. make package-test runs the default runtime's Python.
+    older = {"arch": "x86_64", "python_version": "3.11"}
+    first = pkg.package(str(UV), tmp_path / "a" / "rms-lambda.zip", work=tmp_path / "wa", **older)
+    second = pkg.package(str(UV), tmp_path / "b" / "rms-lambda.zip", work=tmp_path / "wb", **older)
     assert first.sha256_b64 == second.sha256_b64
     assert first.path.read_bytes() == second.path.read_bytes()
     assert first.unzipped < pkg.LAMBDA_UNZIPPED_LIMIT

@@ -114,15 +114,30 @@ variable "service_handler" {
 }
 
 variable "service_architecture" {
-  description = "Architecture of the function; must match make package's LAMBDA_ARCH. x86_64: the locked psycopg-binary publishes aarch64 wheels for glibc 2.27+ only, which python3.11's Amazon Linux 2 (glibc 2.26) cannot load (docs/lambda.md)."
+  description = "Architecture of the function; must match make package's LAMBDA_ARCH (default arm64 in both). x86_64 stays possible, and is the only choice on python3.11 (docs/lambda.md)."
   type        = string
-  default     = "x86_64"
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.service_architecture)
+    error_message = "service_architecture must be arm64 or x86_64."
+  }
+
+  validation {
+    condition     = !(var.service_architecture == "arm64" && var.service_runtime == "python3.11")
+    error_message = "arm64 needs python3.12 or python3.13 (service_runtime): python3.11's Amazon Linux 2 cannot load the locked psycopg-binary's aarch64 wheels."
+  }
 }
 
 variable "service_runtime" {
-  description = "Lambda runtime; must match make package's LAMBDA_PYTHON (python3.11: what the test suite runs)."
+  description = "Lambda runtime; must match make package's LAMBDA_PYTHON (default python3.13 in both; python3.12 and python3.11 stay possible)."
   type        = string
-  default     = "python3.11"
+  default     = "python3.13"
+
+  validation {
+    condition     = contains(["python3.11", "python3.12", "python3.13"], var.service_runtime)
+    error_message = "service_runtime must be python3.11, python3.12 or python3.13."
+  }
 }
 
 variable "service_reserved_concurrency" {

@@ -1,5 +1,5 @@
 # The RMS service on AWS Lambda behind an API Gateway HTTP API: nothing runs (or is billed)
-# while nobody uses it. Why an HTTP API and not a function URL, why arm64 and Python 3.11, and
+# while nobody uses it. Why an HTTP API and not a function URL, why arm64 and Python 3.13, and
 # how the first request after a long pause is answered: docs/architecture/aws-stack.md.
 #
 # The function runs in the VPC's private dual-stack subnets: it reaches the database (the

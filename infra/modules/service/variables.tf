@@ -35,24 +35,29 @@ variable "handler" {
 }
 
 variable "runtime" {
-  description = "Lambda runtime. python3.11 is the interpreter the test suite runs on; python3.12 is accepted for when the project moves."
+  description = "Lambda runtime; the zip's wheels must be built for it (make package LAMBDA_PYTHON). python3.13 (default) and python3.12 run on Amazon Linux 2023 (glibc 2.34); python3.11 on Amazon Linux 2 (glibc 2.26, x86_64 only: see architecture)."
   type        = string
-  default     = "python3.11"
+  default     = "python3.13"
 
   validation {
-    condition     = contains(["python3.11", "python3.12"], var.runtime)
-    error_message = "runtime must be python3.11 or python3.12 (the wheels in the package are built for one of them)."
+    condition     = contains(["python3.11", "python3.12", "python3.13"], var.runtime)
+    error_message = "runtime must be python3.11, python3.12 or python3.13 (make package builds the wheels for one of them)."
   }
 }
 
 variable "architecture" {
-  description = "arm64 (Graviton, 20% cheaper per GB-second) or x86_64. The zip's wheels must be built for it (make package LAMBDA_ARCH): with python3.11 (Amazon Linux 2, glibc 2.26) the locked psycopg-binary exists for x86_64 only, so the environments set x86_64."
+  description = "arm64 (Graviton, 20% cheaper per GB-second; default) or x86_64. The zip's wheels must be built for it (make package LAMBDA_ARCH). arm64 needs python3.12 or later: the locked psycopg-binary's aarch64 wheels need glibc 2.27+, which python3.11's Amazon Linux 2 (glibc 2.26) lacks."
   type        = string
   default     = "arm64"
 
   validation {
     condition     = contains(["arm64", "x86_64"], var.architecture)
     error_message = "architecture must be arm64 or x86_64."
+  }
+
+  validation {
+    condition     = !(var.architecture == "arm64" && var.runtime == "python3.11")
+    error_message = "arm64 needs python3.12 or python3.13: on python3.11 (Amazon Linux 2, glibc 2.26) the locked psycopg-binary's aarch64 wheels do not load. Use x86_64 with python3.11."
   }
 }
 

@@ -100,7 +100,7 @@ def shown(value: object) -> str:
 def _storable(value: str) -> str:
     """Text every database can hold: no NUL (PostgreSQL refuses it), valid Unicode.
 
-    A JSON string may spell a lone surrogate (``"\ud800"``); Python keeps it, but it has
+    A JSON string may spell a lone surrogate (``"\\ud800"``); Python keeps it, but it has
     no UTF-8 form, so PostgreSQL refuses it and SQLite stores something no one can read
     back as text. Refused here, before anything is written.
     """

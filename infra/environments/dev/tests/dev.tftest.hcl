@@ -34,9 +34,43 @@ run "function_runs_what_make_package_builds" {
   command = plan
 
   assert {
-    condition     = module.service.architecture == "x86_64" && module.service.runtime == "python3.11"
-    error_message = "dev's function must be x86_64 on python3.11, the platform make package builds the wheels for by default."
+    condition     = module.service.architecture == "arm64" && module.service.runtime == "python3.13"
+    error_message = "dev's function must be arm64 on python3.13, the platform make package builds the wheels for by default (LAMBDA_ARCH, LAMBDA_PYTHON)."
   }
+}
+
+run "function_on_x86_64_and_the_older_runtime" {
+  command = plan
+
+  variables {
+    service_architecture = "x86_64"
+    service_runtime      = "python3.11"
+  }
+
+  assert {
+    condition     = module.service.architecture == "x86_64" && module.service.runtime == "python3.11"
+    error_message = "service_architecture and service_runtime must reach the function."
+  }
+}
+
+run "function_refuses_arm64_on_python3_11" {
+  command = plan
+
+  variables {
+    service_runtime = "python3.11"
+  }
+
+  expect_failures = [var.service_architecture]
+}
+
+run "function_refuses_an_unknown_runtime" {
+  command = plan
+
+  variables {
+    service_runtime = "python3.14"
+  }
+
+  expect_failures = [var.service_runtime]
 }
 
 run "dev_capacity_and_pause_are_tunable" {

@@ -40,6 +40,29 @@ run "prod_rds_by_default" {
   }
 }
 
+run "prod_function_runs_what_make_package_builds" {
+  command = plan
+
+  assert {
+    condition     = module.service.architecture == "arm64" && module.service.runtime == "python3.13"
+    error_message = "prod's function must be arm64 on python3.13, make package's default LAMBDA_ARCH and LAMBDA_PYTHON."
+  }
+}
+
+run "prod_function_on_x86_64_and_python3_12" {
+  command = plan
+
+  variables {
+    service_architecture = "x86_64"
+    service_runtime      = "python3.12"
+  }
+
+  assert {
+    condition     = module.service.architecture == "x86_64" && module.service.runtime == "python3.12"
+    error_message = "service_architecture and service_runtime must reach prod's function."
+  }
+}
+
 run "prod_rds_service_connects_as_the_app_user" {
   command = apply
 

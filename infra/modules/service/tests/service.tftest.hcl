@@ -22,8 +22,8 @@ run "function_defaults" {
   command = plan
 
   assert {
-    condition     = aws_lambda_function.this.function_name == "rms-test-service" && aws_lambda_function.this.runtime == "python3.11" && aws_lambda_function.this.architectures == tolist(["arm64"])
-    error_message = "Defaults: rms-test-service on python3.11, arm64."
+    condition     = aws_lambda_function.this.function_name == "rms-test-service" && aws_lambda_function.this.runtime == "python3.13" && aws_lambda_function.this.architectures == tolist(["arm64"])
+    error_message = "Defaults: rms-test-service on python3.13, arm64 (make package's LAMBDA_PYTHON and LAMBDA_ARCH defaults)."
   }
 
   assert {
@@ -139,6 +139,63 @@ run "tunable_limits" {
     condition     = aws_lambda_function.this.architectures == tolist(["x86_64"]) && aws_lambda_function.this.runtime == "python3.12" && !aws_lambda_function.this.vpc_config[0].ipv6_allowed_for_dual_stack
     error_message = "Architecture, runtime and IPv6 use must follow the variables."
   }
+}
+
+run "the_older_runtime_on_x86_64" {
+  command = plan
+
+  variables {
+    architecture = "x86_64"
+    runtime      = "python3.11"
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.architectures == tolist(["x86_64"]) && aws_lambda_function.this.runtime == "python3.11" && output.architecture == "x86_64" && output.runtime == "python3.11"
+    error_message = "x86_64 on python3.11 (Amazon Linux 2) must stay possible."
+  }
+}
+
+run "python3_12_on_arm64" {
+  command = plan
+
+  variables {
+    runtime = "python3.12"
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.architectures == tolist(["arm64"]) && aws_lambda_function.this.runtime == "python3.12"
+    error_message = "arm64 on python3.12 (Amazon Linux 2023) must be accepted."
+  }
+}
+
+run "rejects_arm64_on_python3_11" {
+  command = plan
+
+  variables {
+    runtime = "python3.11"
+  }
+
+  expect_failures = [var.architecture]
+}
+
+run "rejects_an_unknown_runtime" {
+  command = plan
+
+  variables {
+    runtime = "python3.10"
+  }
+
+  expect_failures = [var.runtime]
+}
+
+run "rejects_an_unknown_architecture" {
+  command = plan
+
+  variables {
+    architecture = "sparc"
+  }
+
+  expect_failures = [var.architecture]
 }
 
 run "rejects_a_timeout_beyond_the_api_limit" {
