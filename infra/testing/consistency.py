@@ -6,6 +6,13 @@
   provider version (5.100.0 by default, ``--provider-version``);
 * prod keeps its state in S3 with a partial backend configuration (no account in the tree),
   and its example backend configuration locks with ``use_lockfile``.
+* keys (issue 30): AWS-managed keys by default everywhere, one variable to opt into a
+  customer-managed key: ``customer_managed_key`` defaults to false in the database modules and
+  both environments, the environments pass theirs to the database module, monitoring creates no
+  key of its own and the service's log groups take none unless given one; and the cost model
+  (``src/rms/cost/stack.py``, ``rms cost estimate --stack``) prices what the environments deploy
+  by default: ``DEPLOYED_KMS_KEYS`` (also ``StackProfile.kms_keys``'s default) is 0 while the
+  Terraform default is false, and ``CUSTOMER_MANAGED_KMS_KEYS`` is the one shared key.
 
 Prints one ``ok``/``FAIL`` line per rule, exits 1 if any fails. Run by ``infra/check.sh``.
 """
@@ -38,19 +45,129 @@ def _admits(constraint: str, version: str) -> bool:
     return want >= base and padded[:-1] == base[:-1]
 
 
+def _variable_default(text: str, name: str) -> str | None:
+    """The ``default`` of ``variable "name"`` in ``text`` as written (None: no such variable,
+    ``"(none)"``: declared without a default)."""
+    m = re.search(r'^variable\s+"' + re.escape(name) + r'"\s*\{', text, re.M)
+    if not m:
+        return None
+    depth, i = 1, m.end()
+    while depth and i < len(text):
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        i += 1
+    block = text[m.end() : i - 1]
+    d = re.search(r"^\s*default\s*=\s*(\S+)", block, re.M)
+    return d.group(1) if d else "(none)"
+
+
+def _root_text(d: Path) -> str:
+    return "".join(p.read_text(encoding="utf-8") for p in sorted(d.glob("*.tf")))
+
+
+#: The roots whose customer_managed_key variable chooses the key (and must default to false).
+KEY_ROOTS = (
+    "modules/db-foundation",
+    "modules/aurora-serverless-v2",
+    "modules/rds-postgres",
+    "environments/dev",
+    "environments/prod",
+)
+
+
+def key_rules(root: Path, cost_model: Path) -> list[tuple[bool, str]]:
+    """The key rules of issue 30: Terraform's defaults, and the cost model's, agree."""
+    results: list[tuple[bool, str]] = []
+    defaults = {
+        name: _variable_default(_root_text(root / name), "customer_managed_key")
+        for name in KEY_ROOTS
+    }
+    bad = {k: v for k, v in defaults.items() if v != "false"}
+    results.append(
+        (
+            not bad,
+            f"customer_managed_key defaults to false in {len(KEY_ROOTS)} roots"
+            + (f": {bad}" if bad else ""),
+        )
+    )
+    passes = {
+        env: len(
+            re.findall(
+                r"^\s*customer_managed_key\s*=\s*var\.customer_managed_key\s*$",
+                (root / f"environments/{env}/main.tf").read_text(encoding="utf-8"),
+                re.M,
+            )
+        )
+        for env in ("dev", "prod")
+    }
+    results.append(
+        (
+            passes == {"dev": 1, "prod": 2},
+            f"the environments pass customer_managed_key to every database module: {passes}",
+        )
+    )
+    monitoring = _variable_default(_root_text(root / "modules/monitoring"), "create_kms_key")
+    service = _variable_default(_root_text(root / "modules/service"), "kms_key_arn")
+    own_keys = [
+        env
+        for env in ("dev", "prod")
+        if re.search(
+            r"create_kms_key\s*=\s*true", (root / f"environments/{env}/main.tf").read_text("utf-8")
+        )
+    ]
+    results.append(
+        (
+            monitoring == "false" and service == "null" and not own_keys,
+            f"no other key by default (monitoring create_kms_key = {monitoring}, service "
+            f"kms_key_arn = {service}, environments creating a topic key: {own_keys or 'none'})",
+        )
+    )
+    model = cost_model.read_text(encoding="utf-8") if cost_model.is_file() else ""
+    deployed = re.search(r"^DEPLOYED_KMS_KEYS\s*=\s*(\d+)\s*$", model, re.M)
+    cmk = re.search(r"^CUSTOMER_MANAGED_KMS_KEYS\s*=\s*(\d+)\s*$", model, re.M)
+    profile = re.search(r"^\s+kms_keys:\s*int\s*=\s*(\w+)\s*$", model, re.M)
+    profile_keys = None if profile is None else profile.group(1)
+    if deployed and profile_keys == "DEPLOYED_KMS_KEYS":
+        profile_keys = deployed.group(1)
+    expected = "0" if not bad else "1"
+    ok = (
+        deployed is not None
+        and deployed.group(1) == expected
+        and profile_keys == expected
+        and cmk is not None
+        and cmk.group(1) == "1"
+    )
+    results.append(
+        (
+            ok,
+            f"cost model ({cost_model.name}) prices the deployed keys: DEPLOYED_KMS_KEYS = "
+            f"{deployed.group(1) if deployed else '(missing)'}, StackProfile.kms_keys = "
+            f"{profile_keys}, CUSTOMER_MANAGED_KMS_KEYS = {cmk.group(1) if cmk else '(missing)'}"
+            f" (Terraform default: {expected} customer managed keys; opt-in: 1)",
+        )
+    )
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("infra", type=Path, nargs="?", default=Path(__file__).parents[1])
     parser.add_argument("--provider-version", default="5.100.0")
+    parser.add_argument(
+        "--cost-model",
+        type=Path,
+        default=None,
+        help="the cost model's stack module (default: <infra>/../src/rms/cost/stack.py)",
+    )
     args = parser.parse_args(argv)
     root: Path = args.infra
+    cost_model: Path = args.cost_model or root.resolve().parent / "src/rms/cost/stack.py"
     roots = sorted(
         d for pattern in ("modules/*", "environments/*") for d in root.glob(pattern) if d.is_dir()
     )
     required: dict[str, set[Path]] = {}
     pins: dict[str, set[Path]] = {}
     for d in roots:
-        text = "".join(p.read_text(encoding="utf-8") for p in sorted(d.glob("*.tf")))
+        text = _root_text(d)
         for value in REQUIRED.findall(text) or ["(none)"]:
             required.setdefault(value, set()).add(d)
         for value in PROVIDER.findall(text) or ["(none)"]:
@@ -74,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         re.search(r"^use_lockfile\s*=\s*true", example.read_text(encoding="utf-8"), re.M)
     )
     results.append((has_lock, "prod backend example locks with use_lockfile"))
+    results.extend(key_rules(root, cost_model))
     for ok, text in results:
         print(f"    {'ok  ' if ok else 'FAIL'}  {text}")
     return 0 if all(ok for ok, _ in results) else 1

@@ -41,8 +41,8 @@ FIXED = 0.40 + 0.40
 RDS_EM_STORAGE = 730 * 90 / 1024**2 * 12 * 0.03
 
 
-#: The AWS-managed-key design (db-foundation's customer_managed_key = false): the figures of
-#: issue 30's target. The default profile prices the customer managed key infra/ deploys today.
+#: The AWS-managed-key design (infra/'s customer_managed_key = false, its default): the figures
+#: of issue 30's target, and the default profile's.
 AWS_KEYS = StackProfile(kms_keys=0)
 
 
@@ -182,14 +182,8 @@ def run(*args: str) -> CliResult:
 
 
 def test_cli_stack_table_prints_the_idle_verdict() -> None:
-    # By default the stack infra/ deploys today: its customer managed key breaks the target.
+    # By default the stack infra/ deploys by default: AWS-managed keys, within the target.
     result = run("estimate", *CLI_PROFILE, "--stack")
-    assert result.exit_code == 0, result.output
-    assert (
-        "Whole stack idle (lambda-http-api + aurora-sv2-scale-to-zero, 20 GB): year 1 $3.80, "
-        "year 2 $4.80, year 3 $5.80 a month, OVER the $3 target in the first 3 years"
-    ) in " ".join(result.stdout.split())
-    result = run("estimate", *CLI_PROFILE, "--stack", "--aws-managed-keys")
     assert result.exit_code == 0, result.output
     out = " ".join(result.stdout.split())
     verdict = (
@@ -199,15 +193,30 @@ def test_cli_stack_table_prints_the_idle_verdict() -> None:
     assert verdict in out
     assert "fargate-alb" in out and "37.38" in out
     assert "Chosen design year by year" in out
+    assert "keys: AWS-managed (infra/'s default)" in out
+    # --aws-managed-keys: the deprecated spelling of the default, still accepted.
+    result = run("estimate", *CLI_PROFILE, "--stack", "--aws-managed-keys")
+    assert result.exit_code == 0, result.output
+    assert verdict in " ".join(result.stdout.split())
+    # infra/'s customer_managed_key = true: the key and its rotations break the target.
+    result = run("estimate", *CLI_PROFILE, "--stack", "--customer-managed-key")
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.stdout.split())
+    assert (
+        "Whole stack idle (lambda-http-api + aurora-sv2-scale-to-zero, 20 GB): year 1 $3.80, "
+        "year 2 $4.80, year 3 $5.80 a month, OVER the $3 target in the first 3 years"
+    ) in out
+    assert "keys: 1 customer managed (--customer-managed-key)" in out
 
 
 def test_cli_stack_json() -> None:
-    result = run("estimate", *CLI_PROFILE, "--stack", "--aws-managed-keys", "--format", "json")
+    result = run("estimate", *CLI_PROFILE, "--stack", "--format", "json")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["databases"][0]["option"] == "rds-single-az"
     stack = doc["stack"]
     assert stack["chosen_idle_monthly_usd"] == 2.8 and stack["chosen_idle_meets_target"] is True
+    assert stack["customer_managed_keys"] == 0
     assert [y["idle_total_usd"] for y in stack["chosen_years"]] == [33.6, 33.6, 33.6]
     chosen = next(c for c in stack["combinations"] if c["chosen"])
     assert chosen["active_monthly_usd"] == pytest.approx(10.2786, abs=1e-4)
@@ -335,18 +344,19 @@ def test_years_view_shows_the_rotations(prices: RegionPricing) -> None:
 def test_stack_idle_at_20_gb_meets_3_dollars_in_each_of_its_first_3_years_with_aws_keys(
     prices: RegionPricing,
 ) -> None:
-    """The target of issue 30, on the model's output: met with AWS-managed keys, not by the
-    customer managed key infra/ deploys today (the default profile)."""
+    """The target of issue 30, on the model's output: met by the AWS-managed keys infra/ deploys
+    by default (the default profile), not with the customer managed key option."""
     profile = Profile(active_hours_per_day=0, acu_when_active=0.5, storage_gb=20)
-    assert StackProfile() == CMK
-    report = build_stack_report(profile, prices, "test", AWS_KEYS)
+    assert StackProfile() == AWS_KEYS
+    report = build_stack_report(profile, prices, "test")
+    assert report.kms_keys == 0
     assert len(report.idle_years) == 3
     for year in report.idle_years:
         assert all(month <= 3.0 for month in year.months), year
     assert report.meets_target
     # The customer managed key option does not: 3.80 $ from the first month.
     cmk = build_stack_report(profile, prices, "test", CMK)
-    assert not cmk.meets_target
+    assert not cmk.meets_target and cmk.kms_keys == 1
     assert [round(y.dearest_month_usd, 2) for y in cmk.idle_years] == [3.80, 4.80, 5.80]
 
 
@@ -358,6 +368,6 @@ def test_cli_years_and_customer_key() -> None:
     assert result.exit_code == 0, result.output
     stack = json.loads(result.stdout)["stack"]
     assert [y["idle_monthly_usd"] for y in stack["chosen_years"]] == [3.8, 4.8, 5.8, 5.8]
-    assert stack["chosen_idle_meets_target"] is False
+    assert stack["chosen_idle_meets_target"] is False and stack["customer_managed_keys"] == 1
     result = run("estimate", *CLI_PROFILE, "--stack", "--years", "0")
     assert result.exit_code == 2 and "error: --years: must be 1 to 10" in result.stderr

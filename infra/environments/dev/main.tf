@@ -5,7 +5,9 @@
 #   sign_in     Cognito: the owner's user pool (TOTP MFA), hosted UI, the browser's app client
 #   app_config  the same settings in SSM for operators and other runners
 #   monitoring  alarms (database, service metrics, function), recoveries, dashboard, budget
-# One customer-managed KMS key (the database's) serves the logs and the alarm topic too.
+# Keys: the AWS-managed ones by default (aws/rds, aws/secretsmanager, aws/lambda; the log groups
+# and the alarm topic without a customer key), no monthly charge. customer_managed_key = true:
+# one customer-managed KMS key (the database's) serves the logs and the alarm topic too.
 
 locals {
   environment = "dev"
@@ -64,7 +66,9 @@ module "database" {
 
   master_password_rotation_days = var.master_password_rotation_days
 
-  # The one KMS key of the stack: also the function's and the API's logs and the alarm topic.
+  # With customer_managed_key = true, the one KMS key of the stack: also the function's and the
+  # API's logs and the alarm topic (the policy statements below are unused without it).
+  customer_managed_key             = var.customer_managed_key
   kms_extra_log_group_prefixes     = ["/aws/lambda/${local.name}-", "/aws/apigateway/${local.name}-"]
   kms_publisher_service_principals = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "events.amazonaws.com"]
 
@@ -136,8 +140,7 @@ module "monitoring" {
   db_identifier          = module.database.cluster_id
   aurora_max_capacity    = module.database.max_capacity
   aurora_expect_pause    = module.database.scales_to_zero
-  create_kms_key         = false
-  kms_key_arn            = module.database.kms_key_arn
+  kms_key_arn            = module.database.kms_key_arn # null with AWS-managed keys: no key
   lambda_function_name   = module.service.function_name
   lambda_timeout_seconds = module.service.timeout_seconds
   alarm_email_addresses  = var.alarm_email_addresses

@@ -54,7 +54,7 @@ output "cluster_id" {
 }
 
 output "kms_key_arn" {
-  description = "The stack's KMS key."
+  description = "The stack's customer-managed KMS key; null with AWS-managed keys (customer_managed_key = false, the default)."
   value       = module.database.kms_key_arn
 }
 
@@ -76,4 +76,9 @@ output "alarm_topic_arn" {
 output "alarm_count" {
   description = "CloudWatch alarms in the stack (rms cost estimate prices them)."
   value       = module.monitoring.alarm_count
+}
+
+output "customer_managed_key" {
+  description = "Whether the stack uses its one customer-managed KMS key (true) or the AWS-managed keys (false); what rms cost estimate --stack prices (--customer-managed-key)."
+  value       = var.customer_managed_key
 }

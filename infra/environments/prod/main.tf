@@ -1,7 +1,8 @@
 # prod: the whole RMS stack with production safety (docs/architecture/aws-stack.md): the same
 # network, service and sign-in as dev, the database selected by database_engine (RDS
 # PostgreSQL, Multi-AZ by default, or Aurora Serverless v2), deletion protection on the
-# database and the user pool, a final snapshot, automated backups kept after a delete.
+# database and the user pool, a final snapshot, automated backups kept after a delete. Keys as in
+# dev: AWS-managed by default, one customer-managed key for everything with customer_managed_key.
 
 locals {
   environment = "prod"
@@ -92,6 +93,7 @@ module "aurora" {
   reader_count             = var.aurora_reader_count
 
   master_password_rotation_days    = var.master_password_rotation_days
+  customer_managed_key             = var.customer_managed_key
   kms_extra_log_group_prefixes     = local.kms_log_prefixes
   kms_publisher_service_principals = local.kms_publishers
 }
@@ -114,6 +116,7 @@ module "rds" {
   max_allocated_storage = var.rds_max_allocated_storage
 
   master_password_rotation_days    = var.master_password_rotation_days
+  customer_managed_key             = var.customer_managed_key
   kms_extra_log_group_prefixes     = local.kms_log_prefixes
   kms_publisher_service_principals = local.kms_publishers
 }
@@ -182,8 +185,7 @@ module "monitoring" {
   db_identifier          = local.db.identifier
   aurora_max_capacity    = var.aurora_max_capacity
   aurora_expect_pause    = local.db.scales_to_zero
-  create_kms_key         = false
-  kms_key_arn            = local.db.kms_key_arn
+  kms_key_arn            = local.db.kms_key_arn # null with AWS-managed keys: no key
   lambda_function_name   = module.service.function_name
   lambda_timeout_seconds = module.service.timeout_seconds
   alarm_email_addresses  = var.alarm_email_addresses

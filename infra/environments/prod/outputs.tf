@@ -59,7 +59,7 @@ output "db_identifier" {
 }
 
 output "kms_key_arn" {
-  description = "Database KMS key."
+  description = "The stack's customer-managed KMS key (the database's); null with AWS-managed keys (customer_managed_key = false, the default)."
   value       = local.db.kms_key_arn
 }
 
@@ -71,4 +71,9 @@ output "ssm_parameter_path" {
 output "alarm_topic_arn" {
   description = "SNS topic for alarms and budget notifications."
   value       = module.monitoring.sns_topic_arn
+}
+
+output "customer_managed_key" {
+  description = "Whether the stack uses its one customer-managed KMS key (true) or the AWS-managed keys (false); what rms cost estimate --stack prices (--customer-managed-key)."
+  value       = var.customer_managed_key
 }

@@ -203,3 +203,9 @@ variable "budget_cost_filter_tag" {
   })
   default = null
 }
+
+variable "customer_managed_key" {
+  description = "One customer-managed KMS key for the whole stack (the database's storage, master user secret, Performance Insights and logs, the function's and the API's logs, the alarm topic): 1 $ a month plus 1 $ for each of its first two yearly rotations. false (default): the AWS-managed keys (aws/rds, aws/secretsmanager, aws/lambda), CloudWatch Logs' own encryption and an alarm topic without a key, at no monthly charge (docs/cost-model.md; rms cost estimate --stack, --customer-managed-key)."
+  type        = bool
+  default     = false
+}

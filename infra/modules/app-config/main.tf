@@ -32,7 +32,7 @@ locals {
 }
 
 resource "aws_ssm_parameter" "this" {
-  #checkov:skip=CKV2_AWS_34:These are non-secret settings (host, port, names, timeouts, the secret's ARN). The only secret, the password, is in Secrets Manager with a customer-managed key; String keeps the values readable by operators and needs no kms:Decrypt grant for the service.
+  #checkov:skip=CKV2_AWS_34:These are non-secret settings (host, port, names, timeouts, the secret's ARN). The only secret, the password, is in Secrets Manager (aws/secretsmanager, or the stack's customer-managed key); String keeps the values readable by operators and needs no kms:Decrypt grant for the service.
   for_each = local.parameters
 
   name        = "${local.path}/${each.key}"

@@ -23,7 +23,7 @@ locals {
 }
 
 ################################################################################
-# Foundation: customer-managed KMS key (+ alias), subnet group, security group open
+# Foundation: the optional customer-managed KMS key, subnet group, security group open
 # only to the application security groups, Enhanced Monitoring role (modules/db-foundation)
 ################################################################################
 
@@ -42,9 +42,9 @@ module "foundation" {
 
   kms_key_description             = "${var.name}: Aurora storage, master user secret, Performance Insights and logs"
   kms_key_deletion_window_in_days = var.kms_key_deletion_window_in_days
-  # Still the customer-managed key here: the callers (monitoring's alarm topic, the service's
-  # log groups) need a key ARN until they accept AWS-managed keys (issue 30, not yet done).
-  customer_managed_key             = true
+  # false (default): AWS-managed keys (aws/rds, aws/secretsmanager), no monthly charge; every
+  # kms_key_id below is then null. true: one customer-managed key, rotated yearly.
+  customer_managed_key             = var.customer_managed_key
   kms_logs_statement_sid           = "AllowCloudWatchLogsForThisClusterLogGroup"
   log_group_name_prefix            = "/aws/rds/cluster/${var.name}/"
   kms_extra_log_group_prefixes     = var.kms_extra_log_group_prefixes
@@ -117,7 +117,7 @@ resource "aws_rds_cluster_parameter_group" "this" {
 }
 
 ################################################################################
-# Logs: created here (with retention and KMS) before RDS would create it without
+# Logs: created here (retention; the key if customer-managed) before RDS creates it without
 ################################################################################
 
 resource "aws_cloudwatch_log_group" "postgresql" {

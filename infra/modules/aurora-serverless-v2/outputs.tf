@@ -49,8 +49,13 @@ output "security_group_id" {
 }
 
 output "kms_key_arn" {
-  description = "Customer-managed KMS key encrypting storage, secret, Performance Insights and logs."
+  description = "Customer-managed KMS key encrypting storage, secret, Performance Insights and logs; null with AWS-managed keys (customer_managed_key = false, the default)."
   value       = module.foundation.kms_key_arn
+}
+
+output "customer_managed_key" {
+  description = "Whether the database uses a customer-managed KMS key (true) or the AWS-managed keys (false)."
+  value       = var.customer_managed_key
 }
 
 output "instance_ids" {

@@ -304,3 +304,9 @@ variable "kms_publisher_service_principals" {
   type        = list(string)
   default     = []
 }
+
+variable "customer_managed_key" {
+  description = "Encrypt storage, the master user secret, Performance Insights and the log groups with a customer-managed KMS key of this module (1 $ a month, plus 1 $ for each of its first two yearly rotations: 3 $ a month from the third year). false (default): the AWS-managed keys aws/rds and aws/secretsmanager, and CloudWatch Logs' own encryption, at no monthly charge; the kms_key_arn output is then null."
+  type        = bool
+  default     = false
+}

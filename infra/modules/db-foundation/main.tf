@@ -1,5 +1,5 @@
-# What every RMS PostgreSQL database needs around it, whatever the engine: a customer-managed
-# KMS key (+ alias), a DB subnet group, a security group open on the database port to the
+# What every RMS PostgreSQL database needs around it, whatever the engine: an optional
+# customer-managed KMS key (+ alias; AWS-managed keys by default), a DB subnet group, a security group open on the database port to the
 # application security groups only, and the Enhanced Monitoring role. Used by
 # modules/aurora-serverless-v2 and modules/rds-postgres; not meant to be called from an
 # environment directly.

@@ -146,6 +146,7 @@ locals {
     }
   }
 
+  # The module's own key, else the one passed in, else none (see aws_sns_topic.alarms).
   alarm_topic_kms_key_arn = var.create_kms_key ? aws_kms_key.alarms[0].arn : var.kms_key_arn
 
   service_alarms = {
@@ -207,8 +208,9 @@ locals {
 ################################################################################
 
 resource "aws_kms_key" "alarms" {
-  # One customer-managed key costs 1 $ a month; a stack that shares the database key passes
-  # it in (create_kms_key = false) to keep its idle cost down.
+  # Only with create_kms_key = true. One customer-managed key costs 1 $ a month (plus 1 $ for
+  # each of its first two yearly rotations); a stack with a customer-managed database key
+  # passes that one in (kms_key_arn) instead.
   count = var.create_kms_key ? 1 : 0
 
   description             = "${var.name}: alarm and budget notifications (SNS)"
@@ -251,6 +253,7 @@ resource "aws_kms_alias" "alarms" {
 }
 
 resource "aws_sns_topic" "alarms" {
+  #checkov:skip=CKV_AWS_26:Encrypted with a customer-managed key when there is one (create_kms_key, or kms_key_arn: the stack's customer_managed_key = true). By default (AWS-managed keys) the topic has no key: the AWS-managed aws/sns key's policy cannot admit CloudWatch alarms, AWS Budgets or EventBridge, which would then fail to publish, and a customer-managed key costs 1-3 $ a month; the messages are alarm and budget notices with no secret in them, sent over TLS.
   name              = "${var.name}-alarms"
   kms_master_key_id = local.alarm_topic_kms_key_arn
   tags              = local.tags

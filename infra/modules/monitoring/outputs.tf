@@ -4,7 +4,7 @@ output "sns_topic_arn" {
 }
 
 output "kms_key_arn" {
-  description = "KMS key encrypting the topic (the module's own, or the one passed in)."
+  description = "KMS key encrypting the topic (the module's own, or the one passed in); null without a customer-managed key."
   value       = local.alarm_topic_kms_key_arn
 }
 

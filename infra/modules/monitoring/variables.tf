@@ -183,19 +183,19 @@ variable "aurora_expect_pause" {
 }
 
 variable "create_kms_key" {
-  description = "Create a customer-managed key for the alarm topic. false: use kms_key_arn (for instance the database key, whose policy then admits cloudwatch, budgets and events), one key less at 1 $ a month."
+  description = "Create a customer-managed key for the alarm topic (1 $ a month plus its rotations). false (default): use kms_key_arn if given (for instance the database's customer-managed key, whose policy then admits cloudwatch, budgets and events), else leave the topic without a key (the AWS-managed aws/sns key cannot admit the publishers)."
   type        = bool
-  default     = true
+  default     = false
 }
 
 variable "kms_key_arn" {
-  description = "Key for the alarm topic when create_kms_key = false."
+  description = "Customer-managed key for the alarm topic when create_kms_key = false; null (default): no key, the AWS-managed-keys design."
   type        = string
   default     = null
 
   validation {
-    condition     = var.create_kms_key || var.kms_key_arn != null
-    error_message = "kms_key_arn is required when create_kms_key = false."
+    condition     = !(var.create_kms_key && var.kms_key_arn != null)
+    error_message = "kms_key_arn and create_kms_key = true are exclusive: pass a key or create one."
   }
 }
 

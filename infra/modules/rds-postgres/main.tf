@@ -1,6 +1,7 @@
-# RDS for PostgreSQL instance with the same standards as the Aurora module: customer-managed
-# KMS key, TLS required, IAM auth, Secrets Manager-managed master password, 7-day backups,
-# exported logs with retention, Performance Insights, Enhanced Monitoring, and deletion
+# RDS for PostgreSQL instance with the same standards as the Aurora module: encryption at rest
+# (AWS-managed keys by default, a customer-managed KMS key with customer_managed_key = true),
+# TLS required, IAM auth, Secrets Manager-managed master password, 7-day backups, exported logs
+# with retention, Performance Insights, Enhanced Monitoring, and deletion
 # protection plus a final snapshot in production.
 
 locals {
@@ -16,7 +17,7 @@ locals {
 }
 
 ################################################################################
-# Foundation: customer-managed KMS key (+ alias), subnet group, security group open
+# Foundation: the optional customer-managed KMS key, subnet group, security group open
 # only to the application security groups, Enhanced Monitoring role (modules/db-foundation)
 ################################################################################
 
@@ -35,9 +36,9 @@ module "foundation" {
 
   kms_key_description             = "${var.name}: RDS storage, master user secret, Performance Insights and logs"
   kms_key_deletion_window_in_days = var.kms_key_deletion_window_in_days
-  # Still the customer-managed key here: the callers (monitoring's alarm topic, the service's
-  # log groups) need a key ARN until they accept AWS-managed keys (issue 30, not yet done).
-  customer_managed_key             = true
+  # false (default): AWS-managed keys (aws/rds, aws/secretsmanager), no monthly charge; every
+  # kms_key_id below is then null. true: one customer-managed key, rotated yearly.
+  customer_managed_key             = var.customer_managed_key
   kms_logs_statement_sid           = "AllowCloudWatchLogsForThisInstanceLogGroups"
   log_group_name_prefix            = "/aws/rds/instance/${var.name}/"
   kms_extra_log_group_prefixes     = var.kms_extra_log_group_prefixes

@@ -52,3 +52,8 @@ output "runtime" {
   description = "The function's runtime."
   value       = aws_lambda_function.this.runtime
 }
+
+output "log_kms_key_arn" {
+  description = "Customer-managed key of the function's and the API's log groups; null with AWS-managed keys (CloudWatch Logs' own encryption)."
+  value       = aws_cloudwatch_log_group.function.kms_key_id
+}

@@ -194,8 +194,9 @@ variable "log_retention_days" {
 }
 
 variable "kms_key_arn" {
-  description = "Customer-managed key for the log groups (the database key, shared to save 1 $ a month)."
+  description = "Customer-managed key for the log groups (the database key, shared to save 1 $ a month). null (default): CloudWatch Logs' own encryption, the AWS-managed-keys design at no monthly charge."
   type        = string
+  default     = null
 }
 
 variable "tags" {

@@ -28,7 +28,13 @@ from rms.cost.report import (
     to_table,
     years_to_table,
 )
-from rms.cost.stack import APP_TIERS, TARGET_YEARS, StackProfile
+from rms.cost.stack import (
+    APP_TIERS,
+    CUSTOMER_MANAGED_KMS_KEYS,
+    DEPLOYED_KMS_KEYS,
+    TARGET_YEARS,
+    StackProfile,
+)
 from rms.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -178,11 +184,12 @@ def estimate(
         bool,
         typer.Option(
             "--customer-managed-key/--aws-managed-keys",
-            help="With --stack: one customer-managed key, rotated yearly (what infra/ deploys "
-            "today), or AWS-managed keys (db-foundation's customer_managed_key = false, which "
-            "the environments do not select yet).",
+            help="With --stack: price the stack with infra/'s customer_managed_key = true (one "
+            "customer-managed KMS key, priced with its yearly rotations) instead of the "
+            "AWS-managed keys infra/ deploys by default. --aws-managed-keys: deprecated, the "
+            "default.",
         ),
-    ] = True,
+    ] = False,
     lambda_init_seconds: Annotated[
         float,
         typer.Option(
@@ -224,7 +231,7 @@ def estimate(
             table.origin,
             StackProfile(
                 requests_per_active_hour=requests_per_active_hour,
-                kms_keys=1 if customer_managed_key else 0,
+                kms_keys=CUSTOMER_MANAGED_KMS_KEYS if customer_managed_key else DEPLOYED_KMS_KEYS,
                 lambda_init_seconds=lambda_init_seconds,
             ),
             detail_tier=app_tier,

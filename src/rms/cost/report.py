@@ -224,6 +224,9 @@ class StackReport:
     #: The chosen design year by year from the deployment, idle and active.
     idle_years: list[YearCost]
     active_years: list[YearCost]
+    #: Customer managed keys priced: 0 with the AWS-managed keys infra/ deploys by default, 1
+    #: with ``--customer-managed-key`` (infra/'s ``customer_managed_key = true``).
+    kms_keys: int = 0
 
     def get(self, app_tier: str, database: str, scenario: str) -> StackEstimate:
         return next(
@@ -290,6 +293,7 @@ def build_stack_report(
         detail_tier=detail_tier,
         idle_years=estimate_years(*CHOSEN, "idle", profile, region, stack_profile, years),
         active_years=estimate_years(*CHOSEN, "active", profile, region, stack_profile, years),
+        kms_keys=(stack_profile or StackProfile()).kms_keys,
     )
 
 
@@ -332,6 +336,7 @@ def stack_to_records(report: StackReport) -> dict[str, Any]:
         "idle_target_usd": IDLE_TARGET_USD,
         "idle_target_years": TARGET_YEARS,
         "chosen_idle_meets_target": report.meets_target,
+        "customer_managed_keys": report.kms_keys,
         "chosen_years": [
             {
                 "year": i.year,
@@ -351,8 +356,13 @@ def years_to_table(report: StackReport) -> Table:
     t = Table(
         title=f"Chosen design year by year ({CHOSEN[0]} + {CHOSEN[1]}), USD",
         caption=(
-            "a year is 12 months of 730 h from the deployment; a customer managed key's "
-            "rotations make later years dearer"
+            "a year is 12 months of 730 h from the deployment; "
+            + (
+                "keys: AWS-managed (infra/'s default), the same every year"
+                if report.kms_keys == 0
+                else f"keys: {report.kms_keys} customer managed (--customer-managed-key), "
+                "whose first two yearly rotations make later years dearer"
+            )
         ),
         caption_justify="left",
     )

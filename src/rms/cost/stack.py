@@ -28,6 +28,8 @@ __all__ = [
     "APP_TIERS",
     "APP_TIER_LABELS",
     "CHOSEN",
+    "CUSTOMER_MANAGED_KMS_KEYS",
+    "DEPLOYED_KMS_KEYS",
     "IDLE_TARGET_USD",
     "KMS_BILLED_ROTATIONS",
     "SCENARIOS",
@@ -62,6 +64,11 @@ TARGET_YEARS = 3
 #: KMS bills the retained key material of the first two rotations of a customer managed key
 #: (1 $/month each); later rotations add nothing (aws.amazon.com/kms/pricing, since 2024-04).
 KMS_BILLED_ROTATIONS = 2
+#: Customer managed keys the environments create by default: none (their
+#: ``customer_managed_key`` variable defaults to false); one with ``customer_managed_key = true``.
+#: infra/testing/consistency.py checks both numbers against infra/ (and StackProfile's default).
+DEPLOYED_KMS_KEYS = 0
+CUSTOMER_MANAGED_KMS_KEYS = 1
 #: Lambda cuts an INIT phase at 10 s and runs it again inside the first invocation, billed.
 LAMBDA_INIT_LIMIT_S = 10.0
 
@@ -81,12 +88,13 @@ _HOURS_PER_MONTH_BILLED = 730.0  # AWS prices monthly items (keys, secrets) per 
 class StackProfile:
     """What the rest of the stack sees of the owner's use, and how it is built.
 
-    The defaults describe infra/environments/dev as it deploys today: 14 alarms, one customer
-    managed key (the aurora-serverless-v2 module passes ``customer_managed_key = true`` to
-    db-foundation), one secret (the master password), one dashboard, one cost budget, the
-    service's 5 custom metrics, one user. ``kms_keys=0`` prices the AWS-managed-key design
-    db-foundation offers (``customer_managed_key = false``), which the environments do not
-    select yet (docs/cost-model.md).
+    The defaults describe infra/environments/dev as it deploys by default: 14 alarms, the
+    AWS-managed keys (``customer_managed_key = false``: aws/rds, aws/secretsmanager, aws/lambda,
+    no customer key on the log groups or the alarm topic), one secret (the master password), one
+    dashboard, one cost budget, the service's 5 custom metrics, one user. ``kms_keys=1`` prices
+    the environments' ``customer_managed_key = true``: one customer managed key, shared by the
+    database, the log groups and the alarm topic, rotated yearly (docs/cost-model.md).
+    infra/testing/consistency.py checks these defaults against the Terraform ones.
     """
 
     requests_per_active_hour: float = 300.0
@@ -110,9 +118,11 @@ class StackProfile:
     #: Cold starts per active session: the first request of each session finds no environment.
     cold_starts_per_session: float = 1.0
     alarms: int = 14
-    #: Customer managed keys: 1, what infra/ deploys today; 0 with AWS-managed keys (aws/rds,
-    #: aws/secretsmanager, aws/lambda cost nothing a month).
-    kms_keys: int = 1
+    #: Customer managed keys: 0, what infra/ deploys by default (AWS-managed keys: aws/rds,
+    #: aws/secretsmanager, aws/lambda cost nothing a month); 1 with the environments'
+    #: ``customer_managed_key = true`` (one key for the whole stack). Kept equal to
+    #: :data:`DEPLOYED_KMS_KEYS`.
+    kms_keys: int = DEPLOYED_KMS_KEYS
     #: Automatic rotation period of a customer managed key (infra/ sets 365 days).
     kms_rotation_days: float = 365.0
     budgets: int = 1
@@ -524,7 +534,7 @@ def _common_items(
             "kms_key_month",
             "AWS-managed keys (aws/rds, aws/secretsmanager, aws/lambda): no monthly charge"
             if sp.kms_keys == 0
-            else f"{sp.kms_keys:g} key (customer_managed_key = true)",
+            else f"{sp.kms_keys:g} key (customer_managed_key = true, --customer-managed-key)",
         ),
         LineItem(
             "security",

@@ -1,6 +1,7 @@
 # Wiring test for environments/dev: the whole stack (network, Aurora that scales to zero,
-# the service on Lambda behind the HTTP API, Cognito sign-in, settings, monitoring), with one
-# KMS key and the service's configuration in its environment.
+# the service on Lambda behind the HTTP API, Cognito sign-in, settings, monitoring), with
+# AWS-managed keys (or one customer-managed key on request) and the service's configuration in
+# its environment.
 
 mock_provider "aws" {
   source = "../../testing/aws-db"
@@ -121,17 +122,42 @@ run "service_configuration_reaches_the_function" {
   }
 }
 
-run "one_key_and_the_alarm_set" {
+run "aws_managed_keys_and_the_alarm_set" {
   command = apply
 
   assert {
-    condition     = module.monitoring.kms_key_arn == module.database.kms_key_arn
-    error_message = "The alarm topic must share the database key (one key: 1 $ a month, not 2)."
+    # issue 30: no customer-managed key by default (aws/rds, aws/secretsmanager, aws/lambda;
+    # the log groups and the alarm topic without a key), what rms cost estimate --stack prices.
+    condition     = var.customer_managed_key == false && output.customer_managed_key == false && module.database.customer_managed_key == false && output.kms_key_arn == null
+    error_message = "dev must default to AWS-managed keys: no customer-managed KMS key."
+  }
+
+  assert {
+    condition     = module.database.kms_key_arn == null && module.monitoring.kms_key_arn == null && module.service.log_kms_key_arn == null
+    error_message = "With AWS-managed keys the database, the service's log groups and the alarm topic take no customer key."
   }
 
   assert {
     condition     = module.monitoring.alarm_count == 14 && output.alarm_count == 14 && length(module.monitoring.lambda_alarm_names) == 3
     error_message = "dev has 14 alarms: Aurora (6 with never-pauses), service metrics (5), function (3)."
+  }
+}
+
+run "one_customer_managed_key_on_request" {
+  command = apply
+
+  variables {
+    customer_managed_key = true
+  }
+
+  assert {
+    condition     = module.database.customer_managed_key && module.database.kms_key_arn != null && output.kms_key_arn == module.database.kms_key_arn && output.customer_managed_key
+    error_message = "customer_managed_key = true must give the database its customer-managed key."
+  }
+
+  assert {
+    condition     = module.monitoring.kms_key_arn == module.database.kms_key_arn && module.service.log_kms_key_arn == module.database.kms_key_arn
+    error_message = "The alarm topic and the service's log groups must share the database key (one key: 1 $ a month, not 2)."
   }
 }
 

@@ -77,6 +77,39 @@ run "prod_rds_service_connects_as_the_app_user" {
   }
 }
 
+run "prod_aws_managed_keys_by_default" {
+  command = apply
+
+  assert {
+    condition     = module.rds[0].customer_managed_key == false && output.customer_managed_key == false && output.kms_key_arn == null
+    error_message = "prod must default to AWS-managed keys: no customer-managed KMS key."
+  }
+
+  assert {
+    condition     = module.monitoring.kms_key_arn == null && module.service.log_kms_key_arn == null
+    error_message = "With AWS-managed keys the alarm topic and the service's log groups take no customer key."
+  }
+}
+
+run "prod_one_customer_managed_key_on_request" {
+  command = apply
+
+  variables {
+    database_engine      = "aurora"
+    customer_managed_key = true
+  }
+
+  assert {
+    condition     = module.aurora[0].customer_managed_key && module.aurora[0].kms_key_arn != null && output.kms_key_arn == module.aurora[0].kms_key_arn
+    error_message = "customer_managed_key = true must give the Aurora database its customer-managed key."
+  }
+
+  assert {
+    condition     = module.monitoring.kms_key_arn == module.aurora[0].kms_key_arn && module.service.log_kms_key_arn == module.aurora[0].kms_key_arn
+    error_message = "The alarm topic and the service's log groups must share the database key."
+  }
+}
+
 run "prod_aurora_selectable" {
   command = plan
 

@@ -73,8 +73,27 @@ run "a_pinned_minor_is_still_accepted" {
   }
 }
 
+run "aws_managed_keys_by_default" {
+  command = apply
+
+  assert {
+    # issue 30: aws/rds and aws/secretsmanager, no customer-managed key (1-3 $ a month).
+    condition     = output.customer_managed_key == false && output.kms_key_arn == null && module.foundation.kms_key_id == null && module.foundation.kms_key_policy == null
+    error_message = "By default the module must create no customer-managed key."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_log_group.postgresql.kms_key_id == null
+    error_message = "With AWS-managed keys the postgresql log group takes no customer key (CloudWatch Logs encrypts it)."
+  }
+}
+
 run "encryption_uses_module_kms_key" {
   command = apply
+
+  variables {
+    customer_managed_key = true
+  }
 
   assert {
     condition     = aws_rds_cluster.this.kms_key_id == module.foundation.kms_key_arn && aws_rds_cluster.this.master_user_secret_kms_key_id == module.foundation.kms_key_id
@@ -96,6 +115,7 @@ run "shared_key_admits_the_stack_log_groups_and_publishers" {
   command = apply
 
   variables {
+    customer_managed_key             = true
     kms_extra_log_group_prefixes     = ["/aws/lambda/rms-test-"]
     kms_publisher_service_principals = ["cloudwatch.amazonaws.com"]
   }

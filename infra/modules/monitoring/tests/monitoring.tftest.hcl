@@ -197,13 +197,14 @@ run "shared_kms_key_and_no_budget" {
   }
 }
 
-run "rejects_shared_key_without_arn" {
+run "rejects_a_key_both_created_and_passed" {
   command = plan
 
   variables {
     database_type  = "rds"
     db_identifier  = "rms-prod"
-    create_kms_key = false
+    create_kms_key = true
+    kms_key_arn    = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
   }
 
   expect_failures = [var.kms_key_arn]
@@ -274,13 +275,10 @@ run "topic_dashboard_budget" {
   }
 
   assert {
-    condition     = aws_sns_topic.alarms.kms_master_key_id == aws_kms_key.alarms[0].arn
-    error_message = "The alarm topic must be encrypted with the module's KMS key."
-  }
-
-  assert {
-    condition     = strcontains(aws_kms_key.alarms[0].policy, "cloudwatch.amazonaws.com") && strcontains(aws_kms_key.alarms[0].policy, "budgets.amazonaws.com") && strcontains(aws_kms_key.alarms[0].policy, "events.amazonaws.com")
-    error_message = "CloudWatch, Budgets and EventBridge must be able to use the topic's key."
+    # AWS-managed keys by default: no customer key (1-3 $ a month), and not aws/sns either,
+    # whose policy would stop CloudWatch, Budgets and EventBridge from publishing.
+    condition     = length(aws_kms_key.alarms) == 0 && length(aws_kms_alias.alarms) == 0 && aws_sns_topic.alarms.kms_master_key_id == null && output.kms_key_arn == null
+    error_message = "By default the module creates no KMS key and the alarm topic has none."
   }
 
   assert {
@@ -318,4 +316,29 @@ run "rejects_unknown_database_type" {
   }
 
   expect_failures = [var.database_type]
+}
+
+run "own_kms_key_on_request" {
+  command = apply
+
+  variables {
+    database_type  = "aurora"
+    db_identifier  = "rms-test"
+    create_kms_key = true
+  }
+
+  assert {
+    condition     = length(aws_kms_key.alarms) == 1 && aws_sns_topic.alarms.kms_master_key_id == aws_kms_key.alarms[0].arn && output.kms_key_arn == aws_kms_key.alarms[0].arn
+    error_message = "With create_kms_key = true the alarm topic must be encrypted with the module's own KMS key."
+  }
+
+  assert {
+    condition     = aws_kms_key.alarms[0].enable_key_rotation == true && aws_kms_key.alarms[0].rotation_period_in_days == 365 && aws_kms_alias.alarms[0].name == "alias/rms-test-alarms"
+    error_message = "The topic's key rotates yearly (the rotations the cost model prices) and has its alias."
+  }
+
+  assert {
+    condition     = strcontains(aws_kms_key.alarms[0].policy, "cloudwatch.amazonaws.com") && strcontains(aws_kms_key.alarms[0].policy, "budgets.amazonaws.com") && strcontains(aws_kms_key.alarms[0].policy, "events.amazonaws.com")
+    error_message = "CloudWatch, Budgets and EventBridge must be able to use the topic's key."
+  }
 }

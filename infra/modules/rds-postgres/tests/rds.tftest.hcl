@@ -35,8 +35,27 @@ run "defaults" {
   }
 }
 
+run "aws_managed_keys_by_default" {
+  command = apply
+
+  assert {
+    # issue 30: aws/rds and aws/secretsmanager, no customer-managed key (1-3 $ a month).
+    condition     = output.customer_managed_key == false && output.kms_key_arn == null && module.foundation.kms_key_id == null && module.foundation.kms_key_policy == null
+    error_message = "By default the module must create no customer-managed key."
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_log_group.this) == 2 && alltrue([for g in aws_cloudwatch_log_group.this : g.kms_key_id == null && g.retention_in_days == 365])
+    error_message = "With AWS-managed keys both exported log groups keep their retention and take no customer key."
+  }
+}
+
 run "encryption_uses_module_kms_key" {
   command = apply
+
+  variables {
+    customer_managed_key = true
+  }
 
   assert {
     condition     = aws_db_instance.this.kms_key_id == module.foundation.kms_key_arn && aws_db_instance.this.master_user_secret_kms_key_id == module.foundation.kms_key_id && aws_db_instance.this.performance_insights_kms_key_id == module.foundation.kms_key_arn

@@ -14,7 +14,6 @@ variables {
   app_security_group_id = "sg-0aaaaaaaaaaaaaaaa"
   db_security_group_id  = "sg-0db0000000000000a"
   db_resource_id        = "cluster-ABCDEFGHIJKLMNOPQRSTUVWXY"
-  kms_key_arn           = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
   environment_variables = { DB_HOST = "db.example", AUTH_OIDC_AUDIENCE = "abc" }
 }
 
@@ -80,8 +79,26 @@ run "role_is_least_privilege" {
   }
 }
 
+run "logs_without_a_customer_key_by_default" {
+  command = plan
+
+  assert {
+    condition     = alltrue([for g in [aws_cloudwatch_log_group.function, aws_cloudwatch_log_group.api] : g.retention_in_days == 365 && g.kms_key_id == null])
+    error_message = "By default (AWS-managed keys) the log groups have a retention and no customer-managed key: CloudWatch Logs encrypts them itself."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.kms_key_arn == null
+    error_message = "The function's environment is encrypted with the AWS-managed aws/lambda key, at no monthly charge."
+  }
+}
+
 run "logs_with_retention_and_key" {
   command = plan
+
+  variables {
+    kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  }
 
   assert {
     condition     = aws_cloudwatch_log_group.function.name == "/aws/lambda/rms-test-service" && aws_lambda_function.this.logging_config[0].log_group == aws_cloudwatch_log_group.function.name
