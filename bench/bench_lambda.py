@@ -4,15 +4,22 @@
    and answers its first request (``GET /api/accounts``, signed in) on a warm PostgreSQL,
    against a new process that imports a minimal FastAPI app behind the same adapter (Mangum)
    and answers its first request. Median of ``--runs`` each: interpreter start, imports,
-   first request, and the process's peak memory (the function has 512 MB).
+   first request, and the process's peak memory (the function has 512 MB). The cold start
+   ends when the first reply is out (the child writes its figures then): a Lambda environment
+   is not torn down after its first request, so the process's exit (interpreter finalization,
+   about as long again as the build's garbage collections) is shown apart, not counted.
+   With ``--one-core`` the same cold starts run again pinned to one core (``taskset -c 0``)
+   next to ``--competitors`` busy loops on that core: about half a core for one, a third for
+   two, near the 0.29 of a vCPU a 512 MB function has.
 2. **Warm requests**: the same environment's next invocations, as shipped (every invocation
    closes its connection, so Aurora can pause) against keeping the pooled connection (what
    the function must not do), so the price of letting the database pause is measured.
 3. ``rms --help``: the CLI's start, for the import added by ``rms db bootstrap-roles``.
 
 The events are real HTTP API payload 2.0 events (``tests/lambda_handler/events.py``).
-Run: ``.venv/bin/python bench/bench_lambda.py [--runs 7] [--requests 200]``; it starts its own
-PostgreSQL. Absolute times on a shared machine are noisy: read the ratios. The figures feed
+Run: ``.venv/bin/python bench/bench_lambda.py [--runs 7] [--requests 200] [--one-core]``; it
+starts its own PostgreSQL. The last lines sum it up: the cold-start ratio, the 1-core figure
+and the warm p50. Absolute times on a shared machine are noisy: read the ratios. The figures feed
 the Lambda line items of ``rms cost estimate --stack`` (docs/cost-model.md).
 """
 
@@ -24,6 +31,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -47,8 +55,11 @@ reply = handler(event, None)
 t2 = time.perf_counter()
 assert reply["statusCode"] == 200, reply
 rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({{"build": t1 - t0, "first_request": t2 - t1, "rss_mb": rss_mb}}))
+print(json.dumps({{"build": t1 - t0, "first_request": t2 - t1, "rss_mb": rss_mb}}), flush=True)
 """
+#: A competing load for ``--one-core``: a busy loop on the same core.
+_BUSY = "while True: pass"
+
 
 _RMS_IMPORTS = "from rms.lambda_handler import handler, service"
 #: The service is built on the first invocation; built here, its imports and construction
@@ -71,20 +82,65 @@ def _event() -> str:
     )
 
 
-def cold_start(imports: str, env: dict[str, str], build: str = "") -> dict[str, float]:
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", _CHILD.format(imports=imports, build=build)],
-        input=_event(),
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    )
-    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
-    figures["process"] = time.perf_counter() - started
+def _pinned(command: list[str], core: int | None) -> list[str]:
+    return command if core is None else ["taskset", "-c", str(core), *command]
+
+
+def cold_start(
+    imports: str, env: dict[str, str], build: str = "", *, core: int | None = None
+) -> dict[str, float]:
+    """One new process: its figures, ``cold`` (start to first reply) and ``exit`` (after)."""
+    with tempfile.TemporaryFile("w+") as errors:
+        started = time.perf_counter()
+        child = subprocess.Popen(
+            _pinned([sys.executable, "-c", _CHILD.format(imports=imports, build=build)], core),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            env=env,
+            text=True,
+            cwd=ROOT,
+        )
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write(_event())
+        child.stdin.close()
+        line = child.stdout.readline()  # written, flushed, once the reply is out
+        replied = time.perf_counter()
+        child.stdout.read()
+        child.wait()
+        ended = time.perf_counter()
+        if child.returncode or not line:
+            errors.seek(0)
+            raise RuntimeError(f"cold start failed ({child.returncode}): {errors.read()[-2000:]}")
+    figures: dict[str, float] = json.loads(line)
+    figures["cold"] = replied - started
+    figures["exit"] = ended - replied
     return figures
+
+
+def cold_starts(
+    runs: int, env: dict[str, str], core: int | None = None
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Medians of ``runs`` cold starts of the RMS handler and of the minimal app."""
+    rms_runs, minimal_runs = [], []
+    for _ in range(runs):  # interleaved, so both see the same machine load
+        rms_runs.append(cold_start(_RMS_IMPORTS, env, _RMS_BUILD, core=core))
+        minimal_runs.append(cold_start(_MINIMAL_IMPORTS, env, core=core))
+    return medians(rms_runs), medians(minimal_runs)
+
+
+def cold_table(rms: dict[str, float], minimal: dict[str, float]) -> None:
+    print("| | RMS handler | minimal FastAPI + Mangum | ratio |")
+    print("| --- | ---: | ---: | ---: |")
+    for key, label in (
+        ("build", "imports + building the app (s)"),
+        ("first_request", "first request (s)"),
+        ("cold", "cold start: process start to first reply (s)"),
+        ("exit", "process exit, not counted (s)"),
+        ("rss_mb", "peak memory (MB)"),
+    ):
+        ratio = rms[key] / minimal[key]
+        print(f"| {label} | {rms[key]:.3f} | {minimal[key]:.3f} | {ratio:.2f}x |")
 
 
 def medians(runs: list[dict[str, float]]) -> dict[str, float]:
@@ -129,6 +185,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="cold starts of each process")
     parser.add_argument("--requests", type=int, default=200, help="warm invocations each way")
+    parser.add_argument(
+        "--one-core",
+        action="store_true",
+        help="also cold starts on core 0 (taskset) next to busy loops, a CPU share like 512 MB's",
+    )
+    parser.add_argument("--competitors", type=int, default=1, help="busy loops for --one-core")
     args = parser.parse_args()
     cluster = PgCluster().start()
     try:
@@ -150,22 +212,26 @@ def main() -> int:
             "REFERENCE_CACHE_TTL_SECONDS": "0",
         }
         env = {**os.environ, **variables}
-        rms_runs, minimal_runs = [], []
-        for _ in range(args.runs):  # interleaved, so both see the same machine load
-            rms_runs.append(cold_start(_RMS_IMPORTS, env, _RMS_BUILD))
-            minimal_runs.append(cold_start(_MINIMAL_IMPORTS, env))
-        rms, minimal = medians(rms_runs), medians(minimal_runs)
+        rms, minimal = cold_starts(args.runs, env)
         print(f"## 1. cold start: a new process, median of {args.runs} (PostgreSQL warm)\n")
-        print("| | RMS handler | minimal FastAPI + Mangum | ratio |")
-        print("| --- | ---: | ---: | ---: |")
-        for key, label in (
-            ("build", "imports + building the app (s)"),
-            ("first_request", "first request (s)"),
-            ("process", "whole process (s)"),
-            ("rss_mb", "peak memory (MB)"),
-        ):
-            ratio = rms[key] / minimal[key]
-            print(f"| {label} | {rms[key]:.3f} | {minimal[key]:.3f} | {ratio:.1f}x |")
+        cold_table(rms, minimal)
+        one_core: tuple[dict[str, float], dict[str, float]] | None = None
+        if args.one_core:
+            busy = [
+                subprocess.Popen(_pinned([sys.executable, "-c", _BUSY], 0))
+                for _ in range(args.competitors)
+            ]
+            try:
+                one_core = cold_starts(args.runs, env, core=0)
+            finally:
+                for loop in busy:
+                    loop.kill()
+                    loop.wait()
+            print(
+                f"\n## 1b. the same on one core (taskset -c 0) next to {args.competitors} "
+                f"busy loop(s), median of {args.runs}\n"
+            )
+            cold_table(*one_core)
 
         os.environ.update(variables)
         shipped = warm_requests(url, args.requests, release=True)
@@ -181,6 +247,19 @@ def main() -> int:
         ratio = statistics.median(shipped) / statistics.median(pooled)
         print(f"\nclosing the connection costs {ratio:.2f}x a pooled warm request")
         print(f"\n## 3. rms --help: {cli_help(5):.3f} s (median of 5)")
+        print("\n## summary\n")
+        print(
+            f"cold-start ratio: {rms['cold'] / minimal['cold']:.2f}x "
+            f"(RMS {rms['cold']:.3f} s, minimal {minimal['cold']:.3f} s, target 1.5x)"
+        )
+        if one_core is not None:
+            core_rms, core_minimal = one_core
+            print(
+                f"1-core cold start ({args.competitors} busy loop(s)): RMS "
+                f"{core_rms['cold']:.3f} s, minimal {core_minimal['cold']:.3f} s, "
+                f"ratio {core_rms['cold'] / core_minimal['cold']:.2f}x"
+            )
+        print(f"warm p50 (shipped): {pct(shipped, 0.5) * 1e3:.1f} ms")
     finally:
         cluster.stop()
     return 0

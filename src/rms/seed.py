@@ -22,7 +22,6 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-import holidays
 from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.orm import Session
 
@@ -102,6 +101,8 @@ def _midnight(day: date) -> datetime:
 def seed_reference(session: Session, years: Iterable[int]) -> SeedResult:
     """The standard risk groups, deposit types and NYSE holidays for ``years``."""
     years = list(years)
+    import holidays  # not at import: the service imports this module for its demo page
+
     calendar = holidays.financial_holidays("NYSE", years=years)
     taken = set(session.scalars(select(Holiday.date)))
     holiday_rows = [

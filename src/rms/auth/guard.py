@@ -34,13 +34,13 @@ import anyio.to_thread
 from fastapi import Request
 
 from rms.auth.keys import LocalToken, load_local_token, load_session_key
-from rms.auth.oidc import OidcProvider
 from rms.auth.ratelimit import FailureLimiter
 from rms.auth.sessions import SESSION_COOKIE, FlowCodec, Principal, SessionCodec
 from rms.errors import AuthenticationError, ConfigError
 from rms.settings import Settings
 
 if TYPE_CHECKING:
+    from rms.auth.oidc import OidcProvider
     from rms.auth.store import SessionStore
 
 __all__ = [
@@ -133,6 +133,8 @@ class Authenticator:
         self.public_url = settings.rms_public_url
         self.oidc = oidc
         if self.oidc is None and self.enabled and settings.auth_oidc_issuer:
+            from rms.auth.oidc import OidcProvider  # httpx, PyJWT, cryptography: only for OIDC
+
             self.oidc = OidcProvider(settings)
         # The local token: set explicitly, or made when there is no issuer (embedded use).
         self.local: LocalToken | None = None

@@ -14,26 +14,49 @@ slows a guesser, it is not an account lockout.
 from __future__ import annotations
 
 import math
+import threading
 import time
+from typing import TYPE_CHECKING
 
-from limits import RateLimitItemPerSecond
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+if TYPE_CHECKING:
+    from limits import RateLimitItem
+    from limits.strategies import MovingWindowRateLimiter
 
 __all__ = ["FailureLimiter"]
 
 
 class FailureLimiter:
     def __init__(self, limit: int, window_seconds: int) -> None:
-        self._item = RateLimitItemPerSecond(limit, window_seconds)
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._limit, self._window_seconds = limit, window_seconds
+        # Built on the first failure: until then no client has a hit to count, and
+        # ``limits`` (with ``deprecated`` and ``wrapt``) stays out of the cold start.
+        self._built: tuple[RateLimitItem, MovingWindowRateLimiter] | None = None
+        self._building = threading.Lock()
+
+    def _window(self) -> tuple[RateLimitItem, MovingWindowRateLimiter]:
+        if self._built is not None:
+            return self._built
+        with self._building:
+            if self._built is not None:
+                return self._built
+            from limits import RateLimitItemPerSecond
+            from limits.storage import MemoryStorage
+            from limits.strategies import MovingWindowRateLimiter
+
+            item = RateLimitItemPerSecond(self._limit, self._window_seconds)
+            self._built = item, MovingWindowRateLimiter(MemoryStorage())
+            return self._built
 
     def retry_after(self, client: str) -> int | None:
         """Seconds until ``client`` may try again, or None when it may try now."""
-        if self._limiter.test(self._item, client):
+        if self._built is None:  # nothing has failed yet
             return None
-        stats = self._limiter.get_window_stats(self._item, client)
+        item, limiter = self._built
+        if limiter.test(item, client):
+            return None
+        stats = limiter.get_window_stats(item, client)
         return max(1, math.ceil(stats.reset_time - time.time()))
 
     def failed(self, client: str) -> None:
-        self._limiter.hit(self._item, client)
+        item, limiter = self._window()
+        limiter.hit(item, client)

@@ -9,13 +9,14 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from rms.db.database import Database
-from rms.schema.migrations import current_revision, head_revision
 
 __all__ = ["check_schema", "deep_check", "readiness"]
 
 
 def check_schema(db: Database) -> str | None:
     """Read the database's schema revision (one connection) and tell the observer."""
+    from rms.schema.migrations import current_revision, head_revision  # alembic: ~0.3 s
+
     revision = db.run(lambda session: current_revision(session.connection()))
     db.observer.schema_seen(revision, head_revision())
     return revision
@@ -65,6 +66,7 @@ def readiness(db: Database, *, detailed: bool) -> tuple[bool, dict[str, Any]]:
 
 def deep_check(db: Database) -> dict[str, Any]:
     """Run ``SELECT 1`` (waking the database if need be) and report what it took."""
+    from rms.schema.migrations import current_revision, head_revision
 
     def probe(session: Session) -> tuple[float, str | None]:
         started = time.perf_counter()

@@ -12,7 +12,6 @@ from datetime import date
 from functools import lru_cache
 from typing import Literal
 
-import holidays
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,6 +24,8 @@ __all__ = ["MarketHoliday", "market_closed", "year_holidays"]
 
 @lru_cache(maxsize=64)
 def _nyse(year: int) -> dict[date, str]:
+    import holidays  # imported when a calendar is first asked for, not at start
+
     return dict(holidays.financial_holidays("NYSE", years=[year]).items())
 
 

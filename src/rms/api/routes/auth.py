@@ -46,7 +46,6 @@ from rms.api.middleware import too_large
 from rms.api.problems import problem_response
 from rms.auth import Authenticator, Principal
 from rms.auth.guard import client_address, oidc_principal
-from rms.auth.oidc import pkce_pair
 from rms.auth.redirects import safe_target
 from rms.auth.sessions import FLOW_COOKIE, FLOW_MAX_AGE_SECONDS, SESSION_COOKIE
 from rms.errors import AuthenticationError
@@ -306,6 +305,8 @@ def sessions_router() -> APIRouter:
 async def _start_oidc(request: Request, authenticator: Authenticator, target: str) -> Response:
     assert authenticator.oidc is not None
     state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    from rms.auth.oidc import pkce_pair  # httpx, PyJWT, cryptography: only for OIDC
+
     verifier, challenge = pkce_pair()
     redirect_uri = f"{base_url(request, authenticator)}/auth/callback"
     try:
