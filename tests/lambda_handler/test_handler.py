@@ -143,3 +143,32 @@ def test_a_binary_body_is_decoded(lambda_env: Env, sqlite_url: str) -> None:
     reply = Reply(lambda_handler.handler(event, LambdaContext()))
     assert reply.status == 400  # not UTF-8 JSON: a problem naming the body, not a crash
     assert reply.headers["content-type"] == "application/problem+json"
+
+
+def test_the_client_address_is_api_gateways_source_ip_never_a_forwarded_header(
+    lambda_env: Env, invoke: Invoke, sqlite_url: str
+) -> None:
+    """Issue 27 item 5 on Lambda: failed guesses count against the source IP API Gateway saw;
+    an X-Forwarded-For the client wrote itself does not choose another limiter key."""
+    lambda_env(DATABASE_URL=sqlite_url, AUTH_FAILURE_LIMIT="3")
+    careless = ["Bearer wrong", "Basic x", "xyz", "Bearer"]
+    guesses = [
+        invoke(
+            "GET",
+            "/api/accounts",
+            headers={"Authorization": header, "X-Forwarded-For": f"192.0.2.{n}"},
+            source_ip="203.0.113.7",
+        )
+        for n, header in enumerate(careless)
+    ]
+    assert [reply.status for reply in guesses] == [401, 401, 401, 429]
+    assert all(reply.json()["status"] == reply.status for reply in guesses)
+    elsewhere = invoke(
+        "GET",
+        "/api/accounts",
+        headers={"Authorization": "Bearer wrong", "X-Forwarded-For": "203.0.113.7"},
+        source_ip="198.51.100.9",
+    )
+    assert elsewhere.status == 401  # another source IP has guesses of its own
+    owner = invoke("GET", "/api/accounts", headers=BEARER, source_ip="203.0.113.7")
+    assert owner.status == 200, owner.body  # the right token passes even there
