@@ -92,11 +92,12 @@ checks: install-dev
 test-setup: install-dev
 	$(BIN)/python -m tests.prepare
 
-## test-fast: the inner loop: the suite without the browser and fault-injection tests, no
-## coverage, no static checks (Terraform is never part of pytest); test-setup is a no-op
-## once done
-test-fast: test-setup
-	$(PYTEST) -n $(PYTEST_WORKERS) --dist worksteal -q -m "not browser and not faults" $(PYTEST_ARGS)
+## test-fast: the inner loop: the suite without the browser, fault-injection and slow tests
+## (the Prisma application through Node, large data, package builds, worker processes), no
+## coverage, no static checks (Terraform is never part of pytest); none of what it runs
+## needs test-setup's Chromium or npm packages
+test-fast: install-dev
+	$(PYTEST) -n $(PYTEST_WORKERS) --dist worksteal -q -m "not browser and not faults and not slow" $(PYTEST_ARGS)
 
 format: install-dev
 	$(BIN)/ruff format src tests bench scripts

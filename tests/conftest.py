@@ -37,12 +37,17 @@ BACKENDS = ["sqlite", "postgresql"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the browser tests (those using Chromium) and the fault-injection ones (in
-    ``tests/faults/`` or a ``test_*faults*.py`` file); ``make test-fast`` leaves them out.
-    Marked here, so a new test in those places is marked without anyone remembering to."""
+    """Mark the browser tests (those using Chromium), the fault-injection ones (in
+    ``tests/faults/`` or a ``test_*faults*.py`` file) and the ones that drive the Prisma
+    application through Node (slow: a Node process and Prisma's engine per test);
+    ``make test-fast`` leaves them out. Marked here, so a new test in those places is marked
+    without anyone remembering to. Other slow tests carry ``@pytest.mark.slow`` themselves."""
     for item in items:
-        if "chromium" in getattr(item, "fixturenames", ()):
+        fixtures = getattr(item, "fixturenames", ())
+        if "chromium" in fixtures:
             item.add_marker(pytest.mark.browser)
+        if "prisma_toolchain" in fixtures:
+            item.add_marker(pytest.mark.slow)
         if "faults" in item.path.stem or item.path.parent.name == "faults":
             item.add_marker(pytest.mark.faults)
 

@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SRC = Path(__file__).parents[1] / "src"
 PACKAGE = SRC / "rms"
 
@@ -139,6 +141,7 @@ def test_type_checking_imports_are_not_dependencies() -> None:
     assert [m for m, _names, _line in _imports(tree)] == ["typing", "rms.z"]
 
 
+@pytest.mark.slow
 def test_every_module_imports_first() -> None:
     """Each module imported first (every ``rms`` module forgotten before it): none needs
     another to have been loaded before it. One interpreter, so third-party packages are

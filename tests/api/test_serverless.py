@@ -26,6 +26,9 @@ from rms.schema.migrations import upgrade
 from rms.settings import Settings, load_settings
 from tests.live_server import live_server
 
+# A pausing, restarting database: fault injection (make test-fast leaves it out).
+pytestmark = pytest.mark.faults
+
 PAUSE_AFTER, RESUME_DELAY, IDLE_RELEASE = 2.0, 3.0, 1.0
 
 

@@ -24,6 +24,7 @@ def png_size(path: Path) -> tuple[int, int]:
     return width, height
 
 
+@pytest.mark.slow
 def test_cli_plot_png_is_a_real_picture(tmp_path: Path) -> None:
     out = tmp_path / "cost.png"
     result = run_rms(

@@ -19,6 +19,9 @@ from rms.devtools.aurora_sim import AuroraSim, aurora_sim
 from tests.lambda_handler.conftest import BEARER, Env, Invoke
 from tests.lambda_handler.events import LambdaContext, Reply, http_event
 
+# A paused database behind the handler: fault injection (make test-fast leaves it out).
+pytestmark = pytest.mark.faults
+
 PAUSE_AFTER = 1.0
 
 

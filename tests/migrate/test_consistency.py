@@ -174,6 +174,7 @@ def writer(tmp_path: Path) -> Iterator[Callable[[Path], _Writer]]:
 RUNS = 4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", MODES)
 def test_runs_against_a_busy_writer_never_commit_with_rows_missing(
     mode: str,

@@ -145,6 +145,7 @@ def assert_every_value_equal(source: Path, url: str) -> int:
     return compared
 
 
+@pytest.mark.slow
 def test_generated_100k_file_migrates_and_every_value_matches(
     pg_url: str, tmp_path: Path, run_cli: Callable[..., tuple[int, str, str]]
 ) -> None:

@@ -24,6 +24,9 @@ from rms.migrate.source import file_sha256
 from tests.migrate.conftest import target_state
 from tests.migrate.test_migrate import assert_every_value_equal
 
+# Worker processes for every run: the parallel copy's own module (make test-fast leaves it out).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(autouse=True)
 def _small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -74,6 +74,7 @@ def _rms(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Complete
     )
 
 
+@pytest.mark.slow
 def test_secret_only_in_secrets_manager_and_target_down_at_start(
     tls_cluster: TlsCluster,
     make_role: Callable[[str], str],
