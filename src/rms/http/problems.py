@@ -543,8 +543,10 @@ def _index_page() -> str:
     )
 
 
+@functools.cache
 def problems_router() -> APIRouter:
-    """``/problems`` and ``/problems/<slug>``: the pages the ``type`` URIs name."""
+    """``/problems`` and ``/problems/<slug>``: the pages the ``type`` URIs name (built once
+    per process, included in every app)."""
     router = APIRouter(prefix="/problems", tags=["problems"])
 
     @router.get("", response_class=HTMLResponse, summary="Every problem type")

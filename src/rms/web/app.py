@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from functools import cache
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from rms.auth.keys import load_session_key
@@ -27,7 +28,13 @@ def install_web(app: FastAPI) -> None:
     app.state.web_templates = make_templates()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     docs.install(app)
-    app.include_router(pages.router())
-    app.include_router(manage.router())
-    app.include_router(accounts.router())
-    app.include_router(demo.router())
+    for router in _page_routers():
+        app.include_router(router)
+
+
+@cache
+def _page_routers() -> tuple[APIRouter, ...]:
+    """The pages' routers, built once per process and included in every app built in it
+    (as :func:`rms.app._api_routers`, and for the same reasons: nothing in them is one
+    app's)."""
+    return (pages.router(), manage.router(), accounts.router(), demo.router())
