@@ -2,46 +2,37 @@
 import time.
 
 It mounts the HTTP API (:mod:`rms.api`) and the owner's pages (:mod:`rms.web`) side by side
-on one FastAPI app, over the pieces they share (the database, the authenticator, the
-reference cache, the problem handlers). The pages build on the API's shared modules; the
-API knows nothing of the pages (the import contracts in ``pyproject.toml`` keep it so).
+on one FastAPI app, over the pieces they share (:mod:`rms.http`: the middleware, the problem
+documents, the reference cache, the resources' models, the session cookie; and the database
+and the authenticator). Neither imports the other (the import contracts in
+``pyproject.toml`` keep it so): what one needs of the other is handed over here, explicitly.
+The sign-in routes (API) get the pages' sign-in page, the sign-in gate the pages' waking
+page and their wait for the database.
 
 The request path, outermost first: security headers, the Host check and the early body
-limit (:mod:`rms.api.middleware`, wrapped around FastAPI's whole stack, see
-:class:`_RmsApp`), FastAPI's error handling and streaming body limit, the page views' wake-ahead
-(:mod:`rms.api.wake`: a page served while the database may be paused starts waking it), the
-sign-in gate
-(:class:`~rms.api.middleware.AuthGate`), then the routes. Only ``/health/live``,
-``/health/ready`` and the sign-in routes answer without a credential.
+limit (:mod:`rms.http.middleware`, wrapped around FastAPI's whole stack, see
+:class:`_RmsApp`), FastAPI's error handling and streaming body limit, the page views'
+wake-ahead (:mod:`rms.http.wake`: a page served while the database may be paused starts
+waking it), the sign-in gate (:class:`~rms.http.middleware.AuthGate`), then the routes.
+Only ``/health/live``, ``/health/ready`` and the sign-in routes answer without a credential.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cache
 
 import anyio.to_thread
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from starlette.types import ASGIApp
 
 from rms import __version__
-from rms.api.cache import ReferenceCache
-from rms.api.deadline import install_request_deadline
-from rms.api.http_metrics import install_http_metrics
-from rms.api.middleware import (
-    AuthGate,
-    BodyLimit,
-    HostCheck,
-    SecurityHeaders,
-    authentication_error_handler,
-)
-from rms.api.problems import install_problem_handlers
 from rms.api.routes.auth import auth_router, sessions_router
 from rms.api.routes.health import health_router
 from rms.api.routes.resources import resource_routers
 from rms.api.routes.summary import summary_router
 from rms.api.routes.trades import trade_router
-from rms.api.wake import WakeOnPageView
 from rms.auth import Authenticator
 from rms.auth.store import SessionStore
 from rms.db.build import build_database
@@ -50,8 +41,22 @@ from rms.db.engine import is_sqlite
 from rms.db.pool import IdleReleaser
 from rms.db.wake import WakeAhead, wake_ahead_for
 from rms.errors import AuthenticationError
+from rms.http.cache import ReferenceCache
+from rms.http.deadline import install_request_deadline
+from rms.http.metrics import install_http_metrics
+from rms.http.middleware import (
+    AuthGate,
+    BodyLimit,
+    HostCheck,
+    SecurityHeaders,
+    authentication_error_handler,
+)
+from rms.http.problems import install_problem_handlers
+from rms.http.wake import WakeOnPageView
 from rms.settings import Settings
 from rms.web.app import install_web
+from rms.web.pages import login_page
+from rms.web.routing import page_wait, waking_page
 
 __all__ = ["create_app"]
 
@@ -142,16 +147,31 @@ def create_app(
     install_problem_handlers(app)
     app.add_exception_handler(AuthenticationError, authentication_error_handler)
     install_http_metrics(app, database.observer.registry)
-    app.add_middleware(AuthGate, authenticator=auth)
+    app.add_middleware(AuthGate, authenticator=auth, page_wait=page_wait, waking_page=waking_page)
     if waker is not None:  # outside the gate: the anonymous first page counts
         app.add_middleware(WakeOnPageView, waker=waker, handoff_seconds=wake_handoff_seconds)
     install_request_deadline(app, settings)
-    app.include_router(health_router())
-    app.include_router(auth_router())
-    app.include_router(sessions_router())
-    app.include_router(trade_router())  # before /api/trades/{key}
-    for router in resource_routers():
+    for router in _api_routers():
         app.include_router(router)
-    app.include_router(summary_router())
     install_web(app)  # the owner's pages, /docs and /redoc
     return app
+
+
+@cache
+def _api_routers() -> tuple[APIRouter, ...]:
+    """The API's routers, built once per process and included in every app built in it.
+
+    A route depends on nothing of one app (the settings, database and authenticator are
+    read from ``request.app.state``), and building the routes is most of building an app
+    (FastAPI analyses each endpoint's signature and makes its validators); including a
+    built router is cheap. Built per app, they cost a cold start nothing more, but the test
+    suite, which builds an app per test, about a quarter of a second each.
+    """
+    return (
+        health_router(),
+        auth_router(login_page),  # the pages own the sign-in page
+        sessions_router(),
+        trade_router(),  # before /api/trades/{key}
+        *resource_routers(),
+        summary_router(),
+    )

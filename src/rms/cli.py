@@ -95,13 +95,13 @@ def serve(
     """Serve the HTTP API (docs at /docs)."""
     import uvicorn
 
-    from rms.api.serving import uvicorn_limits
     from rms.app import create_app
     from rms.auth import Authenticator
     from rms.auth.serving import mask_access_log, proxy_options, sign_in_lines
     from rms.db import build_database
     from rms.db.engine import is_sqlite
     from rms.db.health import check_schema
+    from rms.http.serving import uvicorn_limits
 
     if not host.strip():
         # uvicorn binds "" to every interface; an unset variable must not do that silently.

@@ -79,7 +79,7 @@ GATEWAY_LIMIT_SECONDS, GATEWAY_MARGIN_SECONDS = 30.0, 2.0
 #: The least a request is given, whatever the clocks say.
 MIN_REQUEST_SECONDS = 1.0
 #: How long a page view that started waking the database waits for it before answering, so
-#: the connection attempt leaves before Lambda freezes the environment (rms.api.wake).
+#: the connection attempt leaves before Lambda freezes the environment (rms.http.wake).
 WAKE_HANDOFF_SECONDS = 0.5
 
 _lock = threading.Lock()

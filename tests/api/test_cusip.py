@@ -12,8 +12,8 @@ from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from rms.api.schemas import CusipSource
 from rms.db.database import Database
+from rms.http.values import CusipSource
 from rms.schema.tables import CUSIP_CACHE_SOURCES, CusipCacheArchive, CusipCacheAudit
 from tests.api.conftest import Api
 

@@ -14,9 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text, update
 
-from rms.api.problems import PROBLEM_TYPES
 from rms.db.database import Database
 from rms.errors import InUseError, InvalidInputError
+from rms.http.problems import PROBLEM_TYPES
 from rms.schema.tables import Trade
 from tests.api.conftest import Api
 

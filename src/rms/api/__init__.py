@@ -1,4 +1,7 @@
-"""The HTTP API (FastAPI routers, middleware, problem documents, request and response models).
+"""The HTTP API: the JSON routers under ``/api``, the health probes, the sign-in routes and
+the API's own models (:mod:`rms.api.schemas`).
 
-The application that serves it, beside the owner's pages, is built by :func:`rms.app.create_app`.
+What it shares with the owner's pages (middleware, problem documents, the resources' models,
+the reference cache, the session cookie) is :mod:`rms.http`; the application that serves
+both is built by :func:`rms.app.create_app`.
 """

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from rms.api.cache import ReferenceCache
 from rms.db.database import Database
+from rms.http.cache import ReferenceCache
 from rms.settings import Settings
 
 __all__ = ["app_settings", "database", "reference_cache"]

@@ -1,7 +1,7 @@
 """Sign-in: the local token, OIDC (Cognito), sessions, and the one check of every request.
 
 ``from rms.auth import Principal, require_user`` is what a route or page needs; the app
-factory builds the :class:`Authenticator` and the middleware (:mod:`rms.api.middleware`)
+factory builds the :class:`Authenticator` and the middleware (:mod:`rms.http.middleware`)
 asks it about every request.
 """
 

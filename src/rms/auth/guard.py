@@ -2,7 +2,7 @@
 
 :class:`Authenticator` holds what the configured sign-in needs (the local token, the OIDC
 issuer, the session codec, the failure limiter) and answers :meth:`Authenticator.identify`
-for a request. :mod:`rms.api.middleware` calls it for every request, so a new route is
+for a request. :mod:`rms.http.middleware` calls it for every request, so a new route is
 covered without anyone remembering to, and renders the refusals; :func:`require_user` is
 the dependency for a page or route that wants the principal (typed), and refuses like the
 middleware when there is none. This package knows nothing of the API's routes (the

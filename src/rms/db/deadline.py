@@ -12,7 +12,7 @@ caller gets :class:`~rms.errors.DatabaseUnavailableError` with a ``Retry-After``
 
 The deadline travels in a :class:`contextvars.ContextVar`, which asyncio tasks and anyio's
 worker threads inherit, so the HTTP layer sets it once per request
-(:mod:`rms.api.deadline`) and the CLI once per command (:func:`within_budget`), and the
+(:mod:`rms.http.deadline`) and the CLI once per command (:func:`within_budget`), and the
 database layer reads it wherever it waits, without a parameter threaded through every
 repository function. Work outside any deadline (a library caller, a long data migration)
 keeps the old bounds: the cold-start budget for connecting, keepalives and

@@ -309,7 +309,7 @@ def _sqlite_engine(url: str, settings: Settings, *, create: bool) -> Engine:
         dbapi_conn.isolation_level = None
         # TEXT that is not UTF-8 (a lone surrogate's bytes, as some writers store it) reads
         # as lone surrogates instead of failing the whole query: nothing is lost, and the
-        # API shows them as U+FFFD (rms.api.schemas.displayable).
+        # API shows them as U+FFFD (rms.http.values.displayable).
         dbapi_conn.text_factory = _lenient_text
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")

@@ -16,7 +16,7 @@ does. :class:`WakeAhead` turns that page view into the start of the resume:
   the connection is *invalidated*: closed, not given back to the pool. So nothing is held
   afterwards and Aurora's pause timer starts again at once.
 * **Never on its own.** Only a page view calls :meth:`WakeAhead.page_view`; the health
-  probes and the API do not (the caller decides, :mod:`rms.api.wake`). With nobody looking
+  probes and the API do not (the caller decides, :mod:`rms.http.wake`). With nobody looking
   nothing connects, so the database pauses as before.
 
 The clock and the wake itself are injectable (tests); :func:`wake_ahead_for` wires one to

@@ -259,7 +259,7 @@ class Settings(BaseSettings):
         "(DB_HOST, ...), are read once at start-up; the environment and .env win over them.",
     )
 
-    # -- sign-in and limits of the HTTP service (rms.auth, rms.api.middleware) ---------------
+    # -- sign-in and limits of the HTTP service (rms.auth, rms.http.middleware) ---------------
     rms_auth: Literal["on", "off"] = Field(
         default="on",
         description="Sign-in: on (default), or off, which only a loopback bind accepts (the "

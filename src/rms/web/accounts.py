@@ -32,16 +32,16 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from rms.api.schemas import MODELS, ResourceModels
 from rms.auth.redirects import safe_target
 from rms.errors import NotFoundError, RmsError, StaleVersionError
+from rms.http.models import MODELS, ResourceModels
 from rms.repo import crud
+from rms.repo import pages as queries
 from rms.repo.calendar import market_closed
 from rms.repo.holdings import account_holdings
 from rms.repo.resources import RESOURCES
 from rms.repo.trades import sell_lot
 from rms.schema.tables import DivDeposit, Trade
-from rms.web import queries
 from rms.web.forms import FormError, conflict_of, form_version, validate
 from rms.web.render import Flash, csrf_ok, money, redirect, refused, render
 from rms.web.routing import PageRoute

@@ -12,8 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from rms.api.cache import ReferenceCache
 from rms.db.database import Database
+from rms.http.cache import ReferenceCache
 from rms.seed import DemoInUseError, demo_plan, remove_demo
 from rms.web.render import csrf_ok, redirect, refused, render
 from rms.web.routing import PageRoute

@@ -26,7 +26,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from rms.api.middleware import csp_allowing_inline
+from rms.http.middleware import csp_allowing_inline
 
 __all__ = ["ASSETS", "install"]
 

@@ -3,7 +3,7 @@
 A form posts text; :func:`validate` drops empty fields (an empty input means "not given",
 as a JSON body would leave the key out) and validates the rest with the API's create or
 update model of the resource, so a page refuses exactly what ``POST /api/...`` refuses.
-Pydantic's errors become the API's reasons (:func:`rms.api.problems.field_problems`);
+Pydantic's errors become the API's reasons (:func:`rms.http.problems.field_problems`);
 an :class:`~rms.errors.RmsError` raised by the repository (a rule that spans fields, an
 unknown symbol, a stale version) becomes the message of the field it names. The template
 shows each message next to its field (``aria-describedby``) and a summary at the top.
@@ -17,8 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from rms.api.problems import field_problems
 from rms.errors import RmsError
+from rms.http.problems import field_problems
 from rms.web.words import plain
 
 __all__ = ["Conflict", "FormError", "conflict_of", "form_values", "form_version", "validate"]
@@ -87,7 +87,7 @@ def validate(
     data: dict[str, Any] = {k: v for k, v in values.items() if v != ""}
     data.update(extra or {})
     try:
-        # Forms post text: read "5" as 5 here (JSON bodies are strict, rms.api.schemas).
+        # Forms post text: read "5" as 5 here (JSON bodies are strict, rms.http.models).
         body = model.model_validate(data, strict=False)
     except ValidationError as exc:
         messages: dict[str, str] = {}

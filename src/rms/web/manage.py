@@ -4,7 +4,7 @@ Each list is described once (:class:`Managed`: its inputs and its columns) and s
 the same few routes: the list with an Add form (``GET``/``POST <path>``), the edit form
 of one row (``GET``/``POST <path>/<id>/edit``), delete (``POST <path>/<id>/delete``, with
 an Undo: ``POST <path>/<id>/restore``). The pages are a thin layer: every write is
-validated with the API's create model (:data:`rms.api.schemas.MODELS`) and made by
+validated with the API's create model (:data:`rms.http.models.MODELS`) and made by
 :mod:`rms.repo.crud`, the functions behind ``/api/<resource>``, so a page refuses what the
 API refuses, said in the owner's words (:mod:`rms.web.words`).
 
@@ -29,7 +29,6 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rms.api.schemas import MODELS, ResourceModels
 from rms.errors import (
     InUseError,
     NotFoundError,
@@ -37,6 +36,7 @@ from rms.errors import (
     StaleVersionError,
     UniqueViolationError,
 )
+from rms.http.models import MODELS, ResourceModels
 from rms.repo import crud
 from rms.repo.resources import RESOURCES, ResourceSpec
 from rms.schema.tables import CUSIP_CACHE_SOURCES, RiskGroup, Screener, Universe

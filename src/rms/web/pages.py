@@ -18,17 +18,17 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
-from rms.api.problems import field_problems
-from rms.api.routes.auth import signed_out
-from rms.api.schemas import Month
 from rms.db.database import Database
 from rms.domain.portfolio import year_total
+from rms.http.cookies import signed_out
+from rms.http.problems import field_problems
+from rms.http.values import Month
 from rms.repo import crud
+from rms.repo import pages as queries
 from rms.repo.calendar import year_holidays
 from rms.repo.resources import RESOURCES
 from rms.repo.summary import latest_month, month_summary, year_graph
 from rms.seed import has_demo
-from rms.web import queries
 from rms.web.chart import year_chart
 from rms.web.render import csrf_ok, refused, render
 from rms.web.routing import PageRoute
@@ -40,7 +40,8 @@ Text = Annotated[str, Query(max_length=200)]
 
 
 def login_page(request: Request, target: str, *, error: str | None = None) -> HTMLResponse:
-    """The sign-in page (``/auth/login`` renders it; see :mod:`rms.api.routes.auth`)."""
+    """The sign-in page: ``/auth/login`` answers it, and a failed sign-in shows it again
+    (:mod:`rms.api.routes.auth`, which :func:`rms.app.create_app` hands it to)."""
     auth = request.app.state.auth
     return render(
         request,

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import json
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -61,7 +62,10 @@ def day(value: datetime | date | None) -> str:
     return "" if value is None else value.strftime("%Y-%m-%d")
 
 
+@cache
 def make_templates() -> Environment:
+    """The pages' template environment, one per process: every app built in it shares its
+    compiled templates (nothing in it is one app's)."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(default=True, default_for_string=True),

@@ -22,10 +22,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
 
-from rms.api.problems import status_for
 from rms.auth.redirects import safe_target
 from rms.db.deadline import Deadline, deadline_scope
 from rms.errors import DatabaseUnavailableError, NotFoundError, RmsError
+from rms.http.problems import status_for
 from rms.web.render import render
 
 __all__ = ["PAGE_WAIT_SECONDS", "PageRoute", "waking_page"]

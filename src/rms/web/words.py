@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from rms.api.schemas import DAY_FORMAT, INSTANT_FORMAT
+from rms.http.values import DAY_FORMAT, INSTANT_FORMAT
 
 __all__ = ["API_WORDS", "plain"]
 

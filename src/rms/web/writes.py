@@ -10,9 +10,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from rms.api.cache import ReferenceCache
 from rms.db.database import Database
 from rms.errors import NotFoundError, RmsError, StaleVersionError
+from rms.http.cache import ReferenceCache
 from rms.repo import crud
 from rms.repo.resources import RESOURCES
 from rms.web.render import render

@@ -8,7 +8,9 @@ Routes (left out of the OpenAPI schema; they are for browsers):
   takes the same from the sign-in form (``application/x-www-form-urlencoded``).
 - ``GET /auth/login?next=/path``: with an OIDC issuer, starts its authorization-code flow
   with PKCE (state, nonce and the verifier go in a signed ten-minute cookie); without one,
-  a small page with the token form. Both configured: a page offering both.
+  the sign-in page with the token form. Both configured: a page offering both. The page is
+  the pages' (:func:`rms.web.pages.login_page`), handed to :func:`auth_router` by
+  :func:`rms.app.create_app`.
 - ``GET /auth/callback?code=...&state=...``: checks the state against that cookie,
   exchanges the code (with the verifier) at the issuer's token endpoint, checks the ID
   token (and its nonce), and sets the session cookie.
@@ -20,10 +22,10 @@ Routes (left out of the OpenAPI schema; they are for browsers):
   session (``{"ended": n}``); the pages' button posts ``/auth/logout-everywhere``
   (:mod:`rms.web.pages`). Bearer tokens are not sessions and keep working.
 
-Cookies: the session is ``HttpOnly``, ``SameSite=Strict``, ``Path=/``, ``Secure`` under
-HTTPS (the request's scheme as the server or proxy reports it, or an https
-``RMS_PUBLIC_URL``). The flow cookie is ``SameSite=Lax``, because the issuer's redirect back
-to the callback is a cross-site navigation that must carry it. For the same reason the
+Cookies: the session (:mod:`rms.http.cookies`) is ``HttpOnly``, ``SameSite=Strict``,
+``Path=/``, ``Secure`` under HTTPS (the request's scheme as the server or proxy reports it,
+or an https ``RMS_PUBLIC_URL``). The flow cookie is ``SameSite=Lax``, because the issuer's
+redirect back to the callback is a cross-site navigation that must carry it. For the same reason the
 callback answers with a small page that moves on by itself (``<meta http-equiv=refresh>``)
 rather than a redirect: a browser does not send a ``Strict`` cookie on a navigation that
 a cross-site redirect chain started, and the first page after sign-in would not see it.
@@ -34,61 +36,42 @@ from __future__ import annotations
 import html
 import logging
 import secrets
-from typing import Annotated
-from urllib.parse import parse_qs, quote
+from typing import Annotated, Protocol
+from urllib.parse import parse_qs
 
 import anyio.to_thread
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
-from rms.api.middleware import too_large
-from rms.api.problems import problem_response
-from rms.auth import Authenticator, Principal
+from rms.auth import Authenticator
 from rms.auth.guard import client_address, oidc_principal
 from rms.auth.redirects import safe_target
 from rms.auth.sessions import FLOW_COOKIE, FLOW_MAX_AGE_SECONDS, SESSION_COOKIE
 from rms.errors import AuthenticationError
+from rms.http.cookies import base_url, is_secure, signed_out, start_session
+from rms.http.middleware import too_large
+from rms.http.problems import problem_response
 
-__all__ = ["auth_router", "sessions_router", "signed_out"]
+__all__ = ["LoginPage", "auth_router", "sessions_router"]
 
 log = logging.getLogger("rms.auth")
 
 _FORM_LIMIT = 4096
 
 
+class LoginPage(Protocol):
+    """What renders the sign-in page (the pages' :func:`rms.web.pages.login_page`, passed to
+    :func:`auth_router` by :func:`rms.app.create_app`): the token form, the identity
+    provider's link, or both, for ``target``; ``error`` says why the last try failed."""
+
+    def __call__(self, request: Request, target: str, *, error: str | None = None) -> Response:
+        raise NotImplementedError
+
+
 def _auth(request: Request) -> Authenticator:
     authenticator: Authenticator = request.app.state.auth
     return authenticator
-
-
-def base_url(request: Request, authenticator: Authenticator) -> str:
-    """The service's public base URL: RMS_PUBLIC_URL, else as this request reached it."""
-    if authenticator.public_url:
-        return authenticator.public_url
-    return f"{request.url.scheme}://{request.headers.get('host', 'localhost')}"
-
-
-def _secure(request: Request, authenticator: Authenticator) -> bool:
-    return request.url.scheme == "https" or bool(
-        authenticator.public_url and authenticator.public_url.startswith("https:")
-    )
-
-
-def start_session(
-    response: Response, request: Request, authenticator: Authenticator, principal: Principal
-) -> Response:
-    """Set the cookie of a new session (its row is written here: call from a thread)."""
-    response.set_cookie(
-        SESSION_COOKIE,
-        authenticator.start_session(principal),
-        max_age=authenticator.sessions.max_age_seconds,
-        path="/",
-        httponly=True,
-        samesite="strict",
-        secure=_secure(request, authenticator),
-    )
-    return response
 
 
 def _page(title: str, body: str, *, refresh_to: str | None = None) -> HTMLResponse:
@@ -104,7 +87,9 @@ def _page(title: str, body: str, *, refresh_to: str | None = None) -> HTMLRespon
     )
 
 
-def _refused(request: Request, reason: str, *, count: bool = True) -> Response:
+def _refused(
+    request: Request, login_page: LoginPage, reason: str, *, count: bool = True
+) -> Response:
     """A failed sign-in: counted against the client, logged with its reason, told nothing.
 
     A client over the failure limit is told 429 instead (and not counted again). Only a
@@ -116,15 +101,14 @@ def _refused(request: Request, reason: str, *, count: bool = True) -> Response:
         return limited
     if count:
         _auth(request).limiter.failed(client_address(request))
-    return _login_failed(request, reason)
+    return _login_failed(request, login_page, reason)
 
 
-def _login_failed(request: Request, reason: str) -> Response:
+def _login_failed(request: Request, login_page: LoginPage, reason: str) -> Response:
     log.info("sign-in failed from %s: %s", client_address(request), reason)
-    pages = getattr(request.app.state, "login_page", None)
-    if pages is not None and "text/html" in request.headers.get("accept", ""):
+    if "text/html" in request.headers.get("accept", ""):
         # A person at the sign-in form: the form again, saying it did not work (same 401).
-        response: Response = pages(request, "/", error="That sign-in did not work.")
+        response = login_page(request, "/", error="That sign-in did not work.")
         response.status_code = 401
         return response
     return problem_response(
@@ -149,19 +133,22 @@ def _rate_limited(request: Request) -> Response | None:
     )
 
 
-def _token_sign_in(request: Request, token: str, next_path: str | None) -> Response:
+def _token_sign_in(
+    request: Request, login_page: LoginPage, token: str, next_path: str | None
+) -> Response:
     authenticator = _auth(request)
     if not token:  # no credential at all: refused, never counted against the address
-        return _login_failed(request, "no token on the sign-in URL or form")
+        return _login_failed(request, login_page, "no token on the sign-in URL or form")
     try:
         principal = authenticator.check_local_token(token)
     except AuthenticationError as exc:
-        return _refused(request, exc.message)
+        return _refused(request, login_page, exc.message)
     response = RedirectResponse(safe_target(next_path), status_code=303)
     return start_session(response, request, authenticator, principal)
 
 
-def auth_router() -> APIRouter:
+def auth_router(login_page: LoginPage) -> APIRouter:
+    """The sign-in routes; ``login_page`` renders the sign-in page (the pages own it)."""
     router = APIRouter(prefix="/auth", include_in_schema=False)
 
     @router.get("/token")
@@ -170,7 +157,7 @@ def auth_router() -> APIRouter:
         token: Annotated[str, Query(max_length=512)] = "",
         next_path: Annotated[str | None, Query(alias="next", max_length=2048)] = None,
     ) -> Response:
-        return _token_sign_in(request, token, next_path)
+        return _token_sign_in(request, login_page, token, next_path)
 
     @router.post("/token")
     async def token_form(request: Request) -> Response:
@@ -182,10 +169,10 @@ def auth_router() -> APIRouter:
         try:
             form = parse_qs(body.decode("utf-8", "replace"), max_num_fields=4)
         except ValueError:
-            return _login_failed(request, "the sign-in form has too many fields")
+            return _login_failed(request, login_page, "the sign-in form has too many fields")
         token = (form.get("token") or [""])[0].strip()
         next_path = (form.get("next") or ["/"])[0]
-        return await anyio.to_thread.run_sync(_token_sign_in, request, token, next_path)
+        return await anyio.to_thread.run_sync(_token_sign_in, request, login_page, token, next_path)
 
     @router.get("/login")
     async def login(
@@ -196,12 +183,8 @@ def auth_router() -> APIRouter:
         authenticator = _auth(request)
         target = safe_target(next_path)
         if authenticator.oidc is not None and (authenticator.local is None or via == "oidc"):
-            return await _start_oidc(request, authenticator, target)
-        pages = getattr(request.app.state, "login_page", None)
-        if pages is not None:  # the web pages' styled sign-in (rms.web)
-            page: Response = pages(request, target)
-            return page
-        return _login_page(authenticator, target)
+            return await _start_oidc(request, login_page, authenticator, target)
+        return login_page(request, target)
 
     @router.get("/callback")
     async def callback(
@@ -212,16 +195,22 @@ def auth_router() -> APIRouter:
     ) -> Response:
         authenticator = _auth(request)
         if authenticator.oidc is None:
-            return _refused(request, "a callback, but no OIDC issuer is configured", count=False)
+            return _refused(
+                request, login_page, "a callback, but no OIDC issuer is configured", count=False
+            )
         if error is not None:
-            return _refused(request, f"the issuer answered error={error!r}", count=False)
+            return _refused(
+                request, login_page, f"the issuer answered error={error!r}", count=False
+            )
         flow = authenticator.flows.check(request.cookies.get(FLOW_COOKIE, ""))
         if flow is None:
-            return _refused(request, "no (or an expired or forged) sign-in cookie", count=False)
+            return _refused(
+                request, login_page, "no (or an expired or forged) sign-in cookie", count=False
+            )
         if not code:
-            return _refused(request, "a callback without a code", count=False)
+            return _refused(request, login_page, "a callback without a code", count=False)
         if not secrets.compare_digest(flow["st"].encode(), state.encode()):
-            return _refused(request, "the state does not match this browser's sign-in")
+            return _refused(request, login_page, "the state does not match this browser's sign-in")
         oidc = authenticator.oidc
         redirect_uri = f"{base_url(request, authenticator)}/auth/callback"
         try:
@@ -230,7 +219,7 @@ def auth_router() -> APIRouter:
                 lambda: oidc.verify(tokens["id_token"], nonce=flow["n"])
             )
         except AuthenticationError as exc:
-            return _refused(request, exc.message)
+            return _refused(request, login_page, exc.message)
         principal = oidc_principal(claims, oidc.issuer, "cookie")
         target = safe_target(flow["next"])  # decided at /auth/login, and again here
         response = _page(
@@ -254,28 +243,6 @@ def auth_router() -> APIRouter:
         return await signed_out(request)
 
     return router
-
-
-async def signed_out(request: Request) -> Response:
-    """Where a signed-out browser goes, without its cookie: an OIDC session on to the
-    issuer's sign-out (and back to ``<public URL>/``), a local one to ``/auth/login``."""
-    authenticator = _auth(request)
-    principal = getattr(request.state, "principal", None)
-    target = "/auth/login"
-    if isinstance(principal, Principal) and principal.method == "oidc" and authenticator.oidc:
-        to_issuer = await anyio.to_thread.run_sync(
-            authenticator.oidc.logout_url, f"{base_url(request, authenticator)}/"
-        )
-        target = to_issuer or "/"
-    response = RedirectResponse(target, status_code=303)
-    response.delete_cookie(
-        SESSION_COOKIE,
-        path="/",
-        httponly=True,
-        samesite="strict",
-        secure=_secure(request, authenticator),
-    )
-    return response
 
 
 class SessionsEnded(BaseModel):
@@ -302,7 +269,9 @@ def sessions_router() -> APIRouter:
     return router
 
 
-async def _start_oidc(request: Request, authenticator: Authenticator, target: str) -> Response:
+async def _start_oidc(
+    request: Request, login_page: LoginPage, authenticator: Authenticator, target: str
+) -> Response:
     assert authenticator.oidc is not None
     state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     from rms.auth.oidc import pkce_pair  # httpx, PyJWT, cryptography: only for OIDC
@@ -314,7 +283,7 @@ async def _start_oidc(request: Request, authenticator: Authenticator, target: st
             authenticator.oidc.authorization_url, redirect_uri, state, nonce, challenge
         )
     except AuthenticationError as exc:
-        return _login_failed(request, exc.message)
+        return _login_failed(request, login_page, exc.message)
     response = RedirectResponse(url, status_code=303)
     response.set_cookie(
         FLOW_COOKIE,
@@ -323,24 +292,6 @@ async def _start_oidc(request: Request, authenticator: Authenticator, target: st
         path="/auth/callback",
         httponly=True,
         samesite="lax",
-        secure=_secure(request, authenticator),
+        secure=is_secure(request, authenticator),
     )
     return response
-
-
-def _login_page(authenticator: Authenticator, target: str) -> HTMLResponse:
-    parts = []
-    if authenticator.oidc is not None:
-        link = html.escape(f"/auth/login?via=oidc&next={quote(target, safe='')}")
-        parts.append(f'<p><a href="{link}">Sign in with the identity provider</a></p>')
-    if authenticator.local is not None:
-        parts.append(
-            '<form method="post" action="/auth/token">'
-            '<p><label>Token <input type="password" name="token" autocomplete="off" '
-            "required></label></p>"
-            f'<input type="hidden" name="next" value="{html.escape(target)}">'
-            '<p><button type="submit">Sign in</button></p></form>'
-            "<p>The token is in the sign-in URL <code>rms serve</code> printed, and in the "
-            "state directory's <code>auth/token</code>.</p>"
-        )
-    return _page("Sign in to RMS", "".join(parts))

@@ -17,10 +17,10 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from rms.api.deps import database
-from rms.api.schemas import problem_responses
 from rms.db.database import Database
 from rms.db.health import check_schema, deep_check, readiness
 from rms.errors import RmsError
+from rms.http.problems import problem_responses
 
 __all__ = ["health_router"]
 

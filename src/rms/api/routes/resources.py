@@ -17,19 +17,14 @@ from pydantic import BaseModel
 from pydantic_core import to_json
 from sqlalchemy.orm import Session
 
-from rms.api.cache import ReferenceCache
 from rms.api.deps import app_settings, database, reference_cache
-from rms.api.schemas import (
-    FILTERS,
-    MODELS,
-    NO_NUL_PATTERN,
-    PageOut,
-    ReadOnlyModels,
-    ResourceModels,
-    problem_responses,
-)
+from rms.api.schemas import FILTERS, PageOut
 from rms.db.database import Database
 from rms.errors import InvalidInputError, NotFoundError
+from rms.http.cache import ReferenceCache
+from rms.http.models import MODELS, ReadOnlyModels, ResourceModels
+from rms.http.problems import problem_responses
+from rms.http.values import NO_NUL_PATTERN
 from rms.repo import crud
 from rms.repo.resources import RESOURCES, ResourceSpec
 from rms.settings import Settings
@@ -55,7 +50,7 @@ def _router(
         return read_model.model_validate(row)  # type: ignore[no-any-return]
 
     def cached(cache: ReferenceCache, key: Any, load: Any) -> Any:
-        """Reference data is served from memory (see rms.api.cache); the rest is not."""
+        """Reference data is served from memory (see rms.http.cache); the rest is not."""
         return cache.get_or_load(spec.name, key, load) if spec.reference_data else load()
 
     @router.get("", response_model=PageOut[read_model], summary=f"List {spec.name}")

@@ -10,10 +10,12 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from rms.api.deps import database
-from rms.api.schemas import NO_NUL_PATTERN, GraphOut, Month, SummaryOut, Year, problem_responses
+from rms.api.schemas import GraphOut, SummaryOut
 from rms.db.database import Database
 from rms.domain.holdings import Figures, LotRow
 from rms.domain.portfolio import year_total
+from rms.http.problems import problem_responses
+from rms.http.values import NO_NUL_PATTERN, Month, Year
 from rms.repo import crud
 from rms.repo.holdings import account_holdings
 from rms.repo.resources import RESOURCES

@@ -7,11 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from sqlalchemy.orm import Session
 
-from rms.api.cache import ReferenceCache
 from rms.api.deps import database, reference_cache
 from rms.api.routes.resources import KeyPath
-from rms.api.schemas import MODELS, TradeSaleIn, TradeSaleOut, problem_responses
+from rms.api.schemas import TradeSaleIn, TradeSaleOut
 from rms.db.database import Database
+from rms.http.cache import ReferenceCache
+from rms.http.models import MODELS
+from rms.http.problems import problem_responses
 from rms.repo import crud
 from rms.repo.trades import sell_lot
 

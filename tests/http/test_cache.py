@@ -10,9 +10,9 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from rms.api.cache import ReferenceCache
 from rms.app import create_app
 from rms.db.engine import create_db_engine
+from rms.http.cache import ReferenceCache
 from rms.settings import load_settings
 from tests.live_server import live_server
 

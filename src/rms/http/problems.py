@@ -13,6 +13,8 @@ pages describe the API, which is not public either.
 
 from __future__ import annotations
 
+import copy
+import functools
 import html
 import json
 import logging
@@ -23,15 +25,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rms.api.schemas import (
-    INSTANT_FORMAT,
-    MONTH_FORMAT,
-    PATTERN_HINTS,
-    problem_responses,
-    shown,
-)
 from rms.errors import (
     ConfigError,
     ConflictError,
@@ -46,8 +42,18 @@ from rms.errors import (
     StaleVersionError,
     UniqueViolationError,
 )
+from rms.http.values import INSTANT_FORMAT, MONTH_FORMAT, PATTERN_HINTS, shown
 
-__all__ = ["PROBLEM_TYPES", "ProblemType", "install_problem_handlers", "problem_response"]
+__all__ = [
+    "PROBLEM_TYPES",
+    "Problem",
+    "ProblemType",
+    "field_problems",
+    "install_problem_handlers",
+    "problem_response",
+    "problem_responses",
+    "status_for",
+]
 
 log = logging.getLogger("rms.api")
 
@@ -245,6 +251,90 @@ _TYPES: list[tuple[type[RmsError], str]] = [
 _READ_ONLY = {"createdAt", "updatedAt", "deletedAt", "id", "key"}
 
 
+# --- the problem document's model, as the OpenAPI document declares it ------------------
+
+
+class FieldProblem(BaseModel):
+    field: str
+    reason: str
+
+
+class BlockingRows(BaseModel):
+    """The rows that keep a row from being deleted (at most 20 ids shown)."""
+
+    resource: str = Field(description="what they are, e.g. `open trades`")
+    count: int
+    ids: list[str]
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error response carries them.
+
+    `type` is a page of this service (`/problems/<slug>`) that explains the problem and
+    what to do about it; `field` names the offending field; `errors` lists every field
+    problem of a request that had several.
+    """
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    field: str | None = None
+    errors: list[FieldProblem] | None = None
+    blocking: BlockingRows | None = None
+
+
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with its local ``$defs`` written in place of their references.
+
+    Pydantic's schema of :class:`Problem` refers to ``#/$defs/FieldProblem``; embedded in
+    the OpenAPI document, such a reference points at nothing there (ReDoc fails on the whole
+    document). The problem models are not recursive, so they can be inlined.
+    """
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI declarations of the problem responses a route can give."""
+    descriptions = {
+        400: "The request body is not JSON (or not a JSON document at all)",
+        404: "No such row (or it is soft-deleted)",
+        409: "Conflict: stale version, duplicate value, unknown reference, id reused with "
+        "other content, or a row still in use (an account or symbol with open trades; "
+        "`blocking` lists them)",
+        422: "Invalid input; `field` names the offending field",
+        503: "Database unavailable; retry after the Retry-After header",
+    }
+    return {
+        status: {
+            "description": descriptions[status],
+            "content": {"application/problem+json": {"schema": copy.deepcopy(_problem_schema())}},
+        }
+        for status in statuses
+    }
+
+
+@functools.cache
+def _problem_schema() -> dict[str, Any]:
+    """:class:`Problem`'s JSON schema, made once: some 70 routes declare it (each a copy),
+    and pydantic takes about as long to make it as FastAPI takes to build a route."""
+    return _inlined(Problem.model_json_schema())
+
+
 def problem_type_of(exc: RmsError) -> ProblemType:
     for cls, slug in _TYPES:
         if isinstance(exc, cls):
@@ -296,7 +386,7 @@ def _loc_to_field(loc: tuple[Any, ...]) -> str:
 
 
 #: What a JSON body's field must be when a value of another JSON type came (strict bodies,
-#: rms.api.schemas._StrictBody: no true for 1, no "5" for 5).
+#: rms.http.models.StrictBody: no true for 1, no "5" for 5).
 _JSON_TYPES = {
     "int_type": "a JSON number (an integer)",
     "float_type": "a JSON number",
@@ -453,8 +543,10 @@ def _index_page() -> str:
     )
 
 
+@functools.cache
 def problems_router() -> APIRouter:
-    """``/problems`` and ``/problems/<slug>``: the pages the ``type`` URIs name."""
+    """``/problems`` and ``/problems/<slug>``: the pages the ``type`` URIs name (built once
+    per process, included in every app)."""
     router = APIRouter(prefix="/problems", tags=["problems"])
 
     @router.get("", response_class=HTMLResponse, summary="Every problem type")

@@ -1,4 +1,6 @@
-"""What the pages show that the API's lists do not compute: positions, sorted trade pages.
+"""What the owner's pages (:mod:`rms.web`) show that the API's lists do not compute: the
+live accounts and deposit types by name, sorted and numbered pages of an account's trades
+and of its deposits or dividends, a symbol's universe row.
 
 The figures the API also serves (summaries, the yearly graph) are not here: the pages call
 :mod:`rms.repo.summary` exactly as ``/api/summary`` does. These queries read the same tables

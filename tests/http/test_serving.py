@@ -18,8 +18,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from rms.api.serving import uvicorn_limits
 from rms.devtools.pgcluster import free_port
+from rms.http.serving import uvicorn_limits
 from rms.settings import load_settings
 
 HEADER_TIMEOUT = 2

@@ -22,8 +22,8 @@ import anyio
 from fastapi import FastAPI, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rms.api.problems import problem_response
 from rms.db.deadline import Deadline, deadline_error, deadline_scope, retry_after_for
+from rms.http.problems import problem_response
 from rms.settings import Settings
 
 __all__ = ["GRACE_SECONDS", "RequestDeadlineMiddleware", "install_request_deadline"]

@@ -31,7 +31,7 @@ import base64
 import hashlib
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from urllib.parse import quote, urlsplit
 
@@ -40,11 +40,11 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rms.api.problems import problem_response, problem_type_of
 from rms.auth import Authenticator, Principal
 from rms.auth.guard import Refusal, client_address, is_open_path
-from rms.db.deadline import deadline_scope
+from rms.db.deadline import Deadline, deadline_scope
 from rms.errors import AuthenticationError, DatabaseAuthError, DatabaseUnavailableError, RmsError
+from rms.http.problems import problem_response, problem_type_of
 
 __all__ = [
     "DEFAULT_CSP",
@@ -52,6 +52,7 @@ __all__ = [
     "BodyLimit",
     "HostCheck",
     "SecurityHeaders",
+    "WakingPage",
     "csp_allowing_inline",
     "refusal_response",
 ]
@@ -67,6 +68,9 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Paths a browser never gets a sign-in redirect for: tools read them.
 _TOOL_PREFIXES = ("/api/", "/api", "/metrics", "/openapi.json", "/health")
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+
+#: What a page answers while the database is waking (:func:`rms.web.routing.waking_page`).
+WakingPage = Callable[[Request, DatabaseUnavailableError], Response]
 
 
 def csp_allowing_inline(html: str, *, scripts: Iterable[str], extra: str = "") -> str:
@@ -235,17 +239,17 @@ def _is_page_request(request: Request) -> bool:
     return wants_page(request) or "text/html" in request.headers.get("accept", "")
 
 
-def unavailable_response(request: Request, exc: RmsError) -> Response:
+def unavailable_response(
+    request: Request, exc: RmsError, waking_page: WakingPage | None = None
+) -> Response:
     """A session could not be checked: the database's error, as a problem (503 with
-    ``Retry-After`` while it is unavailable), or for a page the app's waking page."""
-    waking = getattr(request.app.state, "waking_page", None)
+    ``Retry-After`` while it is unavailable), or for a page the pages' waking page."""
     if (
-        waking is not None
+        waking_page is not None
         and isinstance(exc, DatabaseUnavailableError)
         and _is_page_request(request)
     ):
-        page: Response = waking(request, exc)
-        return page
+        return waking_page(request, exc)
     headers = None
     if isinstance(exc, DatabaseUnavailableError | DatabaseAuthError):
         headers = {"Retry-After": str(exc.retry_after_seconds)}
@@ -256,9 +260,22 @@ def unavailable_response(request: Request, exc: RmsError) -> Response:
 
 
 class AuthGate:
-    def __init__(self, app: ASGIApp, *, authenticator: Authenticator) -> None:
+    """The sign-in gate. ``page_wait`` and ``waking_page`` are the pages' (given by
+    :func:`rms.app.create_app`): how long a page's session check waits for the database, and
+    what a page answers while it cannot be checked because the database is waking."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        authenticator: Authenticator,
+        page_wait: Callable[[], Deadline] | None = None,
+        waking_page: WakingPage | None = None,
+    ) -> None:
         self.app = app
         self.auth = authenticator
+        self.page_wait = page_wait
+        self.waking_page = waking_page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -266,14 +283,14 @@ class AuthGate:
             return
         request = Request(scope)
         # A page's session check waits for the database no longer than the page itself would
-        # (the pages install ``page_wait``), so a resuming database gives the waking page now.
-        page_wait = getattr(request.app.state, "page_wait", None)
+        # (``page_wait``), so a resuming database gives the waking page now.
+        page_wait = self.page_wait
         wait = page_wait() if page_wait is not None and _is_page_request(request) else None
         try:
             with deadline_scope(wait) if wait is not None else nullcontext():
                 found = await self.auth.identify(request)
         except RmsError as exc:  # a session's row could not be read (the database is away)
-            await unavailable_response(request, exc)(scope, receive, send)
+            await unavailable_response(request, exc, self.waking_page)(scope, receive, send)
             return
         principal = found if isinstance(found, Principal) else None
         scope.setdefault("state", {})["principal"] = principal

@@ -9,9 +9,9 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.types import Receive, Scope, Send
 
-from rms.api.deadline import RequestDeadlineMiddleware
 from rms.app import create_app
 from rms.db.deadline import current_deadline
+from rms.http.deadline import RequestDeadlineMiddleware
 from rms.settings import Settings
 
 
