@@ -8,9 +8,9 @@ from rms.lazy import attribute_from
 
 
 def test_a_name_comes_from_its_home_module() -> None:
-    from rms.migrate.spec import table_specs
+    from rms.transfer.spec import table_specs
 
-    homes = {"table_specs": "rms.migrate.spec"}
+    homes = {"table_specs": "rms.transfer.spec"}
     assert attribute_from("rms.example", homes, "table_specs") is table_specs
 
 

@@ -10,7 +10,7 @@ The order of a run, and why:
    through :mod:`rms.db` (cold starts waited for, credentials from the settings), is
    UTF-8, at the schema head (or empty: then the run creates the schema itself, in its own
    transaction) and empty unless ``replace`` was asked.
-2. :func:`run_migration` opens a :class:`~rms.migrate.source.SourceWatch` on the live file,
+2. :func:`run_migration` opens a :class:`~rms.migrate.sqlite.SourceWatch` on the live file,
    takes a consistent backup of it through that connection (online backup API) into the
    run's private directory (by default ``<state dir>/migrate/<run id>/``), checks that the
    backup is what the preflight planned for, and reads only from that copy from then on.
@@ -40,6 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
@@ -48,7 +49,6 @@ from sqlalchemy import Connection
 from rms.db.errors import DRIVER_ERRORS, LOCK_NOT_AVAILABLE, driver_errors, on_sqlstate
 from rms.db.pg import PgConnection, PgCursor, sql
 from rms.errors import RmsError
-from rms.migrate.digest import TableDigest, python_renderers
 from rms.migrate.errors import (
     BadDataError,
     CommitUnknownError,
@@ -68,18 +68,14 @@ from rms.migrate.lineage import Lineage, LineageOptions, RunIdentity, build_line
 from rms.migrate.observe import MigrationObserver
 from rms.migrate.report import Difference, MigrationReport, Problem, TableReport, jsonable
 from rms.migrate.scan import PARALLEL_MIN_ROWS, ScanContext, TableMapping, scan_table
-from rms.migrate.source import (
+from rms.migrate.sqlite import (
     SourceSchema,
     SourceWatch,
-    file_sha256,
     integrity_check,
     iter_rows,
-    open_readonly,
+    open_source,
     read_schema,
-    remove_database_file,
-    remove_side_files,
 )
-from rms.migrate.spec import TableSpec, table_specs
 from rms.migrate.target import (
     Target,
     as_target,
@@ -89,7 +85,6 @@ from rms.migrate.target import (
     raw,
     restore_secondary,
     secondary_definitions,
-    stream_rendered,
     table_counts,
     target_digest,
     target_error,
@@ -97,6 +92,11 @@ from rms.migrate.target import (
 )
 from rms.schema.head import HEAD_REVISION, create_head_schema, stored_revision
 from rms.settings.state import make_private_dir
+from rms.transfer.diff import differences
+from rms.transfer.digest import TableDigest, python_renderers
+from rms.transfer.postgresql import rendered_rows
+from rms.transfer.spec import TableSpec, table_specs
+from rms.transfer.sqlite import file_sha256, remove_database_file, remove_side_files
 
 if TYPE_CHECKING:
     from rms.migrate.parallel import ConverterPool
@@ -250,7 +250,7 @@ def _preflight(source: Path, target: Target, options: MigrateOptions) -> Migrati
     run_id = str(uuid.uuid4())
     started = _now()
     run = RunIdentity(run_id, int(started.timestamp() * 1000))
-    conn = open_readonly(source, options.source_busy_timeout)
+    conn = open_source(source, options.source_busy_timeout)
     # The file's SHA-256 is computed in a thread while SQLite checks and reads the file
     # (both release the GIL): on the 1.2M-row file each takes about 0.6 s.
     with ThreadPoolExecutor(1, thread_name_prefix="rms-sha") as hasher:
@@ -577,7 +577,7 @@ def _load(
 ) -> None:
     pool = _converter_pool(plan, options, report, backup)  # forked before any thread starts
     try:
-        source = open_readonly(backup, options.source_busy_timeout)
+        source = open_source(backup, options.source_busy_timeout)
         quarantine = (
             _Quarantine(quarantine_path, plan.run_id) if options.on_error == "quarantine" else None
         )
@@ -730,7 +730,7 @@ class _BackgroundChecks:
 
     def _integrity(self) -> None:
         try:
-            conn = open_readonly(self.backup)
+            conn = open_source(self.backup)
             try:
                 integrity_check(conn, self.backup)
             finally:
@@ -951,27 +951,9 @@ def first_differences(
                 continue
             yield values[pk_index], [r(v) for r, v in zip(renderers, values, strict=True)]
 
-    diffs: list[Difference] = []
     with pg.cursor(name=f"rms_diff_{uuid.uuid4().hex[:8]}") as named:
-        target_rows = stream_rendered(named, spec)
-        src_iter = source_rows()
-        s = next(src_iter, None)
-        t = next(target_rows, None)
-        while (s is not None or t is not None) and len(diffs) < limit:
-            if t is None or (s is not None and s[0] < t[0]):
-                assert s is not None
-                diffs.append(Difference(spec.name, s[0], "*", "row present", "row missing"))
-                s = next(src_iter, None)
-            elif s is None or t[0] < s[0]:
-                diffs.append(Difference(spec.name, t[0], "*", "row absent", "row present"))
-                t = next(target_rows, None)
-            else:
-                for col, a, b in zip(spec.column_names, s[1], t[1], strict=True):
-                    if a != b:
-                        diffs.append(Difference(spec.name, s[0], col, a, b))
-                s = next(src_iter, None)
-                t = next(target_rows, None)
-    return diffs[:limit]
+        found = differences(spec.column_names, source_rows(), rendered_rows(named, spec))
+        return [Difference(spec.name, *d) for d in islice(found, limit)]
 
 
 def _write_ledger(

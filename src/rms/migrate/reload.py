@@ -61,8 +61,7 @@ from rms.migrate.load import MigrateOptions, _copy_table, commit
 from rms.migrate.observe import MigrationObserver
 from rms.migrate.report import MigrationReport, Problem, TableReport
 from rms.migrate.scan import ScanContext, TableMapping, map_table, scan_table
-from rms.migrate.source import SQLITE_HEADER, file_sha256, quote_ident, read_schema
-from rms.migrate.spec import RUN_START, TableSpec, table_specs
+from rms.migrate.sqlite import read_schema
 from rms.migrate.target import (
     Target,
     as_target,
@@ -75,6 +74,8 @@ from rms.migrate.target import (
 )
 from rms.schema.head import HEAD_REVISION, stored_revision
 from rms.settings.state import make_private_dir
+from rms.transfer.spec import RUN_START, TableSpec, table_specs
+from rms.transfer.sqlite import SQLITE_HEADER, file_sha256, quote_ident
 
 if TYPE_CHECKING:
     from rms.settings import Settings
