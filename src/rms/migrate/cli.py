@@ -510,7 +510,7 @@ def register(db_app: typer.Typer) -> None:
         """Compare a SQLite file (or a loaded quarantine file) with the PostgreSQL database it
         was migrated (loaded) to."""
         from rms.migrate.reload import is_quarantine_file, verify_quarantine
-        from rms.migrate.verify import VerifyOptions, verify
+        from rms.migrate.verification import VerifyOptions, verify
 
         out = stdout_console()
         _settings, target = _target(ctx, to)
@@ -562,7 +562,7 @@ def register(db_app: typer.Typer) -> None:
         yes: Annotated[bool, typer.Option("--yes", help="Do not ask before deleting.")] = False,
     ) -> None:
         """Remove exactly the rows one migration run loaded (asks first unless --yes)."""
-        from rms.migrate.rollback import RollbackPlan, plan_rollback, rollback
+        from rms.migrate.unload import RollbackPlan, plan_rollback, rollback
 
         out = stdout_console()
         _settings, target = _target(ctx, to)

@@ -21,7 +21,7 @@ loads it here, on top of what the target holds:
 * the run is in ``rms db runs`` (kind ``quarantine-load``), ``rms db verify --from FILE``
   compares the file with it again, and ``rms db rollback RUN_ID`` removes exactly its rows.
   A migration run with a quarantine load on top of it is not rolled back before that load
-  is (:mod:`rms.migrate.rollback`).
+  is (:mod:`rms.migrate.unload`).
 """
 
 from __future__ import annotations
