@@ -23,7 +23,7 @@ def test_the_db_and_migrate_packages_answer_through_it() -> None:
     import rms.db
     import rms.migrate
     from rms.db.build import build_database
-    from rms.migrate.load import preflight
+    from rms.migrate.plan import preflight
 
     assert rms.db.build_database is build_database
     assert rms.migrate.preflight is preflight

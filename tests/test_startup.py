@@ -65,7 +65,7 @@ def test_migrate_package_names_are_the_functions_after_their_modules_load() -> N
 
     assert callable(verify) and verify.__module__ == "rms.migrate.verification"
     assert callable(rollback) and rollback.__module__ == "rms.migrate.unload"
-    assert preflight.__module__ == "rms.migrate.load"
+    assert preflight.__module__ == "rms.migrate.plan"
     assert rms.migrate.verify is verify
     assert rms.migrate.rollback is rollback
     assert type(rms.migrate).__name__ == "module"  # a plain module: no class swapped in

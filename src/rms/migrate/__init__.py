@@ -38,7 +38,8 @@ from rms.migrate.report import Difference, MigrationReport, Problem, TableReport
 
 if TYPE_CHECKING:
     from rms.migrate.lineage import LineageOptions
-    from rms.migrate.load import MigrateOptions, MigrationPlan, preflight, run_migration
+    from rms.migrate.load import run_migration
+    from rms.migrate.plan import MigrateOptions, MigrationPlan, preflight
     from rms.migrate.target import Target, open_target
     from rms.migrate.unload import RollbackPlan, RollbackResult, plan_rollback, rollback
     from rms.migrate.verification import VerifyOptions, verify
@@ -47,9 +48,9 @@ if TYPE_CHECKING:
 #: and `rms --help` must not pay for SQLAlchemy, psycopg and the models.
 _LAZY = {
     "LineageOptions": "lineage",
-    "MigrateOptions": "load",
-    "MigrationPlan": "load",
-    "preflight": "load",
+    "MigrateOptions": "plan",
+    "MigrationPlan": "plan",
+    "preflight": "plan",
     "run_migration": "load",
     "RollbackPlan": "unload",
     "RollbackResult": "unload",

@@ -371,7 +371,8 @@ def register(db_app: typer.Typer) -> None:
         ] = "auto",
     ) -> None:
         """Copy a SQLite file into PostgreSQL: exact, atomic, verified before COMMIT."""
-        from rms.migrate.load import MigrateOptions, preflight, run_migration
+        from rms.migrate.load import run_migration
+        from rms.migrate.plan import MigrateOptions, preflight
 
         out, err = stdout_console(), stderr_console()
         fills = _pairs(fill or [], "--fill", "TABLE.COLUMN=VALUE")

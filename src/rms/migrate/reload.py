@@ -2,7 +2,7 @@
 
 A run with ``--on-error quarantine`` writes each row it set aside whole, one JSON object a
 line (``{"table": ..., "id": ..., "rowid": ..., "problems": [...], "row": {column: raw
-value}}``, see ``_Quarantine`` in :mod:`rms.migrate.load`). The owner corrects that file
+value}}``, see ``QuarantineWriter`` in :mod:`rms.migrate.copy`). The owner corrects that file
 (adds the missing symbol as a ``universe`` line, changes a reference, fixes a value) and
 loads it here, on top of what the target holds:
 
@@ -41,6 +41,8 @@ from typing import TYPE_CHECKING, Any
 from rms.db.errors import DRIVER_ERRORS, LOCK_NOT_AVAILABLE, on_sqlstate
 from rms.db.pg import PgCursor, sql
 from rms.errors import InvalidInputError
+from rms.migrate.commit import commit
+from rms.migrate.copy import copy_table
 from rms.migrate.errors import (
     BadDataError,
     ConcurrentMigrationError,
@@ -57,8 +59,8 @@ from rms.migrate.ledger import (
     list_runs,
     write_run,
 )
-from rms.migrate.load import MigrateOptions, _copy_table, commit
 from rms.migrate.observe import MigrationObserver
+from rms.migrate.plan import MigrateOptions
 from rms.migrate.report import MigrationReport, Problem, TableReport
 from rms.migrate.scan import ScanContext, TableMapping, map_table, scan_table
 from rms.migrate.sqlite import read_schema
@@ -342,7 +344,7 @@ def _scan(
         report.tables[spec.name] = table
         before = ctx.problems_total
         if write and not total and not ctx.problems_total:
-            result = _copy_table(
+            result = copy_table(
                 cur, qfile.conn, mapping, ctx, None, observer, options, freeze=False
             )
             read, bad, digest = result.read, result.bad, result.digest

@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rms.errors import InvalidInputError
+from rms.migrate.compare import first_differences
 from rms.migrate.ledger import KIND_MIGRATE, KIND_QUARANTINE, RunRecord, find_run, list_runs
 from rms.migrate.lineage import LineageOptions, RunIdentity, build_lineage, materialize
-from rms.migrate.load import accounting_of, first_differences
 from rms.migrate.observe import MigrationObserver
+from rms.migrate.plan import accounting_of
 from rms.migrate.report import MigrationReport, TableReport
 from rms.migrate.scan import ScanContext, scan_table
 from rms.migrate.sqlite import open_source, read_schema
