@@ -46,9 +46,9 @@ except ImportError:  # run as a script: python bench/bench_migrate.py
     from gen_sqlite import DDL, generate  # type: ignore[no-redef]
 from rms.devtools.pgcluster import running_cluster
 from rms.migrate.convert import converter
-from rms.migrate.source import open_readonly, read_schema
-from rms.migrate.spec import table_specs
+from rms.migrate.sqlite import open_source, read_schema
 from rms.schema.migrations import upgrade
+from rms.transfer.spec import table_specs
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -60,7 +60,7 @@ def _iso(ms: int) -> str:
 def converted_rows(source: Path, table: str) -> tuple[list[str], Any]:
     """(columns, iterator of rows) converted exactly, instants as ISO text in UTC."""
     spec = next(s for s in table_specs() if s.name == table)
-    conn = open_readonly(source)
+    conn = open_source(source)
     found = read_schema(conn, source).find(table)
     if found is None:
         return spec.column_names, iter(())

@@ -8,9 +8,9 @@ from rms.lazy import attribute_from
 
 
 def test_a_name_comes_from_its_home_module() -> None:
-    from rms.migrate.spec import table_specs
+    from rms.transfer.spec import table_specs
 
-    homes = {"table_specs": "rms.migrate.spec"}
+    homes = {"table_specs": "rms.transfer.spec"}
     assert attribute_from("rms.example", homes, "table_specs") is table_specs
 
 
@@ -23,7 +23,7 @@ def test_the_db_and_migrate_packages_answer_through_it() -> None:
     import rms.db
     import rms.migrate
     from rms.db.build import build_database
-    from rms.migrate.load import preflight
+    from rms.migrate.plan import preflight
 
     assert rms.db.build_database is build_database
     assert rms.migrate.preflight is preflight

@@ -59,14 +59,16 @@ def test_a_command_still_loads_what_it_needs() -> None:
 
 
 def test_migrate_package_names_are_the_functions_after_their_modules_load() -> None:
-    import rms.migrate.rollback
-    import rms.migrate.verify
+    import rms.migrate.unload
+    import rms.migrate.verification
     from rms.migrate import preflight, rollback, verify
 
-    assert callable(verify) and verify.__module__ == "rms.migrate.verify"
-    assert callable(rollback) and rollback.__module__ == "rms.migrate.rollback"
-    assert preflight.__module__ == "rms.migrate.load"
+    assert callable(verify) and verify.__module__ == "rms.migrate.verification"
+    assert callable(rollback) and rollback.__module__ == "rms.migrate.unload"
+    assert preflight.__module__ == "rms.migrate.plan"
     assert rms.migrate.verify is verify
+    assert rms.migrate.rollback is rollback
+    assert type(rms.migrate).__name__ == "module"  # a plain module: no class swapped in
 
 
 def test_driver_errors_still_reach_the_boundary_translated(

@@ -28,6 +28,7 @@ __all__ = [
     "RmsError",
     "SchemaMigrationError",
     "StaleVersionError",
+    "TransferError",
     "UniqueViolationError",
 ]
 
@@ -206,7 +207,16 @@ class DatabaseAuthError(DatabaseError):
         self.retry_after_seconds = retry_after_seconds
 
 
-class MigrationError(RmsError):
+class TransferError(RmsError):
+    """Rows could not be moved between the two engines (:mod:`rms.transfer`); nothing was
+    left half-done. The errors of each direction are its subclasses, side by side:
+    :class:`MigrationError` (SQLite into PostgreSQL) and ``rms.export.errors.ExportError``
+    (PostgreSQL into SQLite)."""
+
+    title = "Transfer failed"
+
+
+class MigrationError(TransferError):
     """A data migration could not complete; the target was left as it was."""
 
     title = "Migration failed"

@@ -350,7 +350,7 @@ def test_bad_input(
 
 
 def _sha(path: Path) -> str | None:
-    from rms.migrate.source import file_sha256
+    from rms.transfer.sqlite import file_sha256
 
     return file_sha256(path) if path.is_file() else None
 

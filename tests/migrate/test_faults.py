@@ -19,7 +19,7 @@ import pytest
 
 from rms.errors import RmsError
 from rms.migrate import MigrateOptions, MigrationObserver, preflight, run_migration
-from rms.migrate.source import file_sha256
+from rms.transfer.sqlite import file_sha256
 from tests.migrate.conftest import libpq, target_state
 from tests.pg import terminate_sessions
 from tests.signals import default_sigint

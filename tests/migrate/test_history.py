@@ -138,11 +138,11 @@ def test_every_history_point_migrates_completely(
 
 def test_the_fingerprints_are_those_of_the_fixture_files() -> None:
     from rms.migrate.history import schema_fingerprint
-    from rms.migrate.source import open_readonly, read_schema
+    from rms.migrate.sqlite import open_source, read_schema
 
     found: dict[str, tuple[int, ...]] = {}
     for path in POINTS:
-        conn = open_readonly(path)
+        conn = open_source(path)
         try:
             fingerprint = schema_fingerprint(read_schema(conn, path))
         finally:
@@ -159,7 +159,7 @@ def test_our_own_revisions_are_known_points(tmp_path: Path) -> None:
     from sqlalchemy import create_engine
 
     from rms.migrate.history import OWN_FINGERPRINTS, OWN_REVISIONS, schema_fingerprint
-    from rms.migrate.source import open_readonly, read_schema
+    from rms.migrate.sqlite import open_source, read_schema
     from rms.schema.migrations import alembic_config, upgrade
 
     scripts = ScriptDirectory.from_config(alembic_config())
@@ -172,7 +172,7 @@ def test_our_own_revisions_are_known_points(tmp_path: Path) -> None:
             upgrade(engine, revision)
         finally:
             engine.dispose()
-        conn = open_readonly(path)
+        conn = open_source(path)
         try:
             found[schema_fingerprint(read_schema(conn, path))] = revision
         finally:

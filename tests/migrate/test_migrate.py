@@ -21,8 +21,8 @@ from rms.migrate import (
     verify,
 )
 from rms.migrate.convert import to_epoch_ms
-from rms.migrate.source import file_sha256
-from rms.migrate.spec import table_specs
+from rms.transfer.spec import table_specs
+from rms.transfer.sqlite import file_sha256
 from tests.migrate.conftest import FIXTURES, T0, base_rows, libpq, target_state, write_source
 
 

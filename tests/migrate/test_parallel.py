@@ -20,7 +20,7 @@ from rms.errors import RmsError
 from rms.migrate import BadDataError, MigrateOptions, MigrationObserver, preflight, run_migration
 from rms.migrate import parallel as parallel_module
 from rms.migrate.report import MigrationReport
-from rms.migrate.source import file_sha256
+from rms.transfer.sqlite import file_sha256
 from tests.migrate.conftest import target_state
 from tests.migrate.test_migrate import assert_every_value_equal
 
@@ -145,7 +145,7 @@ def test_a_chunk_converts_like_the_row_function_and_gives_up_on_a_bad_row(
     """The worker's function, called in this process: its bytes, digest and ids are those
     of the row function row by row; a chunk holding a bad value comes back empty."""
     from rms.migrate.fastpath import row_function
-    from rms.migrate.spec import table_specs
+    from rms.transfer.spec import table_specs
 
     spec = next(s for s in table_specs() if s.name == "trades")
     select = [f'"{c}"' for c in spec.column_names]

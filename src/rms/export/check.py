@@ -19,9 +19,10 @@ json        TEXT, or the INTEGER/REAL a   the canonical JSON of the document
 NULL        NULL (only where allowed)     ``N``
 ==========  ============================  ==================================================
 
-The digests use the renderers of :mod:`rms.migrate.digest`, the same canonical rows the
+The digests use the renderers of :mod:`rms.transfer.digest`, the same canonical rows the
 PostgreSQL side computes in SQL, so equal checksums mean equal content. ``PRAGMA
-foreign_key_check`` and ``PRAGMA integrity_check`` run here too.
+foreign_key_check`` and ``PRAGMA integrity_check`` run here too. The file is opened with
+:func:`rms.transfer.sqlite.open_readonly` and a page cache of :data:`CACHE_KIB`.
 """
 
 from __future__ import annotations
@@ -34,16 +35,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from rms.migrate.convert import canonical_json
-from rms.migrate.digest import TableDigest, python_renderers, render_row
-from rms.migrate.spec import ColumnSpec, TableSpec
+from rms.transfer.digest import TableDigest, canonical_json, python_renderers, render_row
+from rms.transfer.spec import ColumnSpec, TableSpec
+from rms.transfer.sqlite import open_readonly
 
 __all__ = [
+    "CACHE_KIB",
     "StoredValueError",
     "foreign_key_problems",
     "integrity_problems",
     "json_as_stored",
-    "open_readonly",
     "sqlite_digest",
     "sqlite_rendered_rows",
 ]
@@ -69,12 +70,6 @@ class StoredValueError(Exception):
 #: integrity check jumps between every index and its table; with SQLite's default 2 MB it
 #: rereads pages over and over (measured: a third slower on a 130 MB file).
 CACHE_KIB = 131072
-
-
-def open_readonly(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-    return conn
 
 
 def _instant_ms(value: Any) -> int:
@@ -220,7 +215,7 @@ def foreign_key_problems(conn: sqlite3.Connection) -> list[str]:
 
 def integrity_problems(path: Path) -> list[str]:
     """``PRAGMA integrity_check`` of the file (every page, index entry and constraint)."""
-    conn = open_readonly(path)
+    conn = open_readonly(path, cache_kib=CACHE_KIB)
     try:
         found = [str(r[0]) for r in conn.execute("PRAGMA integrity_check").fetchall()]
     finally:

@@ -1,7 +1,8 @@
 """Errors of ``rms db export``: what can stop an export, with the data behind it.
 
-They are :class:`rms.errors.MigrationError` subclasses (an export is a data migration the
-other way), so the CLI prints each once and exits non-zero, and callers can tell the source
+They are :class:`rms.errors.TransferError` subclasses (an export moves rows the other way
+from a migration; the two directions' errors are siblings), so the CLI prints each once and
+exits non-zero, and callers can tell the source
 (the PostgreSQL database), the target (the SQLite file), the data and the verification apart
 without parsing messages. Whatever the error, no file is left at the target path.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from rms.errors import MigrationError
+from rms.errors import TransferError
 
 if TYPE_CHECKING:
     from rms.export.report import Mismatch, ValueProblem
@@ -28,7 +29,7 @@ __all__ = [
 SHOWN = 10
 
 
-class ExportError(MigrationError):
+class ExportError(TransferError):
     """An export could not complete; nothing was put at the target path."""
 
     title = "Export failed"

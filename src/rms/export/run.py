@@ -52,16 +52,16 @@ from rms.export.placement import (
     sweep_stale,
     temporary_path,
 )
-from rms.export.prisma import PrismaHistory, prisma_history, record_history
-from rms.export.report import ExportReport, TableResult
-from rms.export.source import (
+from rms.export.postgresql import (
     check_schema,
     find_problems,
     open_snapshot,
     stream_rows,
     unknown_tables,
 )
-from rms.export.sqlite_file import (
+from rms.export.prisma import PrismaHistory, prisma_history, record_history
+from rms.export.report import ExportReport, TableResult
+from rms.export.sqlite import (
     create_schema,
     drop_indexes,
     insert_rows,
@@ -69,9 +69,9 @@ from rms.export.sqlite_file import (
     restore_indexes,
 )
 from rms.export.verify import PgDigests, verify_file
-from rms.migrate.spec import TableSpec, table_specs
 from rms.settings.state import make_private_dir
 from rms.settings.urls import display_url
+from rms.transfer.spec import TableSpec, table_specs
 
 __all__ = ["DATETIME_STORAGE", "ExportObserver", "ExportOptions", "export_database"]
 

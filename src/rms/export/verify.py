@@ -12,26 +12,28 @@ order to name the first differing rows.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from rms.db.pg import PgConnection
 from rms.export.check import (
+    CACHE_KIB,
     StoredValueError,
     foreign_key_problems,
     integrity_problems,
-    open_readonly,
     sqlite_digest,
     sqlite_rendered_rows,
 )
 from rms.export.errors import ExportVerificationError
 from rms.export.report import ExportReport, Mismatch
-from rms.export.source import pg_digest, pg_rendered_rows
-from rms.migrate.digest import TableDigest
-from rms.migrate.source import file_sha256
-from rms.migrate.spec import TableSpec
+from rms.transfer.diff import differences
+from rms.transfer.digest import TableDigest
+from rms.transfer.postgresql import rendered_rows, table_digest
+from rms.transfer.spec import TableSpec
+from rms.transfer.sqlite import file_sha256, open_readonly
 
 __all__ = ["verify_file"]
 
@@ -82,7 +84,7 @@ class PgDigests:
 
         def work() -> dict[str, TableDigest]:
             with pg.cursor() as cur:
-                return {spec.name: pg_digest(cur, spec) for spec in specs}
+                return {spec.name: table_digest(cur, spec) for spec in specs}
 
         self._job = _Background(work, "rms-export-pg-digest")
         self._done = False
@@ -166,7 +168,7 @@ def _bad_value(table: str, row_id: Any, column: str, value: str, reason: str) ->
 
 def _read_back(path: Path, specs: Sequence[TableSpec], sides: _Sides) -> list[str]:
     """Digest every table of the file (this thread); returns foreign_key_check's findings."""
-    lite = open_readonly(path)
+    lite = open_readonly(path, cache_kib=CACHE_KIB)
     try:
         fk_problems = foreign_key_problems(lite)
         for spec in specs:
@@ -184,27 +186,15 @@ def _read_back(path: Path, specs: Sequence[TableSpec], sides: _Sides) -> list[st
 def first_mismatches(pg: PgConnection, path: Path, spec: TableSpec) -> list[Mismatch]:
     """Merge both sides in key order and name the first values (or rows) that differ."""
     out: list[Mismatch] = []
-    lite = open_readonly(path)
+    lite = open_readonly(path, cache_kib=CACHE_KIB)
     try:
         with pg.cursor() as cur:
-            left: Iterator[tuple[str, list[str]]] = pg_rendered_rows(cur, spec)
+            left = ((str(pk), values) for pk, values in rendered_rows(cur, spec))
             right = sqlite_rendered_rows(lite, spec)
-            a, b = next(left, None), next(right, None)
-            while (a is not None or b is not None) and len(out) < MAX_MISMATCHES:
-                if b is None or (a is not None and a[0] < b[0]):
-                    assert a is not None
-                    out.append(Mismatch(spec.name, a[0], "*", "row present", "row missing"))
-                    a = next(left, None)
-                elif a is None or b[0] < a[0]:
-                    out.append(Mismatch(spec.name, b[0], "*", "row absent", "row present"))
-                    b = next(right, None)
-                else:
-                    for name, x, y in zip(spec.column_names, a[1], b[1], strict=True):
-                        if x != y:
-                            out.append(Mismatch(spec.name, a[0], name, x, y))
-                    a, b = next(left, None), next(right, None)
+            for found in islice(differences(spec.column_names, left, right), MAX_MISMATCHES):
+                out.append(Mismatch(spec.name, *found))
     except StoredValueError:
         pass  # already reported as a bad value
     finally:
         lite.close()
-    return out[:MAX_MISMATCHES]
+    return out

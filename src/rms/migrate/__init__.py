@@ -15,8 +15,6 @@ environment here (the CLI reads it, :func:`rms.settings.load_settings`).
 See docs/migration.md for the rules (date forms, quarantine, ledger) and their reasons.
 """
 
-import sys
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from rms.lazy import attribute_from
@@ -40,47 +38,33 @@ from rms.migrate.report import Difference, MigrationReport, Problem, TableReport
 
 if TYPE_CHECKING:
     from rms.migrate.lineage import LineageOptions
-    from rms.migrate.load import MigrateOptions, MigrationPlan, preflight, run_migration
-    from rms.migrate.rollback import RollbackPlan, RollbackResult, plan_rollback, rollback
+    from rms.migrate.load import run_migration
+    from rms.migrate.plan import MigrateOptions, MigrationPlan, preflight
     from rms.migrate.target import Target, open_target
-    from rms.migrate.verify import VerifyOptions, verify
+    from rms.migrate.unload import RollbackPlan, RollbackResult, plan_rollback, rollback
+    from rms.migrate.verification import VerifyOptions, verify
 
 #: Loaded on first use (PEP 562): the CLI imports this package to register its commands,
 #: and `rms --help` must not pay for SQLAlchemy, psycopg and the models.
 _LAZY = {
     "LineageOptions": "lineage",
-    "MigrateOptions": "load",
-    "MigrationPlan": "load",
-    "preflight": "load",
+    "MigrateOptions": "plan",
+    "MigrationPlan": "plan",
+    "preflight": "plan",
     "run_migration": "load",
-    "RollbackPlan": "rollback",
-    "RollbackResult": "rollback",
-    "plan_rollback": "rollback",
-    "rollback": "rollback",
+    "RollbackPlan": "unload",
+    "RollbackResult": "unload",
+    "plan_rollback": "unload",
+    "rollback": "unload",
     "Target": "target",
     "open_target": "target",
-    "VerifyOptions": "verify",
-    "verify": "verify",
+    "VerifyOptions": "verification",
+    "verify": "verification",
 }
 
 
 def __getattr__(name: str) -> Any:
     return attribute_from(__name__, {k: f"rms.migrate.{v}" for k, v in _LAZY.items()}, name)
-
-
-class _Package(ModuleType):
-    """``verify`` and ``rollback`` are functions of submodules of the same names: once a
-    submodule is imported, the import system sets the package's attribute to the module,
-    which would shadow the function. The package keeps answering with the function."""
-
-    def __getattribute__(self, name: str) -> Any:
-        value = super().__getattribute__(name)
-        if name in ("verify", "rollback") and isinstance(value, ModuleType):
-            return getattr(value, name)
-        return value
-
-
-sys.modules[__name__].__class__ = _Package
 
 
 __all__ = [

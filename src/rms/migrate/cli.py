@@ -371,7 +371,8 @@ def register(db_app: typer.Typer) -> None:
         ] = "auto",
     ) -> None:
         """Copy a SQLite file into PostgreSQL: exact, atomic, verified before COMMIT."""
-        from rms.migrate.load import MigrateOptions, preflight, run_migration
+        from rms.migrate.load import run_migration
+        from rms.migrate.plan import MigrateOptions, preflight
 
         out, err = stdout_console(), stderr_console()
         fills = _pairs(fill or [], "--fill", "TABLE.COLUMN=VALUE")
@@ -510,7 +511,7 @@ def register(db_app: typer.Typer) -> None:
         """Compare a SQLite file (or a loaded quarantine file) with the PostgreSQL database it
         was migrated (loaded) to."""
         from rms.migrate.reload import is_quarantine_file, verify_quarantine
-        from rms.migrate.verify import VerifyOptions, verify
+        from rms.migrate.verification import VerifyOptions, verify
 
         out = stdout_console()
         _settings, target = _target(ctx, to)
@@ -562,7 +563,7 @@ def register(db_app: typer.Typer) -> None:
         yes: Annotated[bool, typer.Option("--yes", help="Do not ask before deleting.")] = False,
     ) -> None:
         """Remove exactly the rows one migration run loaded (asks first unless --yes)."""
-        from rms.migrate.rollback import RollbackPlan, plan_rollback, rollback
+        from rms.migrate.unload import RollbackPlan, plan_rollback, rollback
 
         out = stdout_console()
         _settings, target = _target(ctx, to)

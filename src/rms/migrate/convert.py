@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from rms.migrate.spec import ColumnSpec, Kind
+from rms.transfer.spec import ColumnSpec, Kind
 
 __all__ = [
     "MAX_MS",
@@ -38,7 +38,6 @@ __all__ = [
     "SECONDS_LIMIT",
     "BadText",
     "BadValue",
-    "canonical_json",
     "converter",
     "parse_instant_text",
     "to_epoch_ms",
@@ -240,24 +239,3 @@ def converter(column: ColumnSpec) -> Callable[[Any], Any]:
         return convert(value)
 
     return not_null
-
-
-def canonical_json(text: str) -> str:
-    """One rendering of a JSON document, the same whichever side produced the text.
-
-    Keys sorted, no spaces, numbers as exact decimals (so ``1.0`` from SQLite and ``1.0``
-    from jsonb agree, and no digit is lost to a float).
-    """
-    from decimal import Decimal
-
-    def render(obj: Any) -> str:
-        if isinstance(obj, dict):
-            items = sorted(obj.items())
-            return "{" + ",".join(json.dumps(k) + ":" + render(v) for k, v in items) + "}"
-        if isinstance(obj, list):
-            return "[" + ",".join(render(v) for v in obj) + "]"
-        if isinstance(obj, Decimal):
-            return str(obj.normalize()) if obj != 0 else "0"
-        return json.dumps(obj)
-
-    return render(json.loads(text, parse_float=Decimal, parse_int=Decimal))

@@ -3,7 +3,7 @@
 A million-row table spends most of its migration time in Python, one row at a time. A
 generic loop calls a converter, a renderer and a psycopg dumper per *value*; this module
 instead writes one straight-line function per table (from the same rules as
-:mod:`rms.migrate.convert` and :mod:`rms.migrate.digest`) that does, per *row*:
+:mod:`rms.migrate.convert` and :mod:`rms.transfer.digest`) that does, per *row*:
 
 * the exact conversion (inline type checks for the common case, falling back to the
   reference converters for the rare forms such as text dates),
@@ -25,8 +25,9 @@ from collections.abc import Callable
 from hashlib import md5
 from typing import Any
 
-from rms.migrate.convert import BadValue, canonical_json, converter
-from rms.migrate.spec import TableSpec
+from rms.migrate.convert import BadValue, converter
+from rms.transfer.digest import canonical_json
+from rms.transfer.spec import TableSpec
 
 __all__ = ["COPY_HEADER", "COPY_TRAILER", "RowFunction", "row_function"]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rms.migrate.source import SourceSchema
+    from rms.migrate.sqlite import SourceSchema
 
 __all__ = [
     "ADDED_WITHOUT_DEFAULT",

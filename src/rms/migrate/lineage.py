@@ -54,8 +54,9 @@ from rms.migrate.history import (
 )
 from rms.migrate.report import jsonable
 from rms.migrate.scan import ColumnOverride, TableMapping, map_table
-from rms.migrate.source import SourceSchema, SourceTable, quote_ident
-from rms.migrate.spec import RUN_START, TableSpec, table_specs
+from rms.migrate.sqlite import SourceSchema, SourceTable
+from rms.transfer.spec import RUN_START, TableSpec, table_specs
+from rms.transfer.sqlite import quote_ident
 
 __all__ = [
     "ArchiveItem",

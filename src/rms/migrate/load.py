@@ -1,19 +1,16 @@
-"""Preflight and the migration itself: one PostgreSQL transaction, verified before COMMIT.
+"""The migration itself: one PostgreSQL transaction, verified before COMMIT.
 
 The order of a run, and why:
 
-1. :func:`preflight` reads only. The source opens read-only and passes ``quick_check``
-   (the full ``integrity_check`` runs on the backup copy in a background thread during the
-   load, and must pass before COMMIT: it alone takes longer than the whole load). Every
-   source table and column is accounted for (:mod:`rms.migrate.lineage`): carried,
-   archived, or left behind by name; anything else stops the run here. The target, reached
-   through :mod:`rms.db` (cold starts waited for, credentials from the settings), is
-   UTF-8, at the schema head (or empty: then the run creates the schema itself, in its own
-   transaction) and empty unless ``replace`` was asked.
-2. :func:`run_migration` opens a :class:`~rms.migrate.source.SourceWatch` on the live file,
+1. :func:`~rms.migrate.plan.preflight` reads only: the source (``quick_check``, every
+   table and column accounted for) and the target (UTF-8, at the schema head or empty,
+   empty unless ``replace`` was asked) are checked and the run planned
+   (:mod:`rms.migrate.plan` says how and why).
+2. :func:`run_migration` opens a :class:`~rms.migrate.sqlite.SourceWatch` on the live file,
    takes a consistent backup of it through that connection (online backup API) into the
    run's private directory (by default ``<state dir>/migrate/<run id>/``), checks that the
-   backup is what the preflight planned for, and reads only from that copy from then on.
+   backup is what the preflight planned for, and reads only from that copy from then on
+   (:mod:`rms.migrate.backup`).
 3. In **one** transaction on the target: an advisory lock (one migration at a time), the
    Alembic upgrade if the database was empty, ``ACCESS EXCLUSIVE`` locks on the tables
    (the application cannot write half-way), emptiness checked again under the lock, then
@@ -25,360 +22,49 @@ The order of a run, and why:
    only then COMMIT. DDL is transactional in PostgreSQL, so a rollback at any point (an
    error, Ctrl-C, a kill, a lost connection: the server aborts a transaction whose client
    vanished) restores the dropped indexes and leaves the target as it was.
+
+This module runs those steps in order; each has its own module: taking the target
+(:mod:`rms.migrate.prepare`: lock, schema, emptiness, TRUNCATE, and the keys rebuilt after
+the copy), the copy of a table (:mod:`rms.migrate.copy`), the comparison
+(:mod:`rms.migrate.compare`), the ledger and COMMIT (:mod:`rms.migrate.commit`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
-import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection
-
-from rms.db.errors import DRIVER_ERRORS, LOCK_NOT_AVAILABLE, driver_errors, on_sqlstate
-from rms.db.pg import PgConnection, PgCursor, sql
-from rms.errors import RmsError
-from rms.migrate.digest import TableDigest, python_renderers
+from rms.migrate.backup import STILL_WRITING, BackgroundChecks, backup_lineage, take_backup
+from rms.migrate.commit import commit, write_ledger
+from rms.migrate.compare import verify_loaded
+from rms.migrate.copy import QuarantineWriter, copy_table
 from rms.migrate.errors import (
     BadDataError,
-    CommitUnknownError,
-    ConcurrentMigrationError,
-    ReplaceNotConfirmedError,
     ReportNotWrittenError,
-    SchemaMismatchError,
     SourceChangedError,
-    SourceError,
-    TargetError,
-    TargetNotEmptyError,
     VerificationError,
 )
-from rms.migrate.fastpath import COPY_HEADER
-from rms.migrate.ledger import ADVISORY_KEY, LEDGER_SCHEMA, ensure_ledger, has_ledger, write_run
-from rms.migrate.lineage import Lineage, LineageOptions, RunIdentity, build_lineage, materialize
-from rms.migrate.observe import MigrationObserver
-from rms.migrate.report import Difference, MigrationReport, Problem, TableReport, jsonable
-from rms.migrate.scan import PARALLEL_MIN_ROWS, ScanContext, TableMapping, scan_table
-from rms.migrate.source import (
-    SourceSchema,
-    SourceWatch,
-    file_sha256,
-    integrity_check,
-    iter_rows,
-    open_readonly,
-    read_schema,
-    remove_database_file,
-    remove_side_files,
-)
-from rms.migrate.spec import TableSpec, table_specs
-from rms.migrate.target import (
-    Target,
-    as_target,
-    drop_secondary,
-    no_statement_timeout,
-    orphan_counts,
-    raw,
-    restore_secondary,
-    secondary_definitions,
-    stream_rendered,
-    table_counts,
-    target_digest,
-    target_error,
-    target_errors,
-)
-from rms.schema.head import HEAD_REVISION, create_head_schema, stored_revision
+from rms.migrate.plan import MigrateOptions, MigrationPlan, accounting_of, confirm_replace, now
+from rms.migrate.prepare import lock_target, rebuild_keys
+from rms.migrate.report import MigrationReport, TableReport
+from rms.migrate.scan import ScanContext
+from rms.migrate.sqlite import SourceWatch, open_source
+from rms.migrate.target import drop_secondary, raw, secondary_definitions, target_errors
 from rms.settings.state import make_private_dir
+from rms.transfer.digest import TableDigest
+from rms.transfer.spec import table_specs
+from rms.transfer.sqlite import file_sha256, remove_database_file, remove_side_files
 
 if TYPE_CHECKING:
     from rms.migrate.parallel import ConverterPool
-    from rms.settings import Settings
 
-__all__ = ["MigrateOptions", "MigrationPlan", "accounting_of", "preflight", "run_migration"]
+__all__ = ["run_migration"]
 
 log = logging.getLogger("rms.migrate")
-
-#: Rows per write to the COPY stream (about 0.5 MB for trades): memory stays flat.
-COPY_BATCH_ROWS = 4000
-#: A write this big (a chunk converted by a worker) goes to the COPY stream at once.
-CHUNK_BYTES = 1 << 16
-#: Differences listed when a verification fails.
-MAX_DIFFERENCES = 10
-
-STILL_WRITING = (
-    "the application is still writing to it: stop the application (rms serve, or the "
-    "original RMS app) and run the migration again; nothing was written to the target"
-)
-
-
-@dataclass
-class MigrateOptions:
-    """Everything a run can be told; the CLI maps its flags onto this one object."""
-
-    dry_run: bool = False
-    on_error: Literal["abort", "quarantine"] = "abort"
-    quarantine_file: Path | None = None
-    report_path: Path | None = None
-    #: Where a run without ``report_path`` gets its own directory ``<run id>/`` (report,
-    #: backup, quarantine); the CLI passes ``<state dir>/migrate``.
-    work_root: Path | None = None
-    replace: bool = False
-    yes: bool = False
-    #: ``table`` or ``table.column`` of the source that may stay behind (recorded).
-    leave_behind: tuple[str, ...] = ()
-    #: Init-era ``universe.risk_group`` value -> risk group name or id (``--map-risk-group``).
-    risk_group_map: dict[str, str] = field(default_factory=dict)
-    #: ``table.column`` -> value for a required column the source lacks (``--fill``).
-    fills: dict[str, str] = field(default_factory=dict)
-    #: Tables that get a stand-in row for each id the source references but does not hold
-    #: (``--stand-in``: universe, accounts, divDepositType, risk_group).
-    stand_ins: tuple[str, ...] = ()
-    #: Keep the backup of a dry run or a failed run (a full copy of the data).
-    keep_backup: bool = False
-    #: Asks the user a yes/no question; None means nobody can be asked (not a terminal).
-    confirm: Callable[[str], bool] | None = None
-    observer: MigrationObserver = field(default_factory=MigrationObserver)
-    #: How long to wait for the application to release the target tables.
-    lock_timeout_seconds: float = 10.0
-    #: "full": PRAGMA integrity_check of the backup (in the background, before COMMIT);
-    #: "quick": only the preflight's quick_check.
-    integrity: Literal["full", "quick"] = "full"
-    #: How long to wait for a writer holding the SQLite file's lock.
-    source_busy_timeout: float = 2.0
-    #: What to drop during COPY and recreate after: "all" keys, indexes and foreign keys,
-    #: or "fks" only (keys and indexes are then maintained row by row, in parallel with
-    #: the Python side). See docs/benchmarks.md for the measurements behind the default.
-    rebuild: Literal["all", "fks"] = "all"
-    #: Worker processes converting big tables (:mod:`rms.migrate.parallel`); 0 or 1:
-    #: convert in the loading process only; None (the default, ``--workers auto``): one
-    #: per idle CPU when at least two are idle at the start of the load, else none (on
-    #: busy cores workers made the copy phase slower, on idle ones they cut it by about a
-    #: quarter: docs/benchmarks.md). Chosen only when a table is big enough for them.
-    workers: int | None = None
-    #: Tables with at least this many rows are converted by the workers.
-    parallel_min_rows: int = PARALLEL_MIN_ROWS
-
-    def worker_count(self) -> int:
-        if self.workers is not None:
-            return self.workers
-        from rms.migrate.parallel import auto_workers
-
-        return auto_workers()
-
-    def lineage_options(self) -> LineageOptions:
-        return LineageOptions(
-            leave_behind=tuple(self.leave_behind),
-            risk_group_map=dict(self.risk_group_map),
-            fills=dict(self.fills),
-            quarantine=self.on_error == "quarantine",
-            stand_ins=tuple(self.stand_ins),
-        )
-
-
-@dataclass
-class MigrationPlan:
-    """What preflight found: the facts a run starts from (nothing written yet)."""
-
-    run_id: str
-    started_at: datetime
-    source: Path
-    source_sha256: str
-    schema: SourceSchema
-    lineage: Lineage
-    #: The decisions the lineage was built with (the backup's is built with the same).
-    lineage_options: LineageOptions
-    target: Target
-    target_revision: str | None
-    head_revision: str
-    needs_upgrade: bool
-    target_counts: dict[str, int]
-    work_dir: Path
-    report_path: Path
-    quarantine_path: Path
-
-    @property
-    def mappings(self) -> list[TableMapping]:
-        return self.lineage.mappings
-
-    @property
-    def warnings(self) -> list[str]:
-        return self.lineage.warnings + self.lineage.advice
-
-    @property
-    def rows_to_replace(self) -> int:
-        return sum(self.target_counts.values())
-
-    @property
-    def run(self) -> RunIdentity:
-        return RunIdentity(self.run_id, int(self.started_at.timestamp() * 1000))
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-# --------------------------------------------------------------------------- preflight
-
-
-def preflight(
-    source: Path, target: Target | str, options: MigrateOptions, *, settings: Settings | None = None
-) -> MigrationPlan:
-    """Check the source and the target and plan the run; writes nothing anywhere.
-
-    ``target`` is a :class:`~rms.migrate.target.Target` (``open_target(settings)``) or a
-    PostgreSQL URL; a target made here from a URL is disposed of by :func:`run_migration`
-    (or here, if the preflight fails).
-    """
-    target = as_target(target, settings)
-    try:
-        return _preflight(Path(source), target, options)
-    except BaseException:
-        if target.owned:
-            target.dispose()
-        raise
-
-
-def _preflight(source: Path, target: Target, options: MigrateOptions) -> MigrationPlan:
-    run_id = str(uuid.uuid4())
-    started = _now()
-    run = RunIdentity(run_id, int(started.timestamp() * 1000))
-    conn = open_readonly(source, options.source_busy_timeout)
-    # The file's SHA-256 is computed in a thread while SQLite checks and reads the file
-    # (both release the GIL): on the 1.2M-row file each takes about 0.6 s.
-    with ThreadPoolExecutor(1, thread_name_prefix="rms-sha") as hasher:
-        sha_of = hasher.submit(file_sha256, source)
-        try:
-            integrity_check(conn, source, quick=True)
-            schema = read_schema(conn, source)
-            lineage = build_lineage(conn, schema, options.lineage_options(), run)
-        finally:
-            conn.close()
-        sha = sha_of.result()
-    if not any(a.fate == "carried" for a in lineage.accounts.values()):
-        raise SourceError(
-            "the source holds none of the RMS tables ("
-            + ", ".join(s.name for s in table_specs())
-            + "): is this an RMS database?"
-        )
-    if lineage.unknown:
-        raise SchemaMismatchError(lineage.unaccounted_message())
-    revision, head, counts, needs_upgrade = _inspect_target(target)
-    if counts and sum(counts.values()) and not options.replace:
-        listed = ", ".join(f"{t} {n}" for t, n in counts.items() if n)
-        raise TargetNotEmptyError(
-            f"target {target.label} is not empty ({listed} rows); use --replace to "
-            "replace its contents",
-            counts,
-        )
-    if options.report_path is not None:
-        report_path = Path(options.report_path)
-        work_dir = report_path.parent
-    elif options.work_root is not None:
-        work_dir = Path(options.work_root) / run_id
-        report_path = work_dir / "report.json"
-    else:
-        raise ValueError("MigrateOptions needs report_path or work_root: where the run's files go")
-    quarantine = (
-        Path(options.quarantine_file) if options.quarantine_file else work_dir / "quarantine.jsonl"
-    )
-    return MigrationPlan(
-        run_id=run_id,
-        started_at=started,
-        source=source,
-        source_sha256=sha,
-        schema=schema,
-        lineage=lineage,
-        lineage_options=options.lineage_options(),
-        target=target,
-        target_revision=revision,
-        head_revision=head,
-        needs_upgrade=needs_upgrade,
-        target_counts=counts,
-        work_dir=work_dir,
-        report_path=report_path,
-        quarantine_path=quarantine,
-    )
-
-
-def _inspect_target(target: Target) -> tuple[str | None, str, dict[str, int], bool]:
-    head = HEAD_REVISION
-    with target.connect() as conn, target_errors(target.label, "cannot inspect the database"):
-        cur = raw(conn).cursor()
-        no_statement_timeout(cur)
-        cur.execute("SHOW server_encoding")
-        row = cur.fetchone()
-        encoding = str(row[0]) if row else "?"
-        revision = stored_revision(cur)
-        counts = table_counts(cur, table_specs())
-        conn.rollback()
-    if encoding.upper() not in ("UTF8", "UTF-8"):
-        raise TargetError(
-            f"target {target.label} uses the {encoding} encoding; it must be UTF8 to hold "
-            "every character of the source"
-        )
-    if revision is None:
-        if counts:
-            raise TargetError(
-                f"target {target.label} has RMS tables ({', '.join(counts)}) but no "
-                "Alembic revision: it was not created by rms; refusing to guess its schema"
-            )
-        return None, head, {}, True
-    if revision != head:
-        raise TargetError(
-            f"target {target.label} is at schema revision {revision}, the head is {head}: "
-            "run `rms db upgrade` on it first"
-        )
-    return revision, head, counts, False
-
-
-def accounting_of(lineage: Lineage) -> dict[str, Any]:
-    """The lineage as the report and the ledger keep it."""
-
-    def per_table(attr: str) -> dict[str, dict[str, Any]]:
-        return {m.spec.name: dict(getattr(m, attr)) for m in lineage.mappings if getattr(m, attr)}
-
-    return {
-        "history_point": lineage.point.to_dict(),
-        "source_tables": {name: a.to_dict() for name, a in lineage.accounts.items()},
-        "archived": {item.key: item.count for item in lineage.archive},
-        "archive_reasons": {item.key: item.why for item in lineage.archive},
-        "risk_groups": [g.to_dict() for g in lineage.risk_groups],
-        "left_behind": dict(lineage.left_behind),
-        "defaulted": per_table("defaulted"),
-        "filled": per_table("filled"),
-        "derived": per_table("derived"),
-        "missing": dict(lineage.missing),
-        "stand_ins": [s.to_dict() for s in lineage.stand_ins],
-    }
-
-
-# --------------------------------------------------------------------------- the run
-
-
-def confirm_replace(plan: MigrationPlan, options: MigrateOptions) -> None:
-    """Replacing rows needs a yes: ``--yes``, or an answer from someone at a terminal."""
-    if not plan.rows_to_replace or options.yes:
-        return
-    question = (
-        f"Replace {plan.rows_to_replace} rows in {plan.target.label} ("
-        + ", ".join(f"{t} {n}" for t, n in plan.target_counts.items() if n)
-        + ")?"
-    )
-    if options.confirm is None:
-        raise ReplaceNotConfirmedError(
-            f"refusing to replace {plan.rows_to_replace} rows without --yes "
-            "(cannot ask: not a terminal)"
-        )
-    if not options.confirm(question):
-        raise ReplaceNotConfirmedError("replace not confirmed; nothing was changed")
 
 
 def run_migration(plan: MigrationPlan, options: MigrateOptions) -> MigrationReport:
@@ -420,7 +106,7 @@ def _run(plan: MigrationPlan, options: MigrateOptions) -> MigrationReport:
     backup: Path | None = None
     watch = SourceWatch(plan.source, options.source_busy_timeout)
     try:
-        backup = _take_backup(plan, report, watch)
+        backup = take_backup(plan, report, watch)
         options.observer.event("backup-done")
         if watch.changed():
             raise SourceChangedError(f"{plan.source} changed while it was copied: {STILL_WRITING}")
@@ -483,7 +169,7 @@ def _options_record(plan: MigrationPlan, options: MigrateOptions) -> dict[str, A
 def _finish(plan: MigrationPlan, report: MigrationReport, clock: float) -> None:
     with suppress(OSError):
         report.source_sha256_after = file_sha256(plan.source)
-    report.finished_at = _now().isoformat()
+    report.finished_at = now().isoformat()
     report.seconds = round(time.perf_counter() - clock, 3)
     try:
         report.write(plan.report_path)
@@ -501,72 +187,6 @@ def _finish(plan: MigrationPlan, report: MigrationReport, clock: float) -> None:
         ) from exc
 
 
-def _take_backup(plan: MigrationPlan, report: MigrationReport, watch: SourceWatch) -> Path:
-    started = time.perf_counter()
-    tmp = plan.work_dir / f"source-{plan.run_id}.db.partial"
-    try:
-        watch.backup(tmp)
-    except BaseException:
-        remove_database_file(tmp)
-        raise
-    final = plan.work_dir / f"source-{plan.run_id}-{plan.source_sha256[:12]}.db"
-    tmp.replace(final)
-    with suppress(OSError):
-        final.chmod(0o444)
-    report.backup = str(final)
-    report.timings["backup"] = round(time.perf_counter() - started, 3)
-    return final
-
-
-class _Quarantine:
-    """Writes each set-aside row whole, with every reason, one JSON object per line."""
-
-    def __init__(self, path: Path, run_id: str) -> None:
-        self.path = path
-        self.run_id = run_id
-        self._fh: IO[str] | None = None
-
-    def __call__(self, mapping: TableMapping, raw_row: tuple[Any, ...], problems: list[Problem]):  # type: ignore[no-untyped-def]
-        if self._fh is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = self.path.open("w", encoding="utf-8")
-        spec = mapping.spec
-        row = {
-            col.name: jsonable(raw_row[i + 1])
-            for i, col in enumerate(spec.columns)
-            if col.name not in mapping.defaulted
-        }
-        record = {
-            "run_id": self.run_id,
-            "table": spec.name,
-            "id": jsonable(raw_row[spec.column_names.index(spec.pk) + 1]),
-            "rowid": raw_row[0],
-            "problems": [
-                {"column": p.column, "value": jsonable(p.value), "reason": p.reason}
-                for p in problems
-            ],
-            "row": row,
-        }
-        self._fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-
-    def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-
-
-def _backup_lineage(plan: MigrationPlan, source: sqlite3.Connection, backup: Path) -> Lineage:
-    """The lineage of the backup; it must be the one planned (else the file was written)."""
-    schema = read_schema(source, backup)
-    lineage = build_lineage(source, schema, plan.lineage_options, plan.run)
-    if lineage.fingerprint() != plan.lineage.fingerprint():
-        raise SourceChangedError(
-            f"{plan.source} changed between the preflight and the backup (its tables or row "
-            f"counts differ): {STILL_WRITING}"
-        )
-    materialize(source, schema, lineage, plan.run)
-    return lineage
-
-
 def _load(
     plan: MigrationPlan,
     options: MigrateOptions,
@@ -577,9 +197,11 @@ def _load(
 ) -> None:
     pool = _converter_pool(plan, options, report, backup)  # forked before any thread starts
     try:
-        source = open_readonly(backup, options.source_busy_timeout)
+        source = open_source(backup, options.source_busy_timeout)
         quarantine = (
-            _Quarantine(quarantine_path, plan.run_id) if options.on_error == "quarantine" else None
+            QuarantineWriter(quarantine_path, plan.run_id)
+            if options.on_error == "quarantine"
+            else None
         )
         ctx = ScanContext(quarantine=options.on_error == "quarantine")
         _load_with(plan, options, report, backup, watch, source, quarantine, ctx, pool)
@@ -611,22 +233,22 @@ def _load_with(
     backup: Path,
     watch: SourceWatch,
     source: sqlite3.Connection,
-    quarantine: _Quarantine | None,
+    quarantine: QuarantineWriter | None,
     ctx: ScanContext,
     pool: ConverterPool | None,
 ) -> None:
     specs = table_specs()
     observer = options.observer
-    checks = _BackgroundChecks(backup, options)
+    checks = BackgroundChecks(backup, options)
     expected: dict[str, TableDigest] = {}
     bad_rowids: dict[str, set[int]] = {}
     try:
-        lineage = _backup_lineage(plan, source, backup)
+        lineage = backup_lineage(plan, source, backup)
         with plan.target.connect() as conn:
             with target_errors(plan.target.label, "the load failed and was rolled back"):
                 trans = conn.begin()
                 cur = raw(conn).cursor()
-                _lock(cur, plan, options, report, conn)
+                lock_target(cur, plan, options, report, conn)
                 observer.event("locked")
                 defs = secondary_definitions(cur, [s.name for s in specs])
                 dropped = [d for d in defs if options.rebuild == "all" or d.kind == "f"]
@@ -642,7 +264,7 @@ def _load_with(
                         derived_columns=dict(mapping.derived),
                     )
                     report.tables[mapping.spec.name] = table_report
-                    result = _copy_table(
+                    result = copy_table(
                         cur, source, mapping, ctx, quarantine, observer, options, pool
                     )
                     table_report.read = result.read
@@ -667,20 +289,14 @@ def _load_with(
                     raise BadDataError(ctx.problems, ctx.problems_total)
                 observer.event("restore-indexes")
                 started = time.perf_counter()
-                if dropped:
-                    with driver_errors(
-                        "rebuild", where=f"target {plan.target.label}", into=_not_rebuilt
-                    ):
-                        restore_secondary(cur, dropped)
-                    if secondary_definitions(cur, [s.name for s in specs]) != defs:
-                        raise VerificationError("the target's keys and indexes did not come back")
+                rebuild_keys(cur, plan.target.label, specs, dropped, defs)
                 report.timings["indexes"] = round(time.perf_counter() - started, 3)
                 observer.event("verify")
                 started = time.perf_counter()
-                _verify_loaded(cur, conn, source, lineage, report, expected, bad_rowids)
+                verify_loaded(cur, conn, source, lineage, report, expected, bad_rowids)
                 report.timings["verify"] = round(time.perf_counter() - started, 3)
                 observer.event("ledger")
-                _write_ledger(cur, plan, report, options)
+                write_ledger(cur, plan, report, options)
                 checks.wait(report)
                 observer.event("before-commit")
                 with watch.held() as changed:
@@ -706,334 +322,3 @@ def _load_with(
             quarantine.close()
         source.close()
         checks.wait(None)
-
-
-class _BackgroundChecks:
-    """Checks of the backup copy that run while the load runs (SQLite and hashlib release
-    the GIL), joined before COMMIT: the full integrity_check and the backup's SHA-256."""
-
-    def __init__(self, backup: Path, options: MigrateOptions) -> None:
-        self.backup = backup
-        self.sha: str | None = None
-        self.error: BaseException | None = None
-        self.threads = [threading.Thread(target=self._sha, daemon=True)]
-        if options.integrity == "full":
-            self.threads.append(threading.Thread(target=self._integrity, daemon=True))
-        for thread in self.threads:
-            thread.start()
-
-    def _sha(self) -> None:
-        try:
-            self.sha = file_sha256(self.backup)
-        except OSError as exc:  # pragma: no cover - the backup vanished under us
-            self.error = exc
-
-    def _integrity(self) -> None:
-        try:
-            conn = open_readonly(self.backup)
-            try:
-                integrity_check(conn, self.backup)
-            finally:
-                conn.close()
-        except BaseException as exc:
-            self.error = exc
-
-    def wait(self, report: MigrationReport | None) -> None:
-        for thread in self.threads:
-            thread.join()
-        if report is None:
-            return
-        report.backup_sha256 = self.sha
-        if isinstance(self.error, SourceError):
-            raise self.error
-        if self.error is not None:
-            raise SourceError(f"checking the backup copy failed: {self.error}")
-
-
-def _not_rebuilt(translated: RmsError, _exc: BaseException) -> VerificationError:
-    return VerificationError(
-        f"a key, index or foreign key could not be rebuilt over the loaded rows: {translated}"
-    )
-
-
-def _lock(
-    cur: PgCursor,
-    plan: MigrationPlan,
-    options: MigrateOptions,
-    report: MigrationReport,
-    conn: Connection,
-) -> None:
-    specs = table_specs()
-    cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (ADVISORY_KEY,))
-    row = cur.fetchone()
-    if not row or not row[0]:
-        raise ConcurrentMigrationError(
-            f"another rms migration or rollback is running on {plan.target.label}; "
-            "wait for it to finish"
-        )
-    no_statement_timeout(cur)
-    cur.execute(
-        sql.SQL("SET LOCAL lock_timeout = {}").format(
-            sql.Literal(f"{int(options.lock_timeout_seconds * 1000)}ms")
-        )
-    )
-    cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
-    if plan.needs_upgrade:
-        if table_counts(cur, specs) or stored_revision(cur) is not None:
-            raise TargetError("the target gained RMS tables since the preflight; run again")
-        create_head_schema(conn)
-        report.schema_upgraded = True
-        report.schema_revision = stored_revision(cur)
-    else:
-        report.schema_revision = plan.target_revision
-    names = sql.SQL(", ").join(sql.Identifier(s.name) for s in specs)
-    in_use = TargetError(
-        f"the RMS tables on {plan.target.label} are in use by another session "
-        f"(waited {options.lock_timeout_seconds:g} s for the lock); stop the service and retry"
-    )
-    with on_sqlstate({LOCK_NOT_AVAILABLE: lambda _translated, _exc: in_use}):
-        cur.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(names))
-    counts = table_counts(cur, specs)
-    if sum(counts.values()) and not options.replace:
-        raise TargetNotEmptyError(
-            "the target gained rows since the preflight; nothing written", counts
-        )
-    if options.replace and plan.target_counts and counts != plan.target_counts:
-        raise TargetError(
-            "the target's row counts changed since you confirmed the replace; nothing written"
-        )
-    cur.execute(sql.SQL("TRUNCATE {}").format(names))
-    ensure_ledger(cur)
-    if sum(counts.values()):
-        cur.execute(
-            f"UPDATE {LEDGER_SCHEMA}.runs SET superseded_by = %s "  # noqa: S608
-            "WHERE superseded_by IS NULL AND rolled_back_at IS NULL",
-            (plan.run_id,),
-        )
-
-
-@dataclass
-class _CopyResult:
-    read: int
-    good: int
-    bad: int
-    digest: TableDigest
-    bad_rowids: set[int]
-    seconds: float
-
-
-def _copy_table(
-    cur: PgCursor,
-    source: sqlite3.Connection,
-    mapping: TableMapping,
-    ctx: ScanContext,
-    quarantine: _Quarantine | None,
-    observer: MigrationObserver,
-    options: MigrateOptions,
-    pool: ConverterPool | None = None,
-    *,
-    freeze: bool = True,
-) -> _CopyResult:
-    """Stream one table into COPY. ``freeze`` (the migration's tables were truncated in
-    its transaction) writes frozen rows; a load into a table holding rows cannot."""
-    spec = mapping.spec
-    started = time.perf_counter()
-    total = mapping.source.rows if mapping.source else 0
-    observer.table_started(spec.name, total)
-    observer.event(f"table-start:{spec.name}")
-
-    def progress(rows: int) -> None:
-        observer.table_advanced(spec.name, rows)
-        observer.event(f"rows:{spec.name}")
-
-    if mapping.source is None or total == 0:
-        result = scan_table(source, mapping, ctx, None, quarantine, progress)
-    else:
-        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY{})").format(
-            sql.Identifier(spec.name),
-            sql.SQL(", ").join(sql.Identifier(c) for c in spec.column_names),
-            sql.SQL(", FREEZE" if freeze else ""),
-        )
-        with cur.copy(statement) as copy:
-            buffer: list[bytes] = [COPY_HEADER]
-            append = buffer.append
-
-            def write(row: bytes) -> None:
-                append(row)
-                if len(buffer) >= COPY_BATCH_ROWS or len(row) > CHUNK_BYTES:
-                    copy.write(b"".join(buffer))
-                    buffer.clear()
-
-            result = scan_table(
-                source,
-                mapping,
-                ctx,
-                write,
-                quarantine,
-                progress,
-                pool=pool,
-                parallel_min_rows=options.parallel_min_rows,
-            )
-            copy.write(b"".join(buffer))
-    observer.table_finished(spec.name)
-    return _CopyResult(
-        result.read,
-        result.good,
-        result.bad,
-        result.digest,
-        result.bad_rowids,
-        time.perf_counter() - started,
-    )
-
-
-def _verify_loaded(
-    cur: PgCursor,
-    conn: Connection,
-    source: sqlite3.Connection,
-    lineage: Lineage,
-    report: MigrationReport,
-    expected: dict[str, TableDigest],
-    bad_rowids: dict[str, set[int]],
-) -> None:
-    specs = table_specs()
-    mismatched: list[TableSpec] = []
-    for spec in specs:
-        actual = target_digest(cur, spec)
-        table_report = report.tables[spec.name]
-        table_report.target_rows = actual.count
-        table_report.target_checksum = actual.checksum
-        table_report.verified = actual == expected[spec.name] and table_report.balanced
-        if not table_report.verified:
-            mismatched.append(spec)
-    report.orphans = orphan_counts(cur, specs)
-    orphaned = {k: v for k, v in report.orphans.items() if v}
-    if mismatched:
-        mapping_by_name = {m.spec.name: m for m in lineage.mappings}
-        differences: list[Difference] = []
-        for spec in mismatched:
-            differences += first_differences(
-                raw(conn), source, mapping_by_name[spec.name], bad_rowids[spec.name]
-            )
-        raise VerificationError(
-            "the target does not hold exactly the converted source rows in "
-            + ", ".join(s.name for s in mismatched)
-            + "; rolled back",
-            differences,
-        )
-    if orphaned:
-        raise VerificationError(f"rows whose references do not resolve: {orphaned}; rolled back")
-
-
-def first_differences(
-    pg: PgConnection,
-    source: sqlite3.Connection,
-    mapping: TableMapping,
-    skip_rowids: set[int],
-    limit: int = MAX_DIFFERENCES,
-) -> list[Difference]:
-    """Merge both sides in primary-key byte order and name the first differing values."""
-    spec = mapping.spec
-    renderers = python_renderers(spec)
-    from rms.migrate.convert import BadValue, converter
-
-    converters = [converter(c) for c in spec.columns]
-    pk_index = spec.column_names.index(spec.pk)
-
-    def source_rows() -> Iterator[tuple[Any, list[str]]]:
-        if mapping.source is None:
-            return
-        for raw_row in iter_rows(source, mapping.source, mapping.select, order_by_pk=spec.pk):
-            if raw_row[0] in skip_rowids:
-                continue
-            try:
-                values = [conv(v) for conv, v in zip(converters, raw_row[1:], strict=True)]
-            except BadValue:
-                continue
-            yield values[pk_index], [r(v) for r, v in zip(renderers, values, strict=True)]
-
-    diffs: list[Difference] = []
-    with pg.cursor(name=f"rms_diff_{uuid.uuid4().hex[:8]}") as named:
-        target_rows = stream_rendered(named, spec)
-        src_iter = source_rows()
-        s = next(src_iter, None)
-        t = next(target_rows, None)
-        while (s is not None or t is not None) and len(diffs) < limit:
-            if t is None or (s is not None and s[0] < t[0]):
-                assert s is not None
-                diffs.append(Difference(spec.name, s[0], "*", "row present", "row missing"))
-                s = next(src_iter, None)
-            elif s is None or t[0] < s[0]:
-                diffs.append(Difference(spec.name, t[0], "*", "row absent", "row present"))
-                t = next(target_rows, None)
-            else:
-                for col, a, b in zip(spec.column_names, s[1], t[1], strict=True):
-                    if a != b:
-                        diffs.append(Difference(spec.name, s[0], col, a, b))
-                s = next(src_iter, None)
-                t = next(target_rows, None)
-    return diffs[:limit]
-
-
-def _write_ledger(
-    cur: PgCursor, plan: MigrationPlan, report: MigrationReport, options: MigrateOptions
-) -> None:
-    tables = {
-        name: {
-            "read": t.read,
-            "loaded": t.loaded,
-            "quarantined": t.quarantined,
-            "checksum": t.target_checksum,
-        }
-        for name, t in report.tables.items()
-    }
-    write_run(
-        cur,
-        {
-            "run_id": plan.run_id,
-            "started_at": plan.started_at,
-            "source_path": str(plan.source.resolve()),
-            "source_sha256": plan.source_sha256,
-            "backup_path": None if options.dry_run and not options.keep_backup else report.backup,
-            "tool_version": report.tool_version,
-            "schema_revision": report.schema_revision,
-            "on_error": options.on_error,
-            "tables": tables,
-            "options": report.options,
-            "accounting": report.accounting,
-        },
-        {spec.name: spec.pk for spec in table_specs()},
-    )
-
-
-def commit(trans: Any, target: Target, run_id: str) -> None:
-    """COMMIT; if it fails, ask the ledger (on a new connection) whether it happened.
-
-    A connection lost while COMMIT is in flight leaves the outcome unknown to the client;
-    the ledger row is written in the same transaction, so its presence decides.
-    """
-    try:
-        trans.commit()
-    except DRIVER_ERRORS as exc:  # caught to decide (did it commit?), then translated
-        if _run_committed(target, run_id):
-            return
-        raise target_error(
-            target.label, exc, "COMMIT failed; the run did not commit, the target is unchanged"
-        ) from exc
-
-
-def _run_committed(target: Target, run_id: str) -> bool:
-    try:
-        with target.connect() as conn:
-            cur = raw(conn).cursor()
-            if not has_ledger(cur):
-                return False
-            cur.execute(
-                f"SELECT 1 FROM {LEDGER_SCHEMA}.runs WHERE run_id = %s",  # noqa: S608
-                (run_id,),
-            )
-            return cur.fetchone() is not None
-    except (TargetError, *DRIVER_ERRORS) as exc:  # type: ignore[misc]
-        raise CommitUnknownError(
-            f"the connection to {target.label} was lost during COMMIT of run "
-            f"{run_id} and the ledger cannot be read: check rms_migrate.runs for it"
-        ) from exc

@@ -44,8 +44,8 @@ from typing import Any
 
 from rms.migrate.convert import BadValue
 from rms.migrate.fastpath import row_function
-from rms.migrate.source import FETCH_ROWS, open_readonly
-from rms.migrate.spec import table_specs
+from rms.migrate.sqlite import FETCH_ROWS, open_source
+from rms.transfer.spec import table_specs
 
 __all__ = ["Chunk", "ConverterPool", "auto_workers", "chunk_ranges", "idle_cores", "workers_for"]
 
@@ -168,7 +168,7 @@ def _convert_chunk(
 ) -> Chunk:
     global _source, _source_path
     if _source is None or _source_path != backup:
-        _source = open_readonly(Path(backup))
+        _source = open_source(Path(backup))
         _source_path = backup
     spec = next(s for s in table_specs() if s.name == table)
     convert_row = row_function(spec, references)

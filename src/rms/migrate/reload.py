@@ -2,7 +2,7 @@
 
 A run with ``--on-error quarantine`` writes each row it set aside whole, one JSON object a
 line (``{"table": ..., "id": ..., "rowid": ..., "problems": [...], "row": {column: raw
-value}}``, see ``_Quarantine`` in :mod:`rms.migrate.load`). The owner corrects that file
+value}}``, see ``QuarantineWriter`` in :mod:`rms.migrate.copy`). The owner corrects that file
 (adds the missing symbol as a ``universe`` line, changes a reference, fixes a value) and
 loads it here, on top of what the target holds:
 
@@ -21,7 +21,7 @@ loads it here, on top of what the target holds:
 * the run is in ``rms db runs`` (kind ``quarantine-load``), ``rms db verify --from FILE``
   compares the file with it again, and ``rms db rollback RUN_ID`` removes exactly its rows.
   A migration run with a quarantine load on top of it is not rolled back before that load
-  is (:mod:`rms.migrate.rollback`).
+  is (:mod:`rms.migrate.unload`).
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ from typing import TYPE_CHECKING, Any
 from rms.db.errors import DRIVER_ERRORS, LOCK_NOT_AVAILABLE, on_sqlstate
 from rms.db.pg import PgCursor, sql
 from rms.errors import InvalidInputError
+from rms.migrate.commit import commit
+from rms.migrate.copy import copy_table
 from rms.migrate.errors import (
     BadDataError,
     ConcurrentMigrationError,
@@ -57,12 +59,11 @@ from rms.migrate.ledger import (
     list_runs,
     write_run,
 )
-from rms.migrate.load import MigrateOptions, _copy_table, commit
 from rms.migrate.observe import MigrationObserver
+from rms.migrate.plan import MigrateOptions
 from rms.migrate.report import MigrationReport, Problem, TableReport
 from rms.migrate.scan import ScanContext, TableMapping, map_table, scan_table
-from rms.migrate.source import SQLITE_HEADER, file_sha256, quote_ident, read_schema
-from rms.migrate.spec import RUN_START, TableSpec, table_specs
+from rms.migrate.sqlite import read_schema
 from rms.migrate.target import (
     Target,
     as_target,
@@ -75,6 +76,8 @@ from rms.migrate.target import (
 )
 from rms.schema.head import HEAD_REVISION, stored_revision
 from rms.settings.state import make_private_dir
+from rms.transfer.spec import RUN_START, TableSpec, table_specs
+from rms.transfer.sqlite import SQLITE_HEADER, file_sha256, quote_ident
 
 if TYPE_CHECKING:
     from rms.settings import Settings
@@ -341,7 +344,7 @@ def _scan(
         report.tables[spec.name] = table
         before = ctx.problems_total
         if write and not total and not ctx.problems_total:
-            result = _copy_table(
+            result = copy_table(
                 cur, qfile.conn, mapping, ctx, None, observer, options, freeze=False
             )
             read, bad, digest = result.read, result.bad, result.digest

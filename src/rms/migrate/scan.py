@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rms.migrate.convert import BadValue, converter
-from rms.migrate.digest import TableDigest
 from rms.migrate.fastpath import row_function
 from rms.migrate.parallel import chunk_ranges
 from rms.migrate.report import Problem
-from rms.migrate.source import SourceTable, iter_rows, quote_ident
-from rms.migrate.spec import RUN_START, TableSpec
+from rms.migrate.sqlite import SourceTable, iter_rows
+from rms.transfer.digest import TableDigest
+from rms.transfer.spec import RUN_START, TableSpec
+from rms.transfer.sqlite import quote_ident
 
 if TYPE_CHECKING:
     from rms.migrate.parallel import ConverterPool

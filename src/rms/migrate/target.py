@@ -22,17 +22,12 @@ from sqlalchemy.exc import ArgumentError
 from rms.db.errors import DRIVER_ERRORS, driver_errors, translate
 from rms.db.pg import PgConnection, PgCursor, driver_connection, sql
 from rms.errors import RmsError
-from rms.migrate.digest import (
-    TableDigest,
-    finish_json_rendering,
-    row_digest,
-    sql_column_renders,
-    sql_row_digest,
-)
 from rms.migrate.errors import TargetError
 from rms.migrate.ledger import LEDGER_SCHEMA
-from rms.migrate.spec import TableSpec
 from rms.settings.urls import display_url
+from rms.transfer.digest import TableDigest
+from rms.transfer.postgresql import table_digest
+from rms.transfer.spec import TableSpec
 
 if TYPE_CHECKING:
     from rms.aws import SessionFactory
@@ -262,27 +257,7 @@ def target_digest(
     """Count and checksum of a table computed by PostgreSQL (optionally: a run's rows only,
     or the table without the rows of the runs ``exclude_runs``)."""
     where, params = _where_ids(spec, ids_from, exclude_runs)
-    expr = sql_row_digest(spec)
-    if expr is not None:
-        cur.execute(
-            sql.SQL("SELECT count(*), coalesce(sum({}), 0)::text FROM {}{}").format(
-                expr, sql.Identifier(spec.name), where
-            ),
-            params,
-        )
-        count, total = cur.fetchone() or (0, "0")
-        return TableDigest(int(count), int(total))
-    digest = TableDigest()
-    cur.execute(
-        sql.SQL("SELECT {} FROM {}{}").format(
-            sql.SQL(", ").join(sql_column_renders(spec)), sql.Identifier(spec.name), where
-        ),
-        params,
-    )
-    for rendered in cur:
-        digest.count += 1
-        digest.total += row_digest(finish_json_rendering(spec, rendered))
-    return digest
+    return table_digest(cur, spec, where, params)
 
 
 def orphan_counts(cur: PgCursor, specs: Sequence[TableSpec]) -> dict[str, int]:
@@ -322,23 +297,3 @@ def table_counts(cur: PgCursor, specs: Sequence[TableSpec]) -> dict[str, int]:
             row = cur.fetchone()
             counts[spec.name] = int(row[0]) if row else 0
     return counts
-
-
-def stream_rendered(cur: PgCursor, spec: TableSpec) -> Iterator[tuple[Any, list[str]]]:
-    """(pk, per-column canonical text) in pk byte order, for finding differing rows."""
-    renders = sql_column_renders(spec)
-    cur.execute(
-        sql.SQL('SELECT {pk}, {cols} FROM {t} ORDER BY {pk} COLLATE "C"').format(
-            pk=sql.Identifier(spec.pk),
-            cols=sql.SQL(", ").join(renders),
-            t=sql.Identifier(spec.name),
-        )
-    )
-    for row in cur:
-        rendered = list(row[1:])
-        for i, col in enumerate(spec.columns):
-            if col.kind == "json" and rendered[i] != "N":
-                from rms.migrate.convert import canonical_json
-
-                rendered[i] = canonical_json(rendered[i])
-        yield row[0], rendered

@@ -30,7 +30,6 @@ from rms.migrate.errors import (
     RollbackRefusedError,
 )
 from rms.migrate.ledger import ADVISORY_KEY, KIND_QUARANTINE, LEDGER_SCHEMA, find_run, list_runs
-from rms.migrate.spec import table_specs
 from rms.migrate.target import (
     Target,
     as_target,
@@ -39,6 +38,7 @@ from rms.migrate.target import (
     target_digest,
     target_errors,
 )
+from rms.transfer.spec import table_specs
 
 if TYPE_CHECKING:
     from rms.settings import Settings

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
-from rms.migrate.spec import TableSpec
+from rms.transfer.spec import TableSpec
 
 __all__ = ["create_schema", "drop_indexes", "insert_rows", "open_for_load", "restore_indexes"]
 

@@ -26,14 +26,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rms.errors import InvalidInputError
+from rms.migrate.compare import first_differences
 from rms.migrate.ledger import KIND_MIGRATE, KIND_QUARANTINE, RunRecord, find_run, list_runs
 from rms.migrate.lineage import LineageOptions, RunIdentity, build_lineage, materialize
-from rms.migrate.load import accounting_of, first_differences
 from rms.migrate.observe import MigrationObserver
+from rms.migrate.plan import accounting_of
 from rms.migrate.report import MigrationReport, TableReport
 from rms.migrate.scan import ScanContext, scan_table
-from rms.migrate.source import file_sha256, open_readonly, read_schema
-from rms.migrate.spec import table_specs
+from rms.migrate.sqlite import open_source, read_schema
 from rms.migrate.target import (
     Target,
     as_target,
@@ -43,6 +43,8 @@ from rms.migrate.target import (
     target_digest,
     target_errors,
 )
+from rms.transfer.spec import table_specs
+from rms.transfer.sqlite import file_sha256
 
 if TYPE_CHECKING:
     from rms.settings import Settings
@@ -100,7 +102,7 @@ def _verify(source: Path, target: Target, options: VerifyOptions) -> MigrationRe
         on_error="quarantine",
         started_at=started.isoformat(),
     )
-    conn = open_readonly(source, options.source_busy_timeout)
+    conn = open_source(source, options.source_busy_timeout)
     try:
         report.source_sha256_before = file_sha256(source)
         with target.connect() as pg, target_errors(target.label, "cannot read the target"):

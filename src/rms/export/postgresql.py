@@ -1,4 +1,4 @@
-"""The PostgreSQL side of an export: one read-only snapshot, checked, scanned, streamed, digested.
+"""The PostgreSQL side of an export: one read-only snapshot, checked, scanned, streamed.
 
 Everything an export reads comes from **one** transaction opened ``REPEATABLE READ, READ
 ONLY``: PostgreSQL then answers every statement of it from the same snapshot, so the rows of
@@ -17,14 +17,14 @@ primary key (so SQLite appends to its key B-tree instead of inserting at random)
 * JSON (``jsonb``) and the ``CusipCacheSource`` enum as their text.
 
 The checksums on this side are computed **in SQL** by the server
-(:func:`rms.migrate.digest.sql_row_digest`), never from the values sent to the file, so a
+(:func:`rms.transfer.postgresql.table_digest`), never from the values sent to the file, so a
 bug in the writer cannot hide itself.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,16 +32,10 @@ from rms.db.pg import PgCursor, sql
 from rms.export.check import json_as_stored
 from rms.export.errors import ExportSourceError
 from rms.export.report import ValueProblem
-from rms.migrate.convert import canonical_json
-from rms.migrate.digest import (
-    TableDigest,
-    finish_json_rendering,
-    sql_column_renders,
-    sql_row_digest,
-)
-from rms.migrate.spec import ColumnSpec, Kind, TableSpec
 from rms.schema.head import stored_revision
 from rms.schema.tables import SERVICE_STATE_TABLES
+from rms.transfer.digest import canonical_json
+from rms.transfer.spec import ColumnSpec, Kind, TableSpec
 
 __all__ = [
     "INSTANT_FORMAT",
@@ -49,8 +43,6 @@ __all__ = [
     "check_schema",
     "find_problems",
     "open_snapshot",
-    "pg_digest",
-    "pg_rendered_rows",
     "stream_rows",
     "unknown_tables",
 ]
@@ -325,44 +317,3 @@ def stream_rows(
                 batch = []
         if batch:
             yield batch
-
-
-def pg_digest(cur: PgCursor, spec: TableSpec) -> TableDigest:
-    """Row count and content checksum of a table, computed by the server over the snapshot.
-
-    A table with a JSON column is rendered by the server column by column and finished in
-    Python (jsonb's own text form is canonicalised); the others are digested entirely in SQL.
-    """
-    table = sql.Identifier(spec.name)
-    expression = sql_row_digest(spec)
-    if expression is not None:
-        cur.execute(
-            sql.SQL("SELECT count(*), coalesce(sum({}), 0)::text FROM {}").format(expression, table)
-        )
-        count, total = cur.fetchone() or (0, "0")
-        return TableDigest(int(count), int(total))
-    digest = TableDigest()
-    cur.execute(
-        sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(sql_column_renders(spec)), table)
-    )
-    for rendered in cur:
-        digest.add(finish_json_rendering(spec, rendered))
-    return digest
-
-
-def pg_rendered_rows(cur: PgCursor, spec: TableSpec) -> Iterator[tuple[str, list[str]]]:
-    """(primary key, canonical text of each column) in key byte order: for naming the rows
-    that differ when a checksum does not match."""
-    cur.execute(
-        sql.SQL('SELECT {pk}::text, {cols} FROM {t} ORDER BY {pk} COLLATE "C"').format(
-            pk=sql.Identifier(spec.pk),
-            cols=sql.SQL(", ").join(sql_column_renders(spec)),
-            t=sql.Identifier(spec.name),
-        )
-    )
-    for row in cur:
-        rendered = [
-            canonical_json(text) if col.kind == "json" and text != "N" else text
-            for col, text in zip(spec.columns, row[1:], strict=True)
-        ]
-        yield str(row[0]), rendered

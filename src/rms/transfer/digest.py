@@ -30,17 +30,19 @@ text is fetched and canonicalised the same way as the source (a small table).
 
 from __future__ import annotations
 
+import json
 import struct
 from collections.abc import Callable, Iterable, Sequence
 from hashlib import md5
 from typing import Any
 
 from rms.db.pg import sql
-from rms.migrate.convert import canonical_json
-from rms.migrate.spec import Kind, TableSpec
+from rms.transfer.spec import Kind, TableSpec
 
 __all__ = [
     "TableDigest",
+    "canonical_json",
+    "finish_json_rendering",
     "python_renderers",
     "render_row",
     "row_digest",
@@ -166,3 +168,24 @@ def finish_json_rendering(spec: TableSpec, rendered: Sequence[str]) -> str:
         for col, text in zip(spec.columns, rendered, strict=True)
     ]
     return "|".join(parts)
+
+
+def canonical_json(text: str) -> str:
+    """One rendering of a JSON document, the same whichever side produced the text.
+
+    Keys sorted, no spaces, numbers as exact decimals (so ``1.0`` from SQLite and ``1.0``
+    from jsonb agree, and no digit is lost to a float).
+    """
+    from decimal import Decimal
+
+    def render(obj: Any) -> str:
+        if isinstance(obj, dict):
+            items = sorted(obj.items())
+            return "{" + ",".join(json.dumps(k) + ":" + render(v) for k, v in items) + "}"
+        if isinstance(obj, list):
+            return "[" + ",".join(render(v) for v in obj) + "]"
+        if isinstance(obj, Decimal):
+            return str(obj.normalize()) if obj != 0 else "0"
+        return json.dumps(obj)
+
+    return render(json.loads(text, parse_float=Decimal, parse_int=Decimal))

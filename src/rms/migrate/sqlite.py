@@ -1,10 +1,11 @@
-"""The SQLite side: open read-only, check, introspect, back up, and stream rows.
+"""The migration's SQLite side (its source): open read-only, check, introspect, back up, and
+stream rows.
 
-The source is opened through a ``file:...?mode=ro`` URI, never ``immutable=1``: the
-application may still be writing, and ``immutable`` would let SQLite skip locking and read a
-half-written page. A consistent copy is then taken with the online backup API (which copies
-one committed snapshot, retrying if a writer interferes) and every later read comes from
-that copy, so the whole migration sees one state of the data even while the application runs.
+The source is opened read-only (:func:`rms.transfer.sqlite.open_readonly`, never
+``immutable=1``: the application may still be writing). A consistent copy is then taken
+with the online backup API (which copies one committed snapshot, retrying if a writer
+interferes) and every later read comes from that copy, so the whole migration sees one
+state of the data even while the application runs.
 
 A copy of one state is not enough when the application keeps writing: rows committed after
 the copy would be missing from the target. :class:`SourceWatch` keeps a connection to the
@@ -15,7 +16,6 @@ and WAL mode alike; the run refuses to commit when it changed.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -26,6 +26,13 @@ from typing import Any
 from rms.db.errors import translate_db_error
 from rms.migrate.convert import BadText
 from rms.migrate.errors import SourceError
+from rms.transfer.sqlite import (
+    SQLITE_HEADER,
+    open_readonly,
+    quote_ident,
+    remove_database_file,
+    remove_side_files,
+)
 
 __all__ = [
     "SourceColumn",
@@ -33,28 +40,14 @@ __all__ = [
     "SourceTable",
     "SourceWatch",
     "backup_to",
-    "file_sha256",
     "integrity_check",
     "iter_rows",
-    "open_readonly",
+    "open_source",
     "read_schema",
 ]
 
-SQLITE_HEADER = b"SQLite format 3\x00"
 #: Rows per fetch from SQLite; only a batch at a time is in memory.
 FETCH_ROWS = 2000
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _source_error(path: Path, exc: BaseException) -> SourceError:
@@ -94,16 +87,14 @@ def check_file(path: Path) -> None:
         raise SourceError(f"{path} is not a SQLite database (its header is not 'SQLite format 3')")
 
 
-def open_readonly(path: Path, busy_timeout: float = 2.0) -> sqlite3.Connection:
-    """A read-only connection (mode=ro: SQLite refuses any write through it)."""
+def open_source(path: Path, busy_timeout: float = 2.0) -> sqlite3.Connection:
+    """The source, read-only (:func:`rms.transfer.sqlite.open_readonly`), after checking it
+    can be a SQLite file; SQLite's refusals as :class:`SourceError`\\ s saying what to do."""
     check_file(path)
-    uri = path.resolve().as_uri() + "?mode=ro"
     try:
-        conn = sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None)
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return open_readonly(path, busy_timeout)
     except sqlite3.Error as exc:
         raise _source_error(path, exc) from exc
-    return conn
 
 
 def integrity_check(conn: sqlite3.Connection, path: Path, *, quick: bool = False) -> None:
@@ -202,10 +193,6 @@ def read_schema(conn: sqlite3.Connection, path: Path) -> SourceSchema:
     return schema
 
 
-#: The files SQLite may keep next to a database: its WAL, the WAL index, a rollback journal.
-SIDE_FILES = ("-wal", "-shm", "-journal")
-
-
 def backup_to(conn: sqlite3.Connection, dest: Path, path: Path) -> None:
     """A consistent copy of the source at ``dest`` (online backup API, one snapshot), as one
     self-contained file.
@@ -229,20 +216,6 @@ def backup_to(conn: sqlite3.Connection, dest: Path, path: Path) -> None:
         raise _source_error(path, exc) from exc
     target.close()
     remove_side_files(dest)
-
-
-def remove_side_files(path: Path) -> None:
-    """Remove the files SQLite keeps beside ``path`` (see :data:`SIDE_FILES`), if any; a
-    tidy-up at the end of a run, so a folder that went away is not an error."""
-    for suffix in SIDE_FILES:
-        with suppress(OSError):
-            path.with_name(path.name + suffix).unlink(missing_ok=True)
-
-
-def remove_database_file(path: Path) -> None:
-    """Remove a SQLite file and whatever SQLite kept beside it."""
-    path.unlink(missing_ok=True)
-    remove_side_files(path)
 
 
 def _checking_text(raw: bytes) -> Any:
@@ -314,7 +287,7 @@ class SourceWatch:
 
     def __init__(self, path: Path, busy_timeout: float = 2.0) -> None:
         self.path = path
-        self.conn = open_readonly(path, busy_timeout)
+        self.conn = open_source(path, busy_timeout)
         try:
             self.version = self._read()
         except BaseException:
