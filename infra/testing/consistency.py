@@ -16,7 +16,9 @@
 * the function's platform (issue 30): the service module's ``architecture``/``runtime`` and
   the environments' ``service_architecture``/``service_runtime`` have one default each, and
   the cost model prices that one: ``DEPLOYED_LAMBDA_ARCHITECTURE``/``DEPLOYED_LAMBDA_RUNTIME``
-  (also ``StackProfile.lambda_architecture``/``lambda_runtime``'s defaults) are equal to it.
+  (also ``StackProfile.lambda_architecture``/``lambda_runtime``'s defaults) are equal to it;
+  SnapStart (``snapstart``, ``service_snapstart``) is off by default, and so is the model's
+  ``DEPLOYED_SNAPSTART`` (and ``StackProfile.snapstart``).
 
 Prints one ``ok``/``FAIL`` line per rule, exits 1 if any fails. Run by ``infra/check.sh``.
 """
@@ -158,6 +160,11 @@ ARCH_VARIABLES = (
     ("environments/dev", "service_architecture"),
     ("environments/prod", "service_architecture"),
 )
+SNAPSTART_VARIABLES = (
+    ("modules/service", "snapstart"),
+    ("environments/dev", "service_snapstart"),
+    ("environments/prod", "service_snapstart"),
+)
 RUNTIME_VARIABLES = (
     ("modules/service", "runtime"),
     ("environments/dev", "service_runtime"),
@@ -209,6 +216,26 @@ def lambda_rules(root: Path, cost_model: Path) -> list[tuple[bool, str]]:
                 f"(Terraform default: {terraform})",
             )
         )
+    defaults = {
+        f"{d}.{v}": _variable_default(_root_text(root / d), v) or "(missing)"
+        for d, v in SNAPSTART_VARIABLES
+    }
+    deployed = re.search(r"^DEPLOYED_SNAPSTART\s*=\s*(\w+)\s*$", model, re.M)
+    profile = re.search(r"^\s+snapstart:\s*bool\s*=\s*(\w+)\s*$", model, re.M)
+    model_value = None if deployed is None else deployed.group(1)
+    profile_value = None if profile is None else profile.group(1)
+    if profile_value == "DEPLOYED_SNAPSTART":
+        profile_value = model_value
+    results.append(
+        (
+            set(defaults.values()) == {"false"}
+            and model_value == "False"
+            and profile_value == "False",
+            f"SnapStart off by default in infra/ ({defaults}) and in the cost model "
+            f"(DEPLOYED_SNAPSTART = {model_value or '(missing)'}, StackProfile.snapstart = "
+            f"{profile_value or '(missing)'})",
+        )
+    )
     return results
 
 

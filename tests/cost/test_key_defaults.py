@@ -187,3 +187,18 @@ def test_a_profile_default_that_leaves_the_constant_fails(tree: tuple[Path, Path
     )
     failed = _lambda_failed(infra, model)
     assert len(failed) == 1 and "StackProfile.lambda_architecture = x86_64" in failed[0], failed
+
+
+def test_snapstart_on_by_default_in_terraform_alone_fails(tree: tuple[Path, Path]) -> None:
+    infra, model = tree
+    _set_default(infra / "modules/service/variables.tf", "snapstart", "false", "true")
+    failed = _lambda_failed(infra, model)
+    assert len(failed) == 1 and failed[0].startswith("SnapStart off by default"), failed
+    assert "'modules/service.snapstart': 'true'" in failed[0], failed
+
+
+def test_snapstart_on_by_default_in_the_model_alone_fails(tree: tuple[Path, Path]) -> None:
+    infra, model = tree
+    _edit(model, "DEPLOYED_SNAPSTART = False", "DEPLOYED_SNAPSTART = True")
+    failed = _lambda_failed(infra, model)
+    assert len(failed) == 1 and "StackProfile.snapstart = True" in failed[0], failed

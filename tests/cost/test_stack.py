@@ -19,6 +19,7 @@ from rms.cost.report import build_stack_report
 from rms.cost.stack import (
     APP_TIERS,
     CHOSEN,
+    IDLE_TARGET_USD,
     STACK_DATABASES,
     StackProfile,
     estimate_stack,
@@ -398,3 +399,61 @@ def test_cli_years_and_customer_key() -> None:
     assert stack["chosen_idle_meets_target"] is False and stack["customer_managed_keys"] == 1
     result = run("estimate", *CLI_PROFILE, "--stack", "--years", "0")
     assert result.exit_code == 2 and "error: --years: must be 1 to 10" in result.stderr
+
+
+CACHE = "Lambda SnapStart cache (1 version x 0.5 GB, all month)"
+RESTORES = "Lambda SnapStart restores (one per cold start)"
+
+
+def test_snapstart_is_off_by_default_and_priced_on_request(prices: RegionPricing) -> None:
+    names = {i.name for i in estimate_stack(*CHOSEN, "active", PROFILE, prices, AWS_KEYS).items}
+    assert CACHE not in names and RESTORES not in names
+    snap = replace(AWS_KEYS, snapstart=True)
+    idle = items_by_name(estimate_stack(*CHOSEN, "idle", PROFILE, prices, snap))
+    # The snapshot is cached all month, idle or not: 0.5 GB x 730 h x 3600 s x 0.0000015046
+    assert idle[CACHE] == pytest.approx(0.5 * 730 * 3600 * 0.0000015046)
+    assert idle[RESTORES] == 0
+    active = estimate_stack(*CHOSEN, "active", PROFILE, prices, snap)
+    by = items_by_name(active)
+    # One restore per cold start (one a session: 730/24 a month) of 0.5 GB at 0.0001397998
+    assert by[RESTORES] == pytest.approx(730 / 24 * 0.5 * 0.0001397998)
+    init = next(i for i in active.items if i.name == INIT)
+    # INIT runs once per published version (one deploy a month), not per cold start.
+    assert init.quantity == 0 and "1 published version (SnapStart) x 2.45 s" in init.note
+
+
+def test_snapstart_takes_the_idle_stack_over_the_target(prices: RegionPricing) -> None:
+    snap = replace(AWS_KEYS, snapstart=True)
+    idle = estimate_stack(*CHOSEN, "idle", PROFILE, prices, snap).monthly_usd
+    assert idle == pytest.approx(2.80 + 0.5 * 730 * 3600 * 0.0000015046)  # 4.78
+    assert idle > IDLE_TARGET_USD
+    two = replace(snap, snapstart_versions=2, lambda_memory_mb=1024)
+    by = items_by_name(estimate_stack(*CHOSEN, "idle", PROFILE, prices, two))
+    assert by["Lambda SnapStart cache (2 version x 1 GB, all month)"] == pytest.approx(
+        2 * 1 * 730 * 3600 * 0.0000015046
+    )
+
+
+def test_snapstart_needs_python312() -> None:
+    with pytest.raises(InvalidInputError, match="--snapstart"):
+        StackProfile(snapstart=True, lambda_architecture="x86_64", lambda_runtime="python3.11")
+    assert StackProfile(snapstart=True, lambda_runtime="python3.12").snapstart
+
+
+def test_cli_snapstart() -> None:
+    result = run("estimate", *CLI_PROFILE, "--stack", "--format", "json", "--snapstart")
+    assert result.exit_code == 0, result.output
+    chosen = next(c for c in json.loads(result.stdout)["stack"]["combinations"] if c["chosen"])
+    keys = {i["price_key"] for i in chosen["idle_items"]}
+    assert {"lambda_snapstart_cache_gb_second", "lambda_snapstart_restore_gb"} <= keys
+    result = run(
+        "estimate",
+        *CLI_PROFILE,
+        "--stack",
+        "--snapstart",
+        "--lambda-architecture",
+        "x86_64",
+        "--lambda-runtime",
+        "python3.11",
+    )
+    assert result.exit_code == 2 and "--snapstart" in result.stderr

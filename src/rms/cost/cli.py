@@ -34,6 +34,7 @@ from rms.cost.stack import (
     DEPLOYED_KMS_KEYS,
     DEPLOYED_LAMBDA_ARCHITECTURE,
     DEPLOYED_LAMBDA_RUNTIME,
+    DEPLOYED_SNAPSTART,
     LAMBDA_INIT_MEASURED_S,
     LAMBDA_RUNTIMES,
     TARGET_YEARS,
@@ -218,6 +219,14 @@ def estimate(
             f"infra/ deploys {DEPLOYED_LAMBDA_RUNTIME} by default).",
         ),
     ] = DEPLOYED_LAMBDA_RUNTIME,
+    snapstart: Annotated[
+        bool,
+        typer.Option(
+            "--snapstart",
+            help="With --stack: price Lambda SnapStart (infra/'s snapstart = true, off by "
+            "default): the snapshot's cache all month and a restore per cold start.",
+        ),
+    ] = DEPLOYED_SNAPSTART,
 ) -> None:
     """Monthly cost of RDS single-AZ, RDS Multi-AZ and Aurora Serverless v2 (floor or zero).
 
@@ -256,6 +265,7 @@ def estimate(
                 lambda_init_seconds=lambda_init_seconds,
                 lambda_architecture=lambda_architecture,
                 lambda_runtime=lambda_runtime,
+                snapstart=snapstart,
             ),
             detail_tier=app_tier,
             years=years,
