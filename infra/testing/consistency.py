@@ -13,6 +13,12 @@
   (``src/rms/cost/stack.py``, ``rms cost estimate --stack``) prices what the environments deploy
   by default: ``DEPLOYED_KMS_KEYS`` (also ``StackProfile.kms_keys``'s default) is 0 while the
   Terraform default is false, and ``CUSTOMER_MANAGED_KMS_KEYS`` is the one shared key.
+* the function's platform (issue 30): the service module's ``architecture``/``runtime`` and
+  the environments' ``service_architecture``/``service_runtime`` have one default each, and
+  the cost model prices that one: ``DEPLOYED_LAMBDA_ARCHITECTURE``/``DEPLOYED_LAMBDA_RUNTIME``
+  (also ``StackProfile.lambda_architecture``/``lambda_runtime``'s defaults) are equal to it;
+  SnapStart (``snapstart``, ``service_snapstart``) is off by default, and so is the model's
+  ``DEPLOYED_SNAPSTART`` (and ``StackProfile.snapstart``).
 
 Prints one ``ok``/``FAIL`` line per rule, exits 1 if any fails. Run by ``infra/check.sh``.
 """
@@ -148,6 +154,91 @@ def key_rules(root: Path, cost_model: Path) -> list[tuple[bool, str]]:
     return results
 
 
+#: (root, variable) pairs that choose the function's architecture, and its runtime.
+ARCH_VARIABLES = (
+    ("modules/service", "architecture"),
+    ("environments/dev", "service_architecture"),
+    ("environments/prod", "service_architecture"),
+)
+SNAPSTART_VARIABLES = (
+    ("modules/service", "snapstart"),
+    ("environments/dev", "service_snapstart"),
+    ("environments/prod", "service_snapstart"),
+)
+RUNTIME_VARIABLES = (
+    ("modules/service", "runtime"),
+    ("environments/dev", "service_runtime"),
+    ("environments/prod", "service_runtime"),
+)
+
+
+def _model_default(model: str, constant: str, field: str) -> tuple[str | None, str | None]:
+    """The cost model's ``constant = "value"`` and ``StackProfile.field``'s default (resolved
+    when it names the constant)."""
+    const = re.search(r"^" + constant + r'\s*=\s*"([^"]*)"\s*$', model, re.M)
+    default = re.search(r"^\s+" + field + r":\s*str\s*=\s*(\S+)\s*$", model, re.M)
+    value = None if const is None else const.group(1)
+    text = None if default is None else default.group(1)
+    if text == constant:
+        text = value
+    elif text is not None:
+        text = text.strip('"')
+    return value, text
+
+
+def lambda_rules(root: Path, cost_model: Path) -> list[tuple[bool, str]]:
+    """The platform rules of issue 30: one architecture and one runtime by default in infra/,
+    and the cost model prices them."""
+    model = cost_model.read_text(encoding="utf-8") if cost_model.is_file() else ""
+    results: list[tuple[bool, str]] = []
+    for what, variables, constant, field in (
+        ("architecture", ARCH_VARIABLES, "DEPLOYED_LAMBDA_ARCHITECTURE", "lambda_architecture"),
+        ("runtime", RUNTIME_VARIABLES, "DEPLOYED_LAMBDA_RUNTIME", "lambda_runtime"),
+    ):
+        defaults = {
+            f"{d}.{v}": (_variable_default(_root_text(root / d), v) or "(missing)").strip('"')
+            for d, v in variables
+        }
+        values = set(defaults.values())
+        results.append(
+            (
+                len(values) == 1 and "(none)" not in values and "(missing)" not in values,
+                f"one default {what} for the function in infra/: {defaults}",
+            )
+        )
+        deployed, profile = _model_default(model, constant, field)
+        terraform = next(iter(values)) if len(values) == 1 else "(several)"
+        results.append(
+            (
+                deployed == terraform and profile == terraform,
+                f"cost model ({cost_model.name}) prices the deployed {what}: {constant} = "
+                f"{deployed or '(missing)'}, StackProfile.{field} = {profile or '(missing)'} "
+                f"(Terraform default: {terraform})",
+            )
+        )
+    defaults = {
+        f"{d}.{v}": _variable_default(_root_text(root / d), v) or "(missing)"
+        for d, v in SNAPSTART_VARIABLES
+    }
+    deployed = re.search(r"^DEPLOYED_SNAPSTART\s*=\s*(\w+)\s*$", model, re.M)
+    profile = re.search(r"^\s+snapstart:\s*bool\s*=\s*(\w+)\s*$", model, re.M)
+    model_value = None if deployed is None else deployed.group(1)
+    profile_value = None if profile is None else profile.group(1)
+    if profile_value == "DEPLOYED_SNAPSTART":
+        profile_value = model_value
+    results.append(
+        (
+            set(defaults.values()) == {"false"}
+            and model_value == "False"
+            and profile_value == "False",
+            f"SnapStart off by default in infra/ ({defaults}) and in the cost model "
+            f"(DEPLOYED_SNAPSTART = {model_value or '(missing)'}, StackProfile.snapstart = "
+            f"{profile_value or '(missing)'})",
+        )
+    )
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("infra", type=Path, nargs="?", default=Path(__file__).parents[1])
@@ -192,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     results.append((has_lock, "prod backend example locks with use_lockfile"))
     results.extend(key_rules(root, cost_model))
+    results.extend(lambda_rules(root, cost_model))
     for ok, text in results:
         print(f"    {'ok  ' if ok else 'FAIL'}  {text}")
     return 0 if all(ok for ok, _ in results) else 1

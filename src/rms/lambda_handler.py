@@ -45,6 +45,16 @@ the response dict out). Why it is built the way it is:
   check (``RMS_ALLOWED_HOSTS``, ``RMS_PUBLIC_URL``), the Origin check and Secure cookies
   work as behind any HTTPS proxy; cookies travel in the payload's ``cookies`` lists.
 
+- **With SnapStart, built during INIT instead** (``AWS_LAMBDA_INITIALIZATION_TYPE`` is
+  ``snap-start`` in the INIT that Lambda snapshots): importing this module then builds the
+  service, so the snapshot holds the imported and built app and a cold start restores it.
+  Nothing connects during the build, so no connection is in the snapshot. What a snapshot
+  would otherwise share between the environments restored from it is handled by
+  :func:`after_restore`, registered with Lambda's ``snapshot_restore_py`` (part of the
+  managed Python runtimes; not installed elsewhere, where nothing is registered): the
+  ``random`` module's state (the connect backoff's jitter) is reseeded, and the pool's
+  connections, if any, are closed. docs/lambda.md says what else a snapshot keeps.
+
 What cannot be answered by the app (settings that do not load, an event that is not an HTTP
 request) is answered here with one line in the log and a problem body without internals.
 """
@@ -52,11 +62,14 @@ request) is answered here with one line in the log and a problem body without in
 from __future__ import annotations
 
 import gc
+import importlib
 import json
 import logging
+import os
+import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -68,7 +81,7 @@ if TYPE_CHECKING:
     from rms.db.deadline import Deadline
     from rms.settings import Settings
 
-__all__ = ["LambdaService", "handler", "reset", "service"]
+__all__ = ["LambdaService", "after_restore", "handler", "prepare_snapshot", "reset", "service"]
 
 log = logging.getLogger("rms.lambda")
 
@@ -263,3 +276,50 @@ def _log_failure(what: str, exc: BaseException) -> None:
     reason = exc.message if isinstance(exc, RmsError) else f"{type(exc).__name__}: {exc}"
     log.error("%s: %s", what, default_secret_registry().redact(reason))
     log.debug("traceback", exc_info=exc)
+
+
+#: Lambda sets it to ``snap-start`` in the INIT that a SnapStart snapshot is taken after.
+INITIALIZATION_TYPE = "AWS_LAMBDA_INITIALIZATION_TYPE"
+#: The runtime-hook library of Lambda's managed Python runtimes (3.12 and later).
+RESTORE_HOOKS_MODULE = "snapshot_restore_py"
+
+
+def after_restore() -> None:
+    """What an environment restored from a SnapStart snapshot must not share with the others.
+
+    Every environment restored from one snapshot starts with the same memory: the ``random``
+    module's state (the connect backoff's jitter would then be the same everywhere) is
+    reseeded from the system; ``secrets``, ``uuid4`` and ``os.urandom`` read the kernel's
+    generator and need nothing. Any pooled connection is closed (none is expected: nothing
+    connects during the build, and each invocation closes its own).
+    """
+    random.seed()
+    with _lock:
+        built = _service
+    if built is not None:
+        built.release()
+
+
+def prepare_snapshot(environ: Mapping[str, str] | None = None) -> bool:
+    """Under SnapStart, build the service now (during INIT) and register :func:`after_restore`.
+
+    Returns whether this INIT is SnapStart's. A build that fails is logged and left to the
+    first invocation, which tries again (and answers 500 as without SnapStart).
+    """
+    env = os.environ if environ is None else environ
+    if env.get(INITIALIZATION_TYPE) != "snap-start":
+        return False
+    try:
+        hooks = importlib.import_module(RESTORE_HOOKS_MODULE)
+    except ImportError:
+        hooks = None
+    if hooks is not None:
+        hooks.register_after_restore(after_restore)
+    try:
+        service()
+    except Exception as exc:  # the first invocation builds it again and answers for it
+        _log_failure("the service could not be built for the snapshot", exc)
+    return True
+
+
+prepare_snapshot()

@@ -118,3 +118,87 @@ def test_the_script_exits_1_on_a_broken_rule(
     _edit(model, "CUSTOMER_MANAGED_KMS_KEYS = 1", "CUSTOMER_MANAGED_KMS_KEYS = 2")
     assert consistency.main([str(infra), "--cost-model", str(model)]) == 1
     assert "FAIL  cost model" in capsys.readouterr().out
+
+
+# The function's platform: the cost model prices the architecture and runtime infra/ deploys.
+
+
+def _lambda_failed(infra: Path, model: Path) -> list[str]:
+    return [text for ok, text in _consistency().lambda_rules(infra, model) if not ok]
+
+
+def test_the_model_prices_arm64_on_python313_by_default() -> None:
+    from rms.cost.stack import DEPLOYED_LAMBDA_ARCHITECTURE, DEPLOYED_LAMBDA_RUNTIME
+
+    assert (DEPLOYED_LAMBDA_ARCHITECTURE, DEPLOYED_LAMBDA_RUNTIME) == ("arm64", "python3.13")
+    profile = StackProfile()
+    assert (profile.lambda_architecture, profile.lambda_runtime) == ("arm64", "python3.13")
+
+
+def test_lambda_rules_hold_on_the_tree() -> None:
+    assert _lambda_failed(INFRA, COST_MODEL) == []
+
+
+def test_a_terraform_architecture_changed_alone_fails(tree: tuple[Path, Path]) -> None:
+    infra, model = tree
+    _set_default(
+        infra / "environments/prod/variables.tf", "service_architecture", '"arm64"', '"x86_64"'
+    )
+    failed = _lambda_failed(infra, model)
+    assert len(failed) == 2, failed
+    assert "one default architecture" in failed[0] and "x86_64" in failed[0], failed
+    assert failed[1].startswith("cost model") and "architecture" in failed[1], failed
+
+
+def test_every_terraform_runtime_changed_together_still_needs_the_model(
+    tree: tuple[Path, Path],
+) -> None:
+    infra, model = tree
+    _set_default(infra / "modules/service/variables.tf", "runtime", '"python3.13"', '"python3.12"')
+    for env in ("dev", "prod"):
+        _set_default(
+            infra / f"environments/{env}/variables.tf",
+            "service_runtime",
+            '"python3.13"',
+            '"python3.12"',
+        )
+    failed = _lambda_failed(infra, model)
+    assert len(failed) == 1 and "DEPLOYED_LAMBDA_RUNTIME = python3.13" in failed[0], failed
+    assert "Terraform default: python3.12" in failed[0], failed
+    _edit(model, 'DEPLOYED_LAMBDA_RUNTIME = "python3.13"', 'DEPLOYED_LAMBDA_RUNTIME = "python3.12"')
+    assert _lambda_failed(infra, model) == []
+
+
+def test_the_model_architecture_changed_alone_fails(tree: tuple[Path, Path]) -> None:
+    infra, model = tree
+    _edit(
+        model, 'DEPLOYED_LAMBDA_ARCHITECTURE = "arm64"', 'DEPLOYED_LAMBDA_ARCHITECTURE = "x86_64"'
+    )
+    failed = _lambda_failed(infra, model)
+    assert len(failed) == 1 and "DEPLOYED_LAMBDA_ARCHITECTURE = x86_64" in failed[0], failed
+
+
+def test_a_profile_default_that_leaves_the_constant_fails(tree: tuple[Path, Path]) -> None:
+    infra, model = tree
+    _edit(
+        model,
+        "lambda_architecture: str = DEPLOYED_LAMBDA_ARCHITECTURE",
+        'lambda_architecture: str = "x86_64"',
+    )
+    failed = _lambda_failed(infra, model)
+    assert len(failed) == 1 and "StackProfile.lambda_architecture = x86_64" in failed[0], failed
+
+
+def test_snapstart_on_by_default_in_terraform_alone_fails(tree: tuple[Path, Path]) -> None:
+    infra, model = tree
+    _set_default(infra / "modules/service/variables.tf", "snapstart", "false", "true")
+    failed = _lambda_failed(infra, model)
+    assert len(failed) == 1 and failed[0].startswith("SnapStart off by default"), failed
+    assert "'modules/service.snapstart': 'true'" in failed[0], failed
+
+
+def test_snapstart_on_by_default_in_the_model_alone_fails(tree: tuple[Path, Path]) -> None:
+    infra, model = tree
+    _edit(model, "DEPLOYED_SNAPSTART = False", "DEPLOYED_SNAPSTART = True")
+    failed = _lambda_failed(infra, model)
+    assert len(failed) == 1 and "StackProfile.snapstart = True" in failed[0], failed

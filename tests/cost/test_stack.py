@@ -19,6 +19,7 @@ from rms.cost.report import build_stack_report
 from rms.cost.stack import (
     APP_TIERS,
     CHOSEN,
+    IDLE_TARGET_USD,
     STACK_DATABASES,
     StackProfile,
     estimate_stack,
@@ -71,7 +72,7 @@ def test_chosen_design_active(prices: RegionPricing) -> None:
     assert by["API Gateway HTTP API requests"] == pytest.approx(18_250 / 1e6 * 1.00)
     # Lambda: 18,250 requests and 18,250 x 0.15 s x 0.5 GB = 1,369 GB-s, inside the free tier
     assert by["Lambda requests"] == 0
-    assert by["Lambda compute (x86_64, 512 MB)"] == 0
+    assert by["Lambda compute (arm64, 512 MB)"] == 0
     # Aurora: (2 x 1 + 300/3600 x 0.5) x 730/24 = 62.1007 ACU-h x 0.12
     assert by["Aurora Serverless v2 compute"] == pytest.approx(62.100694 * 0.12, abs=1e-5)
     # Logs: 18,250 x 1 KB + (2 + 1/12) h x 730/24 x 90 KB, kept 12 months at 0.03
@@ -119,21 +120,33 @@ def test_free_allowances_are_subtracted_before_pricing(prices: RegionPricing) ->
     by = items_by_name(estimate_stack(*CHOSEN, "active", heavy, prices, sp))
     # 730 h x 100,000 = 73 M requests: (73 M - 1 M free) x 0.20 $/M
     assert by["Lambda requests"] == pytest.approx(72 * 0.20)
-    # 73 M x 0.15 s x 0.5 GB = 5.475 M GB-s, minus 400,000 free, x 0.0000166667 (x86_64)
-    assert by["Lambda compute (x86_64, 512 MB)"] == pytest.approx(5_075_000 * 0.0000166667)
+    # 73 M x 0.15 s x 0.5 GB = 5.475 M GB-s, minus 400,000 free, x 0.0000133334 (arm64)
+    assert by["Lambda compute (arm64, 512 MB)"] == pytest.approx(5_075_000 * 0.0000133334)
     # 73 M x 20 KB = 1,392 GB out, 100 GB free, at 0.09
     out_gb = 73_000_000 * 20 / 1024**2
     assert by["Data transfer out to the internet"] == pytest.approx((out_gb - 100) * 0.09)
 
 
-def test_x86_is_dearer_per_gb_second(prices: RegionPricing) -> None:
+def test_arm64_is_the_default_and_20_percent_cheaper_than_x86(prices: RegionPricing) -> None:
     heavy = Profile(active_hours_per_day=24, acu_when_active=1, storage_gb=20)
-    arm = StackProfile(requests_per_active_hour=100_000, lambda_architecture="arm64")
-    x86 = StackProfile(requests_per_active_hour=100_000)  # the default: what infra deploys
+    arm = StackProfile(requests_per_active_hour=100_000)  # the default: what infra deploys
+    x86 = StackProfile(requests_per_active_hour=100_000, lambda_architecture="x86_64")
     a = items_by_name(estimate_stack(*CHOSEN, "active", heavy, prices, arm))
     x = items_by_name(estimate_stack(*CHOSEN, "active", heavy, prices, x86))
     assert x["Lambda compute (x86_64, 512 MB)"] == pytest.approx(5_075_000 * 0.0000166667)
-    assert a["Lambda compute (arm64, 512 MB)"] < x["Lambda compute (x86_64, 512 MB)"]
+    assert a["Lambda compute (arm64, 512 MB)"] == pytest.approx(
+        0.8 * x["Lambda compute (x86_64, 512 MB)"], rel=1e-4
+    )
+
+
+def test_the_runtime_is_checked_with_the_architecture() -> None:
+    assert StackProfile(lambda_architecture="x86_64", lambda_runtime="python3.11")
+    with pytest.raises(InvalidInputError, match=r"arm64 needs python3\.12"):
+        StackProfile(lambda_runtime="python3.11")
+    with pytest.raises(InvalidInputError, match="--lambda-runtime"):
+        StackProfile(lambda_runtime="python3.10")
+    with pytest.raises(InvalidInputError, match="--lambda-architecture"):
+        StackProfile(lambda_architecture="ppc64le")
 
 
 def test_all_combinations(prices: RegionPricing) -> None:
@@ -230,6 +243,21 @@ def test_cli_stack_json() -> None:
     } <= keys
 
 
+def test_cli_stack_prices_the_architecture_asked_for() -> None:
+    def compute_key(*extra: str) -> set[str]:
+        result = run("estimate", *CLI_PROFILE, "--stack", "--format", "json", *extra)
+        assert result.exit_code == 0, result.output
+        chosen = next(c for c in json.loads(result.stdout)["stack"]["combinations"] if c["chosen"])
+        return {i["price_key"] for i in chosen["active_items"] if "gb_second" in i["price_key"]}
+
+    assert compute_key() == {"lambda_gb_second_arm64"}
+    assert compute_key("--lambda-architecture", "x86_64") == {"lambda_gb_second_x86_64"}
+    result = run("estimate", *CLI_PROFILE, "--stack", "--lambda-runtime", "python3.11")
+    assert result.exit_code == 2 and "arm64 needs python3.12" in result.stderr
+    x86_311 = ("--lambda-architecture", "x86_64", "--lambda-runtime", "python3.11")
+    assert compute_key(*x86_311) == {"lambda_gb_second_x86_64"}
+
+
 def test_cli_stack_errors_are_one_line() -> None:
     result = run("estimate", *CLI_PROFILE, "--stack", "--format", "csv")
     assert (
@@ -295,7 +323,7 @@ def test_budgets_beyond_the_two_free_are_priced(prices: RegionPricing) -> None:
     assert by["AWS Budgets (the monthly cost budget)"] == pytest.approx(730 / 24 * 0.02)
 
 
-INIT = "Lambda INIT (cold starts, billed since 2025-08; 6.16 s each)"
+INIT = "Lambda INIT (cold starts, billed since 2025-08; 2.45 s each)"
 
 
 def test_lambda_init_is_billed_per_cold_start(prices: RegionPricing) -> None:
@@ -305,10 +333,10 @@ def test_lambda_init_is_billed_per_cold_start(prices: RegionPricing) -> None:
     est = estimate_stack(*CHOSEN, "active", heavy, prices, sp)
     item = next(i for i in est.items if i.name == INIT)
     cold_starts = 4 * 730 / 24
-    init_gbs = cold_starts * 6.16 * 0.5  # 374.8 GB-s
+    init_gbs = cold_starts * 2.45 * 0.5  # 149.1 GB-s
     invoke_gbs = 3_000 * 730 * 1.0 * 0.5  # 1,095,000 GB-s: the free 400,000 are used up
     assert item.quantity == pytest.approx(init_gbs)
-    assert item.usd == pytest.approx(init_gbs * 0.0000166667)
+    assert item.usd == pytest.approx(init_gbs * 0.0000133334)  # arm64
     assert invoke_gbs > 400_000
     # Idle: no request, no cold start.
     idle = estimate_stack(*CHOSEN, "idle", heavy, prices, sp)
@@ -323,11 +351,11 @@ def test_lambda_init_over_10_s_is_billed_twice(prices: RegionPricing) -> None:
 
 
 def test_lambda_init_shares_the_free_gb_seconds(prices: RegionPricing) -> None:
-    # The owner's profile: 30.4 cold starts x 6.16 s x 0.5 GB = 94 GB-s, inside the free tier.
+    # The owner's profile: 30.4 cold starts x 2.45 s x 0.5 GB = 37 GB-s, inside the free tier.
     est = estimate_stack(*CHOSEN, "active", PROFILE, prices, AWS_KEYS)
     item = next(i for i in est.items if i.name == INIT)
     assert item.usd == 0
-    assert "94 GB-s" in item.note
+    assert "37 GB-s" in item.note
 
 
 def test_years_view_shows_the_rotations(prices: RegionPricing) -> None:
@@ -371,3 +399,61 @@ def test_cli_years_and_customer_key() -> None:
     assert stack["chosen_idle_meets_target"] is False and stack["customer_managed_keys"] == 1
     result = run("estimate", *CLI_PROFILE, "--stack", "--years", "0")
     assert result.exit_code == 2 and "error: --years: must be 1 to 10" in result.stderr
+
+
+CACHE = "Lambda SnapStart cache (1 version x 0.5 GB, all month)"
+RESTORES = "Lambda SnapStart restores (one per cold start)"
+
+
+def test_snapstart_is_off_by_default_and_priced_on_request(prices: RegionPricing) -> None:
+    names = {i.name for i in estimate_stack(*CHOSEN, "active", PROFILE, prices, AWS_KEYS).items}
+    assert CACHE not in names and RESTORES not in names
+    snap = replace(AWS_KEYS, snapstart=True)
+    idle = items_by_name(estimate_stack(*CHOSEN, "idle", PROFILE, prices, snap))
+    # The snapshot is cached all month, idle or not: 0.5 GB x 730 h x 3600 s x 0.0000015046
+    assert idle[CACHE] == pytest.approx(0.5 * 730 * 3600 * 0.0000015046)
+    assert idle[RESTORES] == 0
+    active = estimate_stack(*CHOSEN, "active", PROFILE, prices, snap)
+    by = items_by_name(active)
+    # One restore per cold start (one a session: 730/24 a month) of 0.5 GB at 0.0001397998
+    assert by[RESTORES] == pytest.approx(730 / 24 * 0.5 * 0.0001397998)
+    init = next(i for i in active.items if i.name == INIT)
+    # INIT runs once per published version (one deploy a month), not per cold start.
+    assert init.quantity == 0 and "1 published version (SnapStart) x 2.45 s" in init.note
+
+
+def test_snapstart_takes_the_idle_stack_over_the_target(prices: RegionPricing) -> None:
+    snap = replace(AWS_KEYS, snapstart=True)
+    idle = estimate_stack(*CHOSEN, "idle", PROFILE, prices, snap).monthly_usd
+    assert idle == pytest.approx(2.80 + 0.5 * 730 * 3600 * 0.0000015046)  # 4.78
+    assert idle > IDLE_TARGET_USD
+    two = replace(snap, snapstart_versions=2, lambda_memory_mb=1024)
+    by = items_by_name(estimate_stack(*CHOSEN, "idle", PROFILE, prices, two))
+    assert by["Lambda SnapStart cache (2 version x 1 GB, all month)"] == pytest.approx(
+        2 * 1 * 730 * 3600 * 0.0000015046
+    )
+
+
+def test_snapstart_needs_python312() -> None:
+    with pytest.raises(InvalidInputError, match="--snapstart"):
+        StackProfile(snapstart=True, lambda_architecture="x86_64", lambda_runtime="python3.11")
+    assert StackProfile(snapstart=True, lambda_runtime="python3.12").snapstart
+
+
+def test_cli_snapstart() -> None:
+    result = run("estimate", *CLI_PROFILE, "--stack", "--format", "json", "--snapstart")
+    assert result.exit_code == 0, result.output
+    chosen = next(c for c in json.loads(result.stdout)["stack"]["combinations"] if c["chosen"])
+    keys = {i["price_key"] for i in chosen["idle_items"]}
+    assert {"lambda_snapstart_cache_gb_second", "lambda_snapstart_restore_gb"} <= keys
+    result = run(
+        "estimate",
+        *CLI_PROFILE,
+        "--stack",
+        "--snapstart",
+        "--lambda-architecture",
+        "x86_64",
+        "--lambda-runtime",
+        "python3.11",
+    )
+    assert result.exit_code == 2 and "--snapstart" in result.stderr

@@ -83,6 +83,69 @@ def test_strip_removes_caches_scripts_and_build_traces(tmp_path: Path) -> None:
     assert left == sorted(keep)
 
 
+def _magic(python: str) -> bytes:
+    done = subprocess.run(
+        [
+            python,
+            "-c",
+            "import importlib.util, sys; sys.stdout.write(importlib.util.MAGIC_NUMBER.hex())",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return bytes.fromhex(done.stdout)
+
+
+def _pycs(site: Path, tag: str) -> dict[str, bytes]:
+    """Each module's .pyc under ``site`` for ``tag``, by the module's relative path."""
+    out = {}
+    for source in sorted(site.rglob("*.py")):
+        pyc = source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
+        out[source.relative_to(site).as_posix()] = pyc.read_bytes() if pyc.is_file() else b""
+    return out
+
+
+def _module_tree(root: Path, mtime: int) -> Path:
+    files = {
+        "pkg/__init__.py": "KINDS = {'alpha', 'beta', 'gamma', 'delta'}\n",
+        "pkg/mod.py": "def f(x):\n    return x in {'one', 'two', 'three'}\n",
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+        os.utime(root / name, (mtime, mtime))
+    return root
+
+
+def test_the_bytecode_is_reproducible_unchecked_and_names_var_task(tmp_path: Path) -> None:
+    one = _module_tree(tmp_path / "one", 1_000_000)
+    two = _module_tree(tmp_path / "work" / "two", 2_000_000)
+    pkg.compile_tree(sys.executable, one)
+    pkg.compile_tree(sys.executable, two)
+    tag = sys.implementation.cache_tag
+    first, second = _pycs(one, tag), _pycs(two, tag)
+    assert first == second and all(first.values()), first.keys()
+    header = first["pkg/mod.py"][:16]
+    # PEP 552: the version's magic, then flags 0b01: hash-based, source not checked.
+    assert header[:4] == _magic(sys.executable)
+    assert int.from_bytes(header[4:8], "little") == 0b01
+    # The paths inside are where Lambda unpacks the zip, not this build's directory.
+    assert b"/var/task/pkg/mod.py" in first["pkg/mod.py"]
+    assert str(tmp_path).encode() not in first["pkg/mod.py"]
+
+
+def test_the_compiling_interpreter_must_be_the_functions_version(tmp_path: Path) -> None:
+    here = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    python, tag = pkg.find_python(str(UV), here, sys.executable)
+    assert (python, tag) == (sys.executable, sys.implementation.cache_tag)
+    other = "3.12" if here != "3.12" else "3.13"
+    with pytest.raises(SystemExit, match=f"is Python {here}, not {other}"):
+        pkg.find_python(str(UV), other, sys.executable)
+    with pytest.raises(SystemExit, match="not a working interpreter"):
+        pkg.find_python(str(UV), other, str(tmp_path / "python-nowhere"))
+
+
 def test_a_ca_bundle_must_be_pem(tmp_path: Path) -> None:
     fake = tmp_path / "bundle.pem"
     fake.write_text("not a certificate")
@@ -160,16 +223,32 @@ def test_make_package_is_reproducible_and_the_zip_runs(tmp_path: Path) -> None:
     # x86_64 and python3.11, the older runtime (still possible): what this machine's
     # interpreter can import. make package-test runs the default runtime's Python.
     older = {"arch": "x86_64", "python_version": "3.11"}
+    # The byte-code is compiled by this interpreter (3.11) for the 3.11 runtime.
+    older = {**older, "compile_python": sys.executable}
     first = pkg.package(str(UV), tmp_path / "a" / "rms-lambda.zip", work=tmp_path / "wa", **older)
     second = pkg.package(str(UV), tmp_path / "b" / "rms-lambda.zip", work=tmp_path / "wb", **older)
     assert first.sha256_b64 == second.sha256_b64
     assert first.path.read_bytes() == second.path.read_bytes()
     assert first.unzipped < pkg.LAMBDA_UNZIPPED_LIMIT
+    assert first.bytecode == "cpython-311"
     with zipfile.ZipFile(first.path) as zf:
         names = zf.namelist()
         zf.extractall(tmp_path / "task")
     assert "rms/lambda_handler.py" in names and "mangum/adapter.py" in names
-    assert not [n for n in names if n.endswith(".pyc") or n.startswith(("bin/", "tests/"))]
+    assert not [n for n in names if n.startswith(("bin/", "tests/"))]
+    # Every module has its byte-code, for the runtime's version only, unchecked-hash.
+    pycs = [n for n in names if n.endswith(".pyc")]
+    assert pycs and all(re.fullmatch(r"(.+/)?__pycache__/[^/]+\.cpython-311\.pyc", n) for n in pycs)
+    expected = {
+        re.sub(r"(^|/)([^/]+)\.py$", r"\1__pycache__/\2.cpython-311.pyc", n)
+        for n in names
+        if n.endswith(".py")
+    }
+    missing = sorted(expected - set(pycs))
+    assert missing == []
+    handler = (tmp_path / "task/rms/__pycache__/lambda_handler.cpython-311.pyc").read_bytes()
+    assert handler[:4] == _magic(sys.executable)
+    assert int.from_bytes(handler[4:8], "little") == 0b01
     assert not [n for n in names if n.startswith(("matplotlib/", "numpy/"))]
     if platform.machine() != "x86_64":
         pytest.skip("the x86_64 wheels load on an x86_64 machine only")

@@ -132,6 +132,7 @@ module "service" {
   handler        = var.service_handler
   architecture   = var.service_architecture
   runtime        = var.service_runtime
+  snapstart      = var.service_snapstart
 
   reserved_concurrency = var.service_reserved_concurrency
   ipv6_egress          = module.network.dual_stack

@@ -129,6 +129,17 @@ variable "service_architecture" {
   }
 }
 
+variable "service_snapstart" {
+  description = "Lambda SnapStart for the function (off by default; python3.12 or later): restores a snapshot taken after INIT instead of importing and building the app at each cold start, for a cache and restore charge (docs/lambda.md, docs/cost-model.md)."
+  type        = bool
+  default     = false
+
+  validation {
+    condition     = !(var.service_snapstart && var.service_runtime == "python3.11")
+    error_message = "service_snapstart needs python3.12 or python3.13 (service_runtime): Lambda SnapStart for Python does not support python3.11."
+  }
+}
+
 variable "service_runtime" {
   description = "Lambda runtime; must match make package's LAMBDA_PYTHON (default python3.13 in both; python3.12 and python3.11 stay possible)."
   type        = string

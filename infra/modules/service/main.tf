@@ -148,6 +148,17 @@ resource "aws_lambda_function" "this" {
   # excess before it reaches Lambda.
   reserved_concurrent_executions = var.reserved_concurrency
 
+  # SnapStart (var.snapstart): each deploy publishes a version, and Lambda snapshots it after
+  # INIT; only published versions are restored from a snapshot, so the API invokes the alias.
+  publish = var.snapstart
+
+  dynamic "snap_start" {
+    for_each = var.snapstart ? [1] : []
+    content {
+      apply_on = "PublishedVersions"
+    }
+  }
+
   vpc_config {
     subnet_ids                  = var.subnet_ids
     security_group_ids          = [var.app_security_group_id]
@@ -210,10 +221,24 @@ resource "aws_apigatewayv2_stage" "default" {
   tags = local.tags
 }
 
+# With SnapStart the API invokes this alias, which follows the version each deploy publishes
+# (an unqualified invocation runs $LATEST, which SnapStart never snapshots).
+resource "aws_lambda_alias" "live" {
+  count            = var.snapstart ? 1 : 0
+  name             = "live"
+  description      = "The published version the HTTP API invokes (SnapStart)."
+  function_name    = aws_lambda_function.this.function_name
+  function_version = aws_lambda_function.this.version
+}
+
+locals {
+  invoke_arn = var.snapstart ? aws_lambda_alias.live[0].invoke_arn : aws_lambda_function.this.invoke_arn
+}
+
 resource "aws_apigatewayv2_integration" "function" {
   api_id                 = aws_apigatewayv2_api.this.id
   integration_type       = "AWS_PROXY"
-  integration_uri        = aws_lambda_function.this.invoke_arn
+  integration_uri        = local.invoke_arn
   payload_format_version = "2.0"
   # The HTTP API's hard limit. The service answers 503 + Retry-After before it (see the
   # DB_COLD_START_BUDGET_SECONDS validation in the environment).
@@ -231,6 +256,7 @@ resource "aws_lambda_permission" "api" {
   statement_id  = "AllowHttpApi"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.this.function_name
+  qualifier     = var.snapstart ? aws_lambda_alias.live[0].name : null
   principal     = "apigateway.amazonaws.com"
   source_arn    = "${aws_apigatewayv2_api.this.execution_arn}/*/*"
 }

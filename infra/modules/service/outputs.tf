@@ -57,3 +57,13 @@ output "log_kms_key_arn" {
   description = "Customer-managed key of the function's and the API's log groups; null with AWS-managed keys (CloudWatch Logs' own encryption)."
   value       = aws_cloudwatch_log_group.function.kms_key_id
 }
+
+output "snapstart" {
+  description = "Whether SnapStart is on (the API then invokes the live alias of the published version)."
+  value       = length(aws_lambda_function.this.snap_start) > 0
+}
+
+output "invoked_version" {
+  description = "What the HTTP API invokes: the published version behind the live alias with SnapStart, else $LATEST."
+  value       = var.snapstart ? aws_lambda_alias.live[0].function_version : "$LATEST"
+}

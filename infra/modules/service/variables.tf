@@ -61,6 +61,17 @@ variable "architecture" {
   }
 }
 
+variable "snapstart" {
+  description = "Lambda SnapStart (off by default): publish a version on each deploy, with a snapshot of the environment taken after INIT, and serve the API through the live alias of the latest version; cold starts then restore the snapshot instead of importing and building the app. Needs python3.12 or later. Billed per GB-second the snapshot is cached and per GB restored (docs/cost-model.md); what it changes for the code: docs/lambda.md."
+  type        = bool
+  default     = false
+
+  validation {
+    condition     = !(var.snapstart && var.runtime == "python3.11")
+    error_message = "snapstart needs python3.12 or python3.13: Lambda SnapStart for Python does not support python3.11."
+  }
+}
+
 variable "memory_mb" {
   description = "Function memory (CPU scales with it). 512 MB imports FastAPI, SQLAlchemy and psycopg in a cold start of a few seconds."
   type        = number

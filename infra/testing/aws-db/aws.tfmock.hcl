@@ -121,6 +121,14 @@ mock_resource "aws_lambda_function" {
   defaults = {
     arn        = "arn:aws:lambda:us-east-1:123456789012:function:rms-test-service"
     invoke_arn = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:rms-test-service/invocations"
+    version    = "1"
+  }
+}
+
+mock_resource "aws_lambda_alias" {
+  defaults = {
+    arn        = "arn:aws:lambda:us-east-1:123456789012:function:rms-test-service:live"
+    invoke_arn = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:rms-test-service:live/invocations"
   }
 }
 

@@ -32,6 +32,11 @@ from rms.cost.stack import (
     APP_TIERS,
     CUSTOMER_MANAGED_KMS_KEYS,
     DEPLOYED_KMS_KEYS,
+    DEPLOYED_LAMBDA_ARCHITECTURE,
+    DEPLOYED_LAMBDA_RUNTIME,
+    DEPLOYED_SNAPSTART,
+    LAMBDA_INIT_MEASURED_S,
+    LAMBDA_RUNTIMES,
     TARGET_YEARS,
     StackProfile,
 )
@@ -194,9 +199,34 @@ def estimate(
         float,
         typer.Option(
             "--lambda-init-seconds",
-            help="With --stack: billed INIT time of a cold start (measured: 6.16 s).",
+            help="With --stack: billed INIT time of a cold start (measured: "
+            f"{LAMBDA_INIT_MEASURED_S:g} s).",
         ),
-    ] = 6.16,
+    ] = LAMBDA_INIT_MEASURED_S,
+    lambda_architecture: Annotated[
+        str,
+        typer.Option(
+            "--lambda-architecture",
+            help="With --stack: the function's architecture, arm64 (what infra/ deploys by "
+            "default, 20 % less per GB-second) or x86_64.",
+        ),
+    ] = DEPLOYED_LAMBDA_ARCHITECTURE,
+    lambda_runtime: Annotated[
+        str,
+        typer.Option(
+            "--lambda-runtime",
+            help=f"With --stack: the function's runtime ({', '.join(LAMBDA_RUNTIMES)}; "
+            f"infra/ deploys {DEPLOYED_LAMBDA_RUNTIME} by default).",
+        ),
+    ] = DEPLOYED_LAMBDA_RUNTIME,
+    snapstart: Annotated[
+        bool,
+        typer.Option(
+            "--snapstart",
+            help="With --stack: price Lambda SnapStart (infra/'s snapstart = true, off by "
+            "default): the snapshot's cache all month and a restore per cold start.",
+        ),
+    ] = DEPLOYED_SNAPSTART,
 ) -> None:
     """Monthly cost of RDS single-AZ, RDS Multi-AZ and Aurora Serverless v2 (floor or zero).
 
@@ -233,6 +263,9 @@ def estimate(
                 requests_per_active_hour=requests_per_active_hour,
                 kms_keys=CUSTOMER_MANAGED_KMS_KEYS if customer_managed_key else DEPLOYED_KMS_KEYS,
                 lambda_init_seconds=lambda_init_seconds,
+                lambda_architecture=lambda_architecture,
+                lambda_runtime=lambda_runtime,
+                snapstart=snapstart,
             ),
             detail_tier=app_tier,
             years=years,

@@ -61,6 +61,8 @@ STACK_PRICE_KEYS: tuple[str, ...] = (
     "lambda_request_per_million",
     "lambda_gb_second_arm64",
     "lambda_gb_second_x86_64",
+    "lambda_snapstart_cache_gb_second",
+    "lambda_snapstart_restore_gb",
     "http_api_request_per_million",
     "secrets_manager_secret_month",
     "kms_key_month",

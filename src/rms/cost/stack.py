@@ -30,8 +30,14 @@ __all__ = [
     "CHOSEN",
     "CUSTOMER_MANAGED_KMS_KEYS",
     "DEPLOYED_KMS_KEYS",
+    "DEPLOYED_LAMBDA_ARCHITECTURE",
+    "DEPLOYED_LAMBDA_RUNTIME",
+    "DEPLOYED_SNAPSTART",
     "IDLE_TARGET_USD",
     "KMS_BILLED_ROTATIONS",
+    "LAMBDA_ARCHITECTURES",
+    "LAMBDA_INIT_MEASURED_S",
+    "LAMBDA_RUNTIMES",
     "SCENARIOS",
     "STACK_DATABASES",
     "TARGET_YEARS",
@@ -69,8 +75,22 @@ KMS_BILLED_ROTATIONS = 2
 #: infra/testing/consistency.py checks both numbers against infra/ (and StackProfile's default).
 DEPLOYED_KMS_KEYS = 0
 CUSTOMER_MANAGED_KMS_KEYS = 1
+#: The function's architecture and runtime as infra/ deploys them by default (the service
+#: module's ``architecture``/``runtime``, the environments' ``service_architecture``/
+#: ``service_runtime``; ``make package`` builds for the same). infra/testing/consistency.py
+#: checks both against the Terraform defaults (and StackProfile's defaults against these).
+DEPLOYED_LAMBDA_ARCHITECTURE = "arm64"
+DEPLOYED_LAMBDA_RUNTIME = "python3.13"
+#: Lambda SnapStart as infra/ deploys it by default: off (the service module's ``snapstart``,
+#: the environments' ``service_snapstart``); ``--snapstart`` prices it on.
+DEPLOYED_SNAPSTART = False
+#: What the service module accepts (its variables' validations).
+LAMBDA_ARCHITECTURES: tuple[str, ...] = ("arm64", "x86_64")
+LAMBDA_RUNTIMES: tuple[str, ...] = ("python3.11", "python3.12", "python3.13")
 #: Lambda cuts an INIT phase at 10 s and runs it again inside the first invocation, billed.
 LAMBDA_INIT_LIMIT_S = 10.0
+#: The measured INIT (imports + building the app) of the handler, docs/lambda.md "Measured".
+LAMBDA_INIT_MEASURED_S = 2.45
 
 APP_TIER_LABELS: dict[str, str] = {
     "lambda-http-api": "Lambda + API Gateway HTTP API, IPv6 egress (chosen)",
@@ -103,18 +123,32 @@ class StackProfile:
     #: allows for 512 MB's third of a vCPU, TLS to Aurora and one cold start per session.
     lambda_ms_per_request: float = 150.0
     lambda_memory_mb: float = 512.0
-    #: What infra/environments deploy: x86_64 on python3.11 (the locked psycopg-binary has no
-    #: aarch64 wheel python3.11's Amazon Linux 2 can load; docs/lambda.md).
-    lambda_architecture: str = "x86_64"
+    #: What infra/environments deploy by default: arm64 (Graviton, 20 % less per GB-second
+    #: than x86_64) on python3.13 (Amazon Linux 2023). x86_64 stays selectable
+    #: (``--lambda-architecture x86_64``), and is the only choice on python3.11, whose Amazon
+    #: Linux 2 cannot load the locked psycopg-binary's aarch64 wheels (docs/lambda.md).
+    lambda_architecture: str = DEPLOYED_LAMBDA_ARCHITECTURE
+    lambda_runtime: str = DEPLOYED_LAMBDA_RUNTIME
+    #: Lambda SnapStart (python3.12+): off, what infra/ deploys by default. On, each cold start
+    #: restores a snapshot (billed per GB restored) instead of running INIT, INIT runs once
+    #: per published version, and every cached version's snapshot is billed per GB-second for
+    #: as long as it is kept: all month, idle or not (docs/cost-model.md).
+    snapstart: bool = DEPLOYED_SNAPSTART
+    #: Versions whose snapshot is cached: the live one; a deploy publishes a new version, and
+    #: an older one keeps its snapshot until it goes 14 days without an invocation.
+    snapstart_versions: int = 1
+    #: Versions published (deploys) a month: each runs INIT once for its snapshot.
+    snapstart_publishes_per_month: float = 1.0
     log_kb_per_request: float = 1.0
     log_retention_months: float = 12.0
     enhanced_monitoring_kb_per_awake_hour: float = 90.0
     kb_out_per_request: float = 20.0
     #: Billed INIT duration of a cold start (billed since 2025-08 for on-demand functions):
-    #: imports and building the app, 6.16 s measured by bench/bench_lambda.py
-    #: (docs/benchmarks.md, "The function's cold start"). Over 10 s Lambda cuts the INIT and
+    #: imports and building the app from byte-code, 2.45 s measured by bench/bench_lambda.py
+    #: after issue 30's import work (docs/lambda.md, "Measured"; the package ships the
+    #: ``.pyc`` files, so Lambda does not compile at INIT). Over 10 s Lambda cuts the INIT and
     #: runs it again inside the invocation, so 10 s more are billed.
-    lambda_init_seconds: float = 6.16
+    lambda_init_seconds: float = LAMBDA_INIT_MEASURED_S
     #: Cold starts per active session: the first request of each session finds no environment.
     cold_starts_per_session: float = 1.0
     alarms: int = 14
@@ -158,6 +192,8 @@ class StackProfile:
             "fargate_gb",
             "alb_lcu_when_active",
             "fargate_public_ipv4",
+            "snapstart_versions",
+            "snapstart_publishes_per_month",
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float):
@@ -179,9 +215,27 @@ class StackProfile:
                 f"got {self.kms_rotation_days:g}",
                 field="kms_rotation_days",
             )
-        if self.lambda_architecture not in ("arm64", "x86_64"):
+        if self.lambda_architecture not in LAMBDA_ARCHITECTURES:
             raise InvalidInputError(
                 f"--lambda-architecture: must be arm64 or x86_64, got {self.lambda_architecture!r}",
+                field="lambda_architecture",
+            )
+        if self.lambda_runtime not in LAMBDA_RUNTIMES:
+            raise InvalidInputError(
+                f"--lambda-runtime: must be one of {', '.join(LAMBDA_RUNTIMES)}, "
+                f"got {self.lambda_runtime!r}",
+                field="lambda_runtime",
+            )
+        if self.snapstart and self.lambda_runtime == "python3.11":
+            raise InvalidInputError(
+                "--snapstart: Lambda SnapStart for Python needs python3.12 or later "
+                f"(--lambda-runtime {self.lambda_runtime})",
+                field="snapstart",
+            )
+        if self.lambda_architecture == "arm64" and self.lambda_runtime == "python3.11":
+            raise InvalidInputError(
+                "--lambda-architecture: arm64 needs python3.12 or later (python3.11's Amazon "
+                "Linux 2 cannot load the locked psycopg-binary's aarch64 wheels); use x86_64",
                 field="lambda_architecture",
             )
 
@@ -327,10 +381,18 @@ def _lambda_items(
     gb = sp.lambda_memory_mb / 1024.0
     gb_seconds = requests * sp.lambda_ms_per_request / 1000.0 * gb
     init_s = billed_init_seconds(sp.lambda_init_seconds)
-    init_gbs = cold_starts * init_s * gb
+    # With SnapStart a cold start restores the snapshot; INIT runs once per published version.
+    inits = sp.snapstart_publishes_per_month if sp.snapstart else cold_starts
+    init_gbs = inits * init_s * gb
     free_req, free_gbs = st.allowance("lambda_requests"), st.allowance("lambda_gb_seconds")
     free_left = max(0.0, free_gbs - gb_seconds)  # the free GB-seconds cover both phases
     key = f"lambda_gb_second_{sp.lambda_architecture}"
+    snapstart = _snapstart_items(cold_starts, gb, sp, st) if sp.snapstart else []
+    init_what = (
+        f"{inits:,.0f} published version{'s' if inits != 1 else ''} (SnapStart)"
+        if sp.snapstart
+        else f"{cold_starts:,.0f} cold starts"
+    )
     return [
         LineItem(
             "app tier",
@@ -357,8 +419,36 @@ def _lambda_items(
             "GB-seconds",
             st.price(key).usd,
             key,
-            f"{cold_starts:,.0f} cold starts x {init_s:g} s x {gb:g} GB = {init_gbs:,.0f} GB-s, "
+            f"{init_what} x {init_s:g} s x {gb:g} GB = {init_gbs:,.0f} GB-s, "
             f"in what is left of the {free_gbs:,.0f} free",
+        ),
+        *snapstart,
+    ]
+
+
+def _snapstart_items(
+    cold_starts: float, gb: float, sp: StackProfile, st: StackPricing
+) -> list[LineItem]:
+    """SnapStart's own charges: the cached snapshot, all month, and each restore."""
+    cached_gbs = sp.snapstart_versions * gb * _HOURS_PER_MONTH_BILLED * 3600.0
+    return [
+        LineItem(
+            "app tier",
+            f"Lambda SnapStart cache ({sp.snapstart_versions:g} version x {gb:g} GB, all month)",
+            cached_gbs,
+            "GB-seconds",
+            st.price("lambda_snapstart_cache_gb_second").usd,
+            "lambda_snapstart_cache_gb_second",
+            "billed while the version's snapshot is kept, idle or not; no free tier",
+        ),
+        LineItem(
+            "app tier",
+            "Lambda SnapStart restores (one per cold start)",
+            cold_starts * gb,
+            "GB restored",
+            st.price("lambda_snapstart_restore_gb").usd,
+            "lambda_snapstart_restore_gb",
+            f"{cold_starts:,.0f} cold starts x {gb:g} GB; no free tier",
         ),
     ]
 

@@ -185,3 +185,37 @@ run "rejects_a_budget_beyond_the_http_api_limit" {
 
   expect_failures = [var.cold_start_budget_seconds]
 }
+
+run "dev_snapstart_off_by_default" {
+  command = plan
+
+  assert {
+    condition     = module.service.snapstart == false
+    error_message = "dev's function has no SnapStart by default."
+  }
+}
+
+run "dev_snapstart_on_request" {
+  command = plan
+
+  variables {
+    service_snapstart = true
+  }
+
+  assert {
+    condition     = module.service.snapstart
+    error_message = "service_snapstart = true must reach dev's function."
+  }
+}
+
+run "dev_refuses_snapstart_on_python3_11" {
+  command = plan
+
+  variables {
+    service_snapstart    = true
+    service_architecture = "x86_64"
+    service_runtime      = "python3.11"
+  }
+
+  expect_failures = [var.service_snapstart]
+}

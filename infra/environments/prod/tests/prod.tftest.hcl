@@ -167,3 +167,37 @@ run "prod_rejects_unknown_engine" {
 
   expect_failures = [var.database_engine]
 }
+
+run "prod_snapstart_off_by_default" {
+  command = plan
+
+  assert {
+    condition     = module.service.snapstart == false
+    error_message = "prod's function has no SnapStart by default."
+  }
+}
+
+run "prod_snapstart_on_request" {
+  command = plan
+
+  variables {
+    service_snapstart = true
+  }
+
+  assert {
+    condition     = module.service.snapstart
+    error_message = "service_snapstart = true must reach prod's function."
+  }
+}
+
+run "prod_refuses_snapstart_on_python3_11" {
+  command = plan
+
+  variables {
+    service_snapstart    = true
+    service_architecture = "x86_64"
+    service_runtime      = "python3.11"
+  }
+
+  expect_failures = [var.service_snapstart]
+}

@@ -264,3 +264,66 @@ run "rejects_unbounded_concurrency" {
 
   expect_failures = [var.reserved_concurrency]
 }
+
+run "snapstart_off_by_default" {
+  command = plan
+
+  assert {
+    condition     = length(aws_lambda_function.this.snap_start) == 0 && aws_lambda_function.this.publish == false && length(aws_lambda_alias.live) == 0 && output.snapstart == false && output.invoked_version == "$LATEST"
+    error_message = "SnapStart is off by default: no published version, no alias, the API invokes $LATEST."
+  }
+}
+
+run "snapstart_on_publishes_and_serves_the_alias" {
+  command = apply
+
+  variables {
+    snapstart = true
+  }
+
+  assert {
+    condition     = one(aws_lambda_function.this.snap_start).apply_on == "PublishedVersions" && aws_lambda_function.this.publish && output.snapstart
+    error_message = "snapstart = true snapshots the published versions, and each deploy publishes one."
+  }
+
+  assert {
+    condition     = aws_lambda_alias.live[0].function_version == aws_lambda_function.this.version && output.invoked_version == "1"
+    error_message = "The live alias follows the version this deploy published."
+  }
+
+  assert {
+    condition     = aws_apigatewayv2_integration.function.integration_uri == aws_lambda_alias.live[0].invoke_arn && aws_apigatewayv2_integration.function.integration_uri != aws_lambda_function.this.invoke_arn
+    error_message = "The API invokes the alias (a snapshot is restored for published versions only), not $LATEST."
+  }
+
+  assert {
+    condition     = aws_lambda_permission.api.qualifier == "live"
+    error_message = "The API's permission is on the alias it invokes."
+  }
+}
+
+run "snapstart_on_python3_12" {
+  command = plan
+
+  variables {
+    snapstart = true
+    runtime   = "python3.12"
+  }
+
+  assert {
+    condition     = one(aws_lambda_function.this.snap_start).apply_on == "PublishedVersions" && aws_lambda_function.this.runtime == "python3.12"
+    error_message = "SnapStart on python3.12 must be accepted."
+  }
+}
+
+run "rejects_snapstart_on_python3_11" {
+  command = plan
+
+  variables {
+    snapstart    = true
+    architecture = "x86_64"
+    runtime      = "python3.11"
+  }
+
+  expect_failures = [var.snapstart]
+}
