@@ -3,7 +3,7 @@
 The order of a run, and why:
 
 1. :func:`preflight` reads only. The source opens read-only and passes ``quick_check``
-   (the full ``integrity_check`` runs on the backup copy in a background thread during the
+   (the full ``integrity_check`` runs on the backup copy in a background thread after the
    load, and must pass before COMMIT: it alone takes longer than the whole load). Every
    source table and column is accounted for (:mod:`rms.migrate.lineage`): carried,
    archived, or left behind by name; anything else stops the run here. The target, reached
@@ -665,6 +665,7 @@ def _load_with(
                     for t in report.tables.values():
                         t.loaded = 0
                     raise BadDataError(ctx.problems, ctx.problems_total)
+                checks.after_load()
                 observer.event("restore-indexes")
                 started = time.perf_counter()
                 if dropped:
@@ -709,18 +710,23 @@ def _load_with(
 
 
 class _BackgroundChecks:
-    """Checks of the backup copy that run while the load runs (SQLite and hashlib release
-    the GIL), joined before COMMIT: the full integrity_check and the backup's SHA-256."""
+    """Checks of the backup copy in threads (SQLite and hashlib release the GIL), joined
+    before COMMIT: the backup's SHA-256 beside the load, the full integrity_check after it."""
 
     def __init__(self, backup: Path, options: MigrateOptions) -> None:
         self.backup = backup
         self.sha: str | None = None
         self.error: BaseException | None = None
+        self.full = options.integrity == "full"
         self.threads = [threading.Thread(target=self._sha, daemon=True)]
-        if options.integrity == "full":
+        self.threads[0].start()
+
+    def after_load(self) -> None:
+        """Start the full integrity_check once the rows are in (docs/benchmarks.md, issue 31:
+        beside the load it competes for the cores with the conversion and the COPY)."""
+        if self.full:
             self.threads.append(threading.Thread(target=self._integrity, daemon=True))
-        for thread in self.threads:
-            thread.start()
+            self.threads[-1].start()
 
     def _sha(self) -> None:
         try:
