@@ -61,18 +61,23 @@ def backup_lineage(plan: MigrationPlan, source: sqlite3.Connection, backup: Path
 
 
 class BackgroundChecks:
-    """Checks of the backup copy that run while the load runs (SQLite and hashlib release
-    the GIL), joined before COMMIT: the full integrity_check and the backup's SHA-256."""
+    """Checks of the backup copy in threads (SQLite and hashlib release the GIL), joined
+    before COMMIT: the backup's SHA-256 beside the load, the full integrity_check after it."""
 
     def __init__(self, backup: Path, options: MigrateOptions) -> None:
         self.backup = backup
         self.sha: str | None = None
         self.error: BaseException | None = None
+        self.full = options.integrity == "full"
         self.threads = [threading.Thread(target=self._sha, daemon=True)]
-        if options.integrity == "full":
+        self.threads[0].start()
+
+    def after_load(self) -> None:
+        """Start the full integrity_check once the rows are in (docs/benchmarks.md, issue 31:
+        beside the load it competes for the cores with the conversion and the COPY)."""
+        if self.full:
             self.threads.append(threading.Thread(target=self._integrity, daemon=True))
-        for thread in self.threads:
-            thread.start()
+            self.threads[-1].start()
 
     def _sha(self) -> None:
         try:

@@ -287,6 +287,7 @@ def _load_with(
                     for t in report.tables.values():
                         t.loaded = 0
                     raise BadDataError(ctx.problems, ctx.problems_total)
+                checks.after_load()
                 observer.event("restore-indexes")
                 started = time.perf_counter()
                 rebuild_keys(cur, plan.target.label, specs, dropped, defs)

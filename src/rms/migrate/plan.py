@@ -1,7 +1,7 @@
 """Step 1 of a run, the preflight: what a run can be told, and the plan it starts from.
 
 :func:`preflight` reads only. The source opens read-only and passes ``quick_check`` (the
-full ``integrity_check`` runs on the backup copy in a background thread during the load, and
+full ``integrity_check`` runs on the backup copy in a background thread after the load, and
 must pass before COMMIT: it alone takes longer than the whole load). Every source table and
 column is accounted for (:mod:`rms.migrate.lineage`): carried, archived, or left behind by
 name; anything else stops the run here. The target, reached through :mod:`rms.db` (cold
