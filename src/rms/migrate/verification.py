@@ -29,7 +29,8 @@ from rms.errors import InvalidInputError
 from rms.migrate.compare import first_differences
 from rms.migrate.errors import VerificationError
 from rms.migrate.ledger import KIND_MIGRATE, KIND_QUARANTINE, RunRecord, find_run, list_runs
-from rms.migrate.lineage import LineageOptions, RunIdentity, build_lineage, materialize
+from rms.migrate.lineage import LineageOptions, RunIdentity, build_lineage
+from rms.migrate.lineage_store import materialize
 from rms.migrate.observe import MigrationObserver
 from rms.migrate.plan import accounting_of
 from rms.migrate.report import MigrationReport, TableReport
