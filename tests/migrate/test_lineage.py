@@ -14,6 +14,9 @@ import psycopg
 import pytest
 
 from rms.migrate import MigrateOptions, preflight, rollback, run_migration, verify
+from rms.migrate.lineage import ArchiveItem, RunIdentity, StandIn, archive_rows, stand_in_row
+from rms.migrate.sqlite import SourceColumn, SourceTable
+from rms.transfer.spec import table_specs
 from tests.migrate.conftest import FIXTURES, base_rows, libpq, write_source
 from tests.rms_cli import run_rms
 
@@ -155,3 +158,32 @@ def test_stand_ins_only_where_asked_and_only_for_known_tables(
     assert other.exit_code == 2  # the missing account is still a problem
     assert "references accounts id 'acc-gone'" in other.stderr
     assert "--stand-in universe: every universe id the source references is in it" in (other.stderr)
+
+
+def test_the_rows_a_run_makes_are_computed_from_the_decisions_alone() -> None:
+    """Stand-in values and archive rows need no database: the same inputs, the same rows."""
+    run = RunIdentity("run-1", 1_704_067_200_000)
+    universe = next(s for s in table_specs() if s.name == "universe")
+    row = dict(
+        zip(
+            universe.column_names,
+            stand_in_row(universe, StandIn("universe", "u-gone", "STAND-IN u-gone", {}), "g", run),
+            strict=True,
+        )
+    )
+    assert (row["id"], row["symbol"], row["risk_group_id"]) == ("u-gone", "STAND-IN u-gone", "g")
+    assert row["createdAt"] == run.run_start_ms
+    assert row["last_price"] == 0.0
+    table = SourceTable(
+        "universe",
+        [SourceColumn("id", "TEXT", False), SourceColumn("risk_group", "INTEGER", False)],
+        2,
+    )
+    item = ArchiveItem("universe", "risk_group", 2, "dropped")
+    rows = [(item, table, ("u-1", 2)), (item, table, ("u-1", 2))]
+    made = list(archive_rows(rows, run))
+    assert made == list(archive_rows(rows, run))
+    assert [m[1:] for m in made] == [
+        ("migrate:run-1", "universe", "u-1", "risk_group", "2", run.run_start_ms)
+    ] * 2
+    assert made[0][0] != made[1][0]  # the same row twice: two ids

@@ -16,7 +16,8 @@ from contextlib import suppress
 from pathlib import Path
 
 from rms.migrate.errors import SourceChangedError, SourceError
-from rms.migrate.lineage import Lineage, build_lineage, materialize
+from rms.migrate.lineage import Lineage, build_lineage
+from rms.migrate.lineage_store import materialize
 from rms.migrate.plan import MigrateOptions, MigrationPlan
 from rms.migrate.report import MigrationReport
 from rms.migrate.sqlite import SourceWatch, integrity_check, open_source, read_schema

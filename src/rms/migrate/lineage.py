@@ -21,8 +21,9 @@ the run, every source table and column and every target column:
   before 14/15) is never invented: the run stops and names the ways out (``--fill``, or
   ``--on-error quarantine`` to set those rows aside whole in the quarantine file).
 
-Rows the run itself produces (archived values, created risk groups, filled values) are put
-into TEMP tables of the connection that reads the source (:func:`materialize`), so the
+Rows the run itself produces (archived values, created risk groups, filled values, stand-ins:
+:func:`archive_rows`, :func:`stand_in_row`) are put into TEMP tables of the connection that
+reads the source (:func:`rms.migrate.lineage_store.materialize`), so the
 loader, ``verify`` and the difference finder read them with the same SELECTs as any source
 row, and their digests are computed the same way. Their ids are derived from the run id and
 the values (UUID 5), so ``verify`` recomputes exactly the rows the run loaded.
@@ -34,7 +35,7 @@ import json
 import math
 import sqlite3
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,7 +55,7 @@ from rms.migrate.history import (
 )
 from rms.migrate.report import jsonable
 from rms.migrate.scan import ColumnOverride, TableMapping, map_table
-from rms.migrate.sqlite import SourceSchema, SourceTable
+from rms.migrate.sqlite import SourceColumn, SourceSchema, SourceTable
 from rms.transfer.spec import RUN_START, TableSpec, table_specs
 from rms.transfer.sqlite import quote_ident
 
@@ -66,8 +67,9 @@ __all__ = [
     "RunIdentity",
     "SourceAccount",
     "StandIn",
+    "archive_rows",
     "build_lineage",
-    "materialize",
+    "stand_in_row",
 ]
 
 #: Namespace of the UUID 5 ids of rows a run creates (risk groups, archived values).
@@ -261,6 +263,18 @@ class Lineage:
     @property
     def archived_total(self) -> int:
         return sum(item.count for item in self.archive)
+
+    @property
+    def stand_in_symbols_group(self) -> str | None:
+        """The id of the risk group the stand-in symbols belong to (None: no such symbol)."""
+        return next(
+            (
+                s.row_id
+                for s in self.stand_ins
+                if s.table == RISK_GROUP_TABLE and s.label == STAND_IN_SYMBOLS_GROUP
+            ),
+            None,
+        )
 
     def mapping(self, table: str) -> TableMapping:
         for mapping in self.mappings:
@@ -890,7 +904,7 @@ def _missing_message(missing: Mapping[str, int]) -> str:
     )
 
 
-# --------------------------------------------------------------------------- materialize
+# --------------------------------------------------------------------------- the run's rows
 
 
 def _archived_json(value: Any, declared_type: str) -> str:
@@ -915,177 +929,76 @@ def _row_key(row_id: Any, row_json: str) -> str:
     return row_id if isinstance(row_id, str) else f"row:{row_json}"
 
 
-def _archive_rows(
-    conn: sqlite3.Connection, schema: SourceSchema, lineage: Lineage, run: RunIdentity
+def archive_rows(
+    source_rows: Iterable[tuple[ArchiveItem, SourceTable, Sequence[Any]]], run: RunIdentity
 ) -> Iterator[tuple[Any, ...]]:
+    """The ``rms_archive`` rows of archived source rows (each with its item and table, all
+    the table's columns in order), in order: id, origin, table_name, row_id, column_name,
+    value, archived_at. The ids are UUID 5 of the run, the row and the column, so ``verify``
+    recomputes them."""
     seen: dict[str, int] = {}
-    for item in lineage.archive:
-        table = schema.find(item.table)
-        assert table is not None
-        columns = list(table.columns)
-        has_id = table.find("id") is not None
-        names = ", ".join(quote_ident(c.name) for c in columns)
-        query = f"SELECT {names} FROM {table.sql_name}"  # noqa: S608
-        if item.only_values:
-            col = quote_ident(item.column or "")
-            query += f" WHERE {col} IN ({', '.join('?' for _ in item.only_values)})"
-        query += " ORDER BY rowid" if table.has_rowid else ""
-        index = {c.name: i for i, c in enumerate(columns)}
-        for raw in conn.execute(query, item.only_values):
-            row_id = raw[index[table.find("id").name]] if has_id else None  # type: ignore[union-attr]
-            if item.column is None:
-                whole = {
-                    c.name: json.loads(_archived_json(raw[i], c.declared_type))
-                    for i, c in enumerate(columns)
-                }
-                value = json.dumps(whole, ensure_ascii=False, sort_keys=True)
-                column_name = None
-            else:
-                source_col = table.find(item.column)
-                assert source_col is not None
-                value = _archived_json(raw[index[source_col.name]], source_col.declared_type)
-                column_name = source_col.name
-            row_json = value if item.column is None else _row_json(raw)
-            key = _row_key(row_id, row_json)
-            name = "\x1f".join([run.run_id, table.name, key, column_name or "*"])
-            occurrence = seen.get(name, 0)
-            seen[name] = occurrence + 1
-            archive_id = uuid.uuid5(RMS_NAMESPACE, f"{name}\x1f{occurrence}")
-            yield (
-                str(archive_id),
-                run.origin,
-                table.name,
-                _row_id_text(row_id),
-                column_name,
-                value,
-                run.run_start_ms,
-            )
-
-
-def materialize(
-    conn: sqlite3.Connection, schema: SourceSchema, lineage: Lineage, run: RunIdentity
-) -> None:
-    """Create the run's TEMP tables on ``conn`` (the connection that reads the source).
-
-    TEMP tables live in the connection's own temporary database, so a read-only connection
-    can hold them and the source file is never written. Called once per reading
-    connection, before any row is read.
-    """
-    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {T_VALUES.split('.')[1]} (v)")
-    conn.execute(f"DELETE FROM {T_VALUES}")  # noqa: S608
-    conn.executemany(
-        f"INSERT INTO {T_VALUES} (rowid, v) VALUES (?, ?)",  # noqa: S608
-        list(enumerate(lineage.fill_values, start=1)),
-    )
-    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {T_RISK_MAP.split('.')[1]} (old, id)")
-    conn.execute(f"DELETE FROM {T_RISK_MAP}")  # noqa: S608
-    conn.executemany(
-        f"INSERT INTO {T_RISK_MAP} (old, id) VALUES (?, ?)",  # noqa: S608
-        [(g.old_value, g.group_id) for g in lineage.risk_groups],
-    )
-    specs = {s.name: s for s in table_specs()}
-    group_stand_ins = [s for s in lineage.stand_ins if s.table == RISK_GROUP_TABLE]
-    if group_stand_ins or any(g.created for g in lineage.risk_groups):
-        _derived_table(conn, schema, specs[RISK_GROUP_TABLE], T_RISK_GROUP, run)
-        seen: set[str] = set()
-        for g in lineage.risk_groups:
-            if g.created and g.group_id not in seen:
-                seen.add(g.group_id)
-                conn.execute(
-                    f'INSERT INTO {T_RISK_GROUP} (id, name, "createdAt", "updatedAt", '  # noqa: S608
-                    '"deletedAt", version) VALUES (?, ?, ?, ?, NULL, 1)',
-                    (g.group_id, g.name, run.run_start_ms, run.run_start_ms),
-                )
-        _insert_stand_ins(
-            conn, specs[RISK_GROUP_TABLE], T_RISK_GROUP, group_stand_ins, lineage, run
-        )
-    for table in dict.fromkeys(s.table for s in lineage.stand_ins):
-        if table == RISK_GROUP_TABLE:
-            continue
-        spec, relation = specs[table], stand_in_relation(table)
-        conn.execute(f"DROP TABLE IF EXISTS {relation}")
-        columns = ", ".join(quote_ident(c) for c in spec.column_names)
-        conn.execute(f"CREATE TEMP TABLE {relation.split('.')[1]} ({columns})")
-        own = lineage.stand_in_sources.get(table)
-        if own is not None:
-            sql_name, select = own
-            conn.execute(
-                f"INSERT INTO {relation} (rowid, {columns}) "  # noqa: S608
-                f"SELECT rowid, {', '.join(select)} FROM {sql_name} ORDER BY rowid"
-            )
-        made = [s for s in lineage.stand_ins if s.table == table]
-        _insert_stand_ins(conn, spec, relation, made, lineage, run)
-    if lineage.archive:
-        _derived_table(conn, schema, specs[ARCHIVE_TABLE], T_ARCHIVE, run)
-        conn.executemany(
-            f"INSERT INTO {T_ARCHIVE} (id, origin, table_name, row_id, column_name, value, "  # noqa: S608
-            "archived_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            _archive_rows(conn, schema, lineage, run),
+    layouts: dict[str, tuple[list[SourceColumn], dict[str, int], SourceColumn | None]] = {}
+    for item, table, raw in source_rows:
+        if table.name not in layouts:
+            columns = list(table.columns)
+            index = {c.name: i for i, c in enumerate(columns)}
+            layouts[table.name] = (columns, index, table.find("id"))
+        columns, index, id_column = layouts[table.name]
+        row_id = raw[index[id_column.name]] if id_column is not None else None
+        if item.column is None:
+            whole = {
+                c.name: json.loads(_archived_json(raw[i], c.declared_type))
+                for i, c in enumerate(columns)
+            }
+            value = json.dumps(whole, ensure_ascii=False, sort_keys=True)
+            column_name = None
+        else:
+            source_col = table.find(item.column)
+            assert source_col is not None
+            value = _archived_json(raw[index[source_col.name]], source_col.declared_type)
+            column_name = source_col.name
+        row_json = value if item.column is None else _row_json(raw)
+        key = _row_key(row_id, row_json)
+        name = "\x1f".join([run.run_id, table.name, key, column_name or "*"])
+        occurrence = seen.get(name, 0)
+        seen[name] = occurrence + 1
+        archive_id = uuid.uuid5(RMS_NAMESPACE, f"{name}\x1f{occurrence}")
+        yield (
+            str(archive_id),
+            run.origin,
+            table.name,
+            _row_id_text(row_id),
+            column_name,
+            value,
+            run.run_start_ms,
         )
 
 
-def _insert_stand_ins(
-    conn: sqlite3.Connection,
-    spec: TableSpec,
-    relation: str,
-    stand_ins: Sequence[StandIn],
-    lineage: Lineage,
-    run: RunIdentity,
-) -> None:
-    """Append the stand-in rows of ``spec`` to ``relation``: the id, the naming column, the
-    run's start for the instants, each column's default, and zero for a required number
-    (a stand-in symbol's prices: the owner corrects them)."""
-    symbols_group = next(
-        (
-            s.row_id
-            for s in lineage.stand_ins
-            if s.table == RISK_GROUP_TABLE and s.label == STAND_IN_SYMBOLS_GROUP
-        ),
-        None,
-    )
+def stand_in_row(
+    spec: TableSpec, stand_in: StandIn, symbols_group: str | None, run: RunIdentity
+) -> list[Any]:
+    """A stand-in row of ``spec``, its values in column order: the id, the naming column,
+    the run's start for the instants, each column's default, and zero for a required number
+    (a stand-in symbol's prices: the owner corrects them); a stand-in symbol belongs to
+    ``symbols_group``."""
     naming = STAND_IN_TABLES[spec.name][0]
-    columns = ", ".join(quote_ident(c) for c in spec.column_names)
-    marks = ", ".join("?" for _ in spec.column_names)
-    for stand_in in stand_ins:
-        values: list[Any] = []
-        for col in spec.columns:
-            if col.name == spec.pk:
-                value: Any = stand_in.row_id
-            elif col.name == naming:
-                value = stand_in.label
-            elif spec.name == "universe" and col.name == "risk_group_id":
-                value = symbols_group
-            elif col.has_default:
-                value = run.run_start_ms if col.default == RUN_START else col.default
-            elif col.kind == "float":
-                value = 0.0
-            elif col.kind in ("int", "bool"):
-                value = 0
-            elif col.kind == "datetime":
-                value = run.run_start_ms
-            else:
-                value = ""
-            values.append(int(value) if isinstance(value, bool) else value)
-        conn.execute(f"INSERT INTO {relation} ({columns}) VALUES ({marks})", values)  # noqa: S608
-
-
-def _derived_table(
-    conn: sqlite3.Connection,
-    schema: SourceSchema,
-    spec: TableSpec,
-    relation: str,
-    run: RunIdentity,
-) -> None:
-    """A TEMP table with the target's columns holding the source's own rows of ``spec``."""
-    conn.execute(f"DROP TABLE IF EXISTS {relation}")
-    columns = ", ".join(quote_ident(c) for c in spec.column_names)
-    conn.execute(f"CREATE TEMP TABLE {relation.split('.')[1]} ({columns})")
-    found = schema.find(spec.name)
-    if found is None:
-        return
-    inner = map_table(spec, found, run.run_start_ms)
-    select = ", ".join(inner.select)
-    conn.execute(
-        f"INSERT INTO {relation} (rowid, {columns}) "  # noqa: S608
-        f"SELECT rowid, {select} FROM {found.sql_name} ORDER BY rowid"
-    )
+    values: list[Any] = []
+    for col in spec.columns:
+        if col.name == spec.pk:
+            value: Any = stand_in.row_id
+        elif col.name == naming:
+            value = stand_in.label
+        elif spec.name == "universe" and col.name == "risk_group_id":
+            value = symbols_group
+        elif col.has_default:
+            value = run.run_start_ms if col.default == RUN_START else col.default
+        elif col.kind == "float":
+            value = 0.0
+        elif col.kind in ("int", "bool"):
+            value = 0
+        elif col.kind == "datetime":
+            value = run.run_start_ms
+        else:
+            value = ""
+        values.append(int(value) if isinstance(value, bool) else value)
+    return values

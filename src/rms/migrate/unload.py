@@ -1,4 +1,5 @@
-"""``rms db rollback``: remove exactly the rows one committed run loaded.
+"""``rms db rollback``: remove exactly the rows one committed run loaded (and ``rms db
+runs``: the runs the ledger records, :func:`recorded_runs`).
 
 The ledger holds, per table, the ids the run loaded and the checksum of those rows as
 loaded (its archived values in ``rms_archive`` and the risk groups it created included).
@@ -29,7 +30,14 @@ from rms.migrate.errors import (
     RollbackNotConfirmedError,
     RollbackRefusedError,
 )
-from rms.migrate.ledger import ADVISORY_KEY, KIND_QUARANTINE, LEDGER_SCHEMA, find_run, list_runs
+from rms.migrate.ledger import (
+    ADVISORY_KEY,
+    KIND_QUARANTINE,
+    LEDGER_SCHEMA,
+    RunRecord,
+    find_run,
+    list_runs,
+)
 from rms.migrate.target import (
     Target,
     as_target,
@@ -44,7 +52,7 @@ if TYPE_CHECKING:
     from rms.settings import Settings
 
 
-__all__ = ["RollbackPlan", "RollbackResult", "plan_rollback", "rollback"]
+__all__ = ["RollbackPlan", "RollbackResult", "plan_rollback", "recorded_runs", "rollback"]
 
 
 @dataclass
@@ -128,6 +136,24 @@ def _refuse_changed(plan: RollbackPlan) -> RollbackRefusedError:
         "(use --force to delete what remains of them anyway): "
         + "; ".join(f"{t}: {why}" for t, why in plan.changed.items())
     )
+
+
+def recorded_runs(target: Target | str, *, settings: Settings | None = None) -> list[RunRecord]:
+    """The runs the target's ledger records (read only)."""
+    target = as_target(target, settings)
+    try:
+        with (
+            target.connect() as conn,
+            target_errors(target.label, "cannot read the ledger"),
+        ):
+            cur = raw(conn).cursor()
+            no_statement_timeout(cur)
+            runs = list_runs(cur)
+            conn.rollback()
+    finally:
+        if target.owned:
+            target.dispose()
+    return runs
 
 
 def plan_rollback(

@@ -27,8 +27,10 @@ from typing import TYPE_CHECKING
 
 from rms.errors import InvalidInputError
 from rms.migrate.compare import first_differences
+from rms.migrate.errors import VerificationError
 from rms.migrate.ledger import KIND_MIGRATE, KIND_QUARANTINE, RunRecord, find_run, list_runs
-from rms.migrate.lineage import LineageOptions, RunIdentity, build_lineage, materialize
+from rms.migrate.lineage import LineageOptions, RunIdentity, build_lineage
+from rms.migrate.lineage_store import materialize
 from rms.migrate.observe import MigrationObserver
 from rms.migrate.plan import accounting_of
 from rms.migrate.report import MigrationReport, TableReport
@@ -50,7 +52,7 @@ if TYPE_CHECKING:
     from rms.settings import Settings
 
 
-__all__ = ["VerifyOptions", "verify"]
+__all__ = ["VerifyOptions", "mismatch_error", "verify"]
 
 
 @dataclass
@@ -86,6 +88,31 @@ def verify(
     finally:
         if target.owned:
             target.dispose()
+
+
+def mismatch_error(report: MigrationReport) -> VerificationError | None:
+    """Why a comparison's report is not ``verified``, as the error to raise (None if it is):
+    unresolved references, data nothing accounts for, problems, the tables that differ."""
+    if report.status == "verified":
+        return None
+    problems = []
+    orphaned = {k: v for k, v in report.orphans.items() if v}
+    if orphaned:
+        problems.append(f"unresolved references: {orphaned}")
+    if report.unaccounted:
+        problems.append(
+            "the source holds data nothing accounts for (not carried, archived or "
+            "left behind by the run): "
+            + ", ".join(f"{k} ({n})" for k, n in report.unaccounted.items())
+        )
+    if report.problems_total:
+        problems.append(f"{report.problems_total} problem(s) in the file")
+    differing = [t.name for t in report.tables.values() if not t.verified]
+    if differing:
+        problems.append("tables that differ: " + ", ".join(differing))
+    return VerificationError(
+        "the target differs from the source: " + "; ".join(problems), report.differences
+    )
 
 
 def _verify(source: Path, target: Target, options: VerifyOptions) -> MigrationReport:
