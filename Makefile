@@ -147,7 +147,7 @@ LAMBDA_ARCH   ?= arm64
 LAMBDA_PYTHON ?= 3.13
 package: install
 	$(BIN)/python scripts/package_lambda.py --uv $(UV) --arch $(LAMBDA_ARCH) \
-	    --python-version $(LAMBDA_PYTHON)
+	    --python-version $(LAMBDA_PYTHON) $(PACKAGE_ARGS)
 
 ## package-test: build the zip for x86_64 and LAMBDA_PYTHON, unpack it into a Debian 13 chroot
 ## (debootstrap, cached in .cache/lambda-runtime) and invoke the handler from it with that
