@@ -30,6 +30,14 @@ except ImportError:  # run as a script: python bench/ab_migrate.py
 from rms.devtools.pgcluster import running_cluster
 
 
+def phase_timings(line: str) -> dict[str, float]:
+    """The in-run phases of :func:`bench_rms`'s summary line, e.g. ``{"copy": 11.2}``."""
+    return {
+        part.split()[0]: float(part.split()[1])
+        for part in line.split("phases: ")[1].split("; ")[0].split(", ")
+    }
+
+
 def _src(variant: str) -> str:
     root = Path(variant).resolve()
     return str(root / "src") if (root / "src" / "rms").is_dir() else str(root)
@@ -62,11 +70,7 @@ def main() -> None:
                     load = os.getloadavg()[0]
                     elapsed, _, line = bench_rms(source, url, work, extra)
                     walls[variant].append(elapsed)
-                    timings = {
-                        p.split()[0]: float(p.split()[1])
-                        for p in line.split("phases: ")[1].split("; ")[0].split(", ")
-                    }
-                    phases[variant].append(timings)
+                    phases[variant].append(phase_timings(line))
                     print(f"round {rnd} {variant}: {elapsed:.2f} s (load {load:.1f}); {line}")
                     sys.stdout.flush()
                     time.sleep(1)
