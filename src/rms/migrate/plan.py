@@ -58,7 +58,7 @@ __all__ = [
 
 #: Tables with fewer source rows keep their keys and indexes during COPY (see
 #: :attr:`MigrateOptions.rebuild_min_rows`).
-REBUILD_MIN_ROWS = 15_000
+REBUILD_MIN_ROWS = 1_000
 
 
 @dataclass
