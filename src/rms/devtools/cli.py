@@ -7,22 +7,18 @@ stop the emulator cleanly: connections are closed, a last line is logged, no tra
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import signal
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from rms.clikit import command_group
-from rms.devtools.aurora_sim import (
-    Address,
-    AuroraEmulator,
-    SimMode,
-    parse_host_port,
-    parse_upstream_url,
-)
+from rms.devtools.aurora_sim import Address, SimMode, parse_host_port, parse_upstream_url
+
+if TYPE_CHECKING:  # asyncio and the proxy are imported by the command, not to register it
+    from rms.devtools.aurora_sim import AuroraEmulator
 
 __all__ = ["app"]
 
@@ -114,6 +110,10 @@ def aurora_sim(
     open, every byte vanishes), /heal, /failover (drop all, point at --failover-upstream),
     /delay?ms=N, /cut?after=N (FIN mid-answer), /reset (RST).
     """
+    import asyncio
+
+    from rms.devtools.aurora_sim import AuroraEmulator
+
     upstream_address = parse_upstream_url(upstream)
     second = parse_upstream_url(failover_upstream) if failover_upstream else None
     listen_address = parse_host_port(listen, what="--listen")
@@ -135,6 +135,8 @@ def aurora_sim(
 
 async def _serve(emulator: AuroraEmulator) -> None:
     """Run until SIGTERM or Ctrl-C (which asyncio turns into cancelling this coroutine)."""
+    import asyncio
+
     await emulator.start()
     try:
         await _probe_upstream(emulator.upstream)
@@ -148,6 +150,8 @@ async def _serve(emulator: AuroraEmulator) -> None:
 
 async def _probe_upstream(upstream: Address) -> None:
     """Warn (not fail) when PostgreSQL is not reachable: it may well be started later."""
+    import asyncio
+
     try:
         _, writer = await asyncio.wait_for(
             asyncio.open_connection(*upstream), _PROBE_TIMEOUT_SECONDS

@@ -34,6 +34,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,13 +54,20 @@ from rms.migrate.prepare import lock_target, rebuild_keys
 from rms.migrate.report import MigrationReport, TableReport
 from rms.migrate.scan import ScanContext
 from rms.migrate.sqlite import SourceWatch, open_source
-from rms.migrate.target import drop_secondary, raw, secondary_definitions, target_errors
+from rms.migrate.target import (
+    ConstraintDef,
+    drop_secondary,
+    raw,
+    secondary_definitions,
+    target_errors,
+)
 from rms.settings.state import make_private_dir
 from rms.transfer.digest import TableDigest
 from rms.transfer.spec import table_specs
 from rms.transfer.sqlite import file_sha256, remove_database_file, remove_side_files
 
 if TYPE_CHECKING:
+    from rms.migrate.lineage import Lineage
     from rms.migrate.parallel import ConverterPool
 
 __all__ = ["run_migration"]
@@ -226,6 +234,22 @@ def _converter_pool(
     return ConverterPool(backup, workers)
 
 
+def _to_drop(
+    defs: Sequence[ConstraintDef], lineage: Lineage, options: MigrateOptions
+) -> list[ConstraintDef]:
+    """What to drop for the copy: every foreign key; with ``rebuild="all"`` also the keys
+    and indexes of the tables with at least ``options.rebuild_min_rows`` source rows (a
+    smaller table keeps them, maintained row by row: the same keys and indexes at the end,
+    and the same uniqueness enforced by PostgreSQL, only during COPY instead of after it)."""
+    rows = {m.spec.name: m.source.rows if m.source is not None else 0 for m in lineage.mappings}
+    return [
+        d
+        for d in defs
+        if d.kind == "f"
+        or (options.rebuild == "all" and rows.get(d.table, 0) >= options.rebuild_min_rows)
+    ]
+
+
 def _load_with(
     plan: MigrationPlan,
     options: MigrateOptions,
@@ -251,7 +275,7 @@ def _load_with(
                 lock_target(cur, plan, options, report, conn)
                 observer.event("locked")
                 defs = secondary_definitions(cur, [s.name for s in specs])
-                dropped = [d for d in defs if options.rebuild == "all" or d.kind == "f"]
+                dropped = _to_drop(defs, lineage, options)
                 drop_secondary(cur, dropped)
                 started = time.perf_counter()
                 for mapping in lineage.mappings:

@@ -56,6 +56,11 @@ __all__ = [
 ]
 
 
+#: Tables with fewer source rows keep their keys and indexes during COPY (see
+#: :attr:`MigrateOptions.rebuild_min_rows`).
+REBUILD_MIN_ROWS = 1_000
+
+
 @dataclass
 class MigrateOptions:
     """Everything a run can be told; the CLI maps its flags onto this one object."""
@@ -94,6 +99,11 @@ class MigrateOptions:
     #: or "fks" only (keys and indexes are then maintained row by row, in parallel with
     #: the Python side). See docs/benchmarks.md for the measurements behind the default.
     rebuild: Literal["all", "fks"] = "all"
+    #: With ``rebuild="all"``: a table whose source holds fewer rows than this keeps its
+    #: keys and indexes during COPY (only its foreign keys are dropped and recreated):
+    #: the same keys and indexes in the end, maintained row by row, which at that size is
+    #: cheaper than dropping and recreating them (docs/benchmarks.md, issue 31 step 4).
+    rebuild_min_rows: int = REBUILD_MIN_ROWS
     #: Worker processes converting big tables (:mod:`rms.migrate.parallel`); 0 or 1:
     #: convert in the loading process only; None (the default, ``--workers auto``): one
     #: per idle CPU when at least two are idle at the start of the load, else none (on

@@ -45,8 +45,8 @@ own event loop in a background thread so synchronous code (psycopg, SQLAlchemy, 
 can be put behind it. Only the standard library is used.
 """
 
-from rms.devtools.aurora_sim.emulator import UPSTREAM_CONNECT_TIMEOUT_SECONDS, AuroraEmulator
-from rms.devtools.aurora_sim.sim import AuroraSim, aurora_sim
+from typing import TYPE_CHECKING, Any
+
 from rms.devtools.aurora_sim.state import (
     Address,
     Phase,
@@ -55,6 +55,27 @@ from rms.devtools.aurora_sim.state import (
     parse_host_port,
     parse_upstream_url,
 )
+from rms.lazy import attribute_from
+
+if TYPE_CHECKING:
+    from rms.devtools.aurora_sim.emulator import UPSTREAM_CONNECT_TIMEOUT_SECONDS, AuroraEmulator
+    from rms.devtools.aurora_sim.sim import AuroraSim, aurora_sim
+
+#: Loaded on first use (PEP 562): the CLI imports this package to register ``rms dev
+#: aurora-sim``, and the other commands must not pay for asyncio and the proxy.
+_LAZY = {
+    "UPSTREAM_CONNECT_TIMEOUT_SECONDS": "emulator",
+    "AuroraEmulator": "emulator",
+    "AuroraSim": "sim",
+    "aurora_sim": "sim",
+}
+
+
+def __getattr__(name: str) -> Any:
+    return attribute_from(
+        __name__, {k: f"rms.devtools.aurora_sim.{v}" for k, v in _LAZY.items()}, name
+    )
+
 
 __all__ = [
     "UPSTREAM_CONNECT_TIMEOUT_SECONDS",
