@@ -53,7 +53,13 @@ from rms.migrate.prepare import lock_target, rebuild_keys
 from rms.migrate.report import MigrationReport, TableReport
 from rms.migrate.scan import ScanContext
 from rms.migrate.sqlite import SourceWatch, open_source
-from rms.migrate.target import drop_secondary, raw, secondary_definitions, target_errors
+from rms.migrate.target import (
+    drop_secondary,
+    raw,
+    secondary_definitions,
+    target_errors,
+    validated_references,
+)
 from rms.settings.state import make_private_dir
 from rms.transfer.digest import TableDigest
 from rms.transfer.spec import table_specs
@@ -294,7 +300,10 @@ def _load_with(
                 report.timings["indexes"] = round(time.perf_counter() - started, 3)
                 observer.event("verify")
                 started = time.perf_counter()
-                verify_loaded(cur, conn, source, lineage, report, expected, bad_rowids)
+                # The foreign keys just recreated were validated over every loaded row:
+                # their orphan counts are zero without a second pass (issue 31, step 5).
+                validated = validated_references(cur, dropped)
+                verify_loaded(cur, conn, source, lineage, report, expected, bad_rowids, validated)
                 report.timings["verify"] = round(time.perf_counter() - started, 3)
                 observer.event("ledger")
                 write_ledger(cur, plan, report, options)
