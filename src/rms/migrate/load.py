@@ -209,7 +209,10 @@ def _load(
             if options.on_error == "quarantine"
             else None
         )
-        ctx = ScanContext(quarantine=options.on_error == "quarantine")
+        ctx = ScanContext(
+            quarantine=options.on_error == "quarantine",
+            unique_indexes_checked=options.integrity == "full",
+        )
         _load_with(plan, options, report, backup, watch, source, quarantine, ctx, pool)
     finally:
         if pool is not None:
