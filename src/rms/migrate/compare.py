@@ -40,7 +40,11 @@ def verify_loaded(
     report: MigrationReport,
     expected: dict[str, TableDigest],
     bad_rowids: dict[str, set[int]],
+    validated: frozenset[tuple[str, str, str, str]] = frozenset(),
 ) -> None:
+    """Counts and checksums of every table against the converted source, and no orphans:
+    ``validated`` names the references the run's just-created foreign keys proved sound
+    (:func:`rms.migrate.target.validated_references`), which are not queried again."""
     specs = table_specs()
     mismatched: list[TableSpec] = []
     for spec in specs:
@@ -51,7 +55,7 @@ def verify_loaded(
         table_report.verified = actual == expected[spec.name] and table_report.balanced
         if not table_report.verified:
             mismatched.append(spec)
-    report.orphans = orphan_counts(cur, specs)
+    report.orphans = orphan_counts(cur, specs, validated)
     orphaned = {k: v for k, v in report.orphans.items() if v}
     if mismatched:
         mapping_by_name = {m.spec.name: m for m in lineage.mappings}

@@ -78,6 +78,18 @@ def ensure_ledger(cur: PgCursor) -> None:
             PRIMARY KEY (run_id, table_name)
         )"""
     )
+    # The id arrays are stored uncompressed: a run's array of a million UUIDs is about 40 MB
+    # that pglz (the default) spends about 0.8 s compressing, inside the run's transaction,
+    # for little gain on random hex (docs/benchmarks.md, issue 31, step 5). Only new values
+    # are affected; older rows stay readable as they are. Altered once per ledger, so later
+    # runs do not lock run_rows for it.
+    cur.execute(
+        "SELECT attstorage FROM pg_attribute WHERE attrelid = %s::regclass AND attname = 'ids'",
+        (f"{LEDGER_SCHEMA}.run_rows",),
+    )
+    row = cur.fetchone()
+    if row is not None and row[0] != "e":
+        cur.execute(f"ALTER TABLE {LEDGER_SCHEMA}.run_rows ALTER COLUMN ids SET STORAGE EXTERNAL")
 
 
 def has_ledger(cur: PgCursor) -> bool:

@@ -60,6 +60,7 @@ from rms.migrate.target import (
     raw,
     secondary_definitions,
     target_errors,
+    validated_references,
 )
 from rms.settings.state import make_private_dir
 from rms.transfer.digest import TableDigest
@@ -211,7 +212,10 @@ def _load(
             if options.on_error == "quarantine"
             else None
         )
-        ctx = ScanContext(quarantine=options.on_error == "quarantine")
+        ctx = ScanContext(
+            quarantine=options.on_error == "quarantine",
+            unique_indexes_checked=options.integrity == "full",
+        )
         _load_with(plan, options, report, backup, watch, source, quarantine, ctx, pool)
     finally:
         if pool is not None:
@@ -318,7 +322,10 @@ def _load_with(
                 report.timings["indexes"] = round(time.perf_counter() - started, 3)
                 observer.event("verify")
                 started = time.perf_counter()
-                verify_loaded(cur, conn, source, lineage, report, expected, bad_rowids)
+                # The foreign keys just recreated were validated over every loaded row:
+                # their orphan counts are zero without a second pass (issue 31, step 5).
+                validated = validated_references(cur, dropped)
+                verify_loaded(cur, conn, source, lineage, report, expected, bad_rowids, validated)
                 report.timings["verify"] = round(time.perf_counter() - started, 3)
                 observer.event("ledger")
                 write_ledger(cur, plan, report, options)

@@ -147,6 +147,10 @@ class ScanContext:
     #: How a reference to an id that is not there is explained (a quarantine file's load
     #: says "neither in the target nor in this file").
     missing_reference: str = "which does not exist in the source or was set aside"
+    #: The run proves the source's indexes consistent with its tables before it commits
+    #: (the full integrity_check of the backup, which verifies UNIQUE constraints), so a
+    #: column under a unique index of its own needs no duplicate search.
+    unique_indexes_checked: bool = False
     problems: list[Problem] = field(default_factory=list)
     problems_total: int = 0
 
@@ -168,18 +172,30 @@ class TableScanResult:
 BadRowSink = Callable[[TableMapping, tuple[Any, ...], list[Problem]], None]
 
 
-def duplicate_values(conn: sqlite3.Connection, mapping: TableMapping) -> dict[int, set[Any]]:
+def duplicate_values(
+    conn: sqlite3.Connection, mapping: TableMapping, unique_indexes_checked: bool = False
+) -> dict[int, set[Any]]:
     """Per unique text column (by position), the raw values that occur more than once.
 
     Found by SQLite itself (GROUP BY on the raw value), so duplicates of a million-row
-    table are found without holding its ids in Python memory.
+    table are found without holding its ids in Python memory. With
+    ``unique_indexes_checked`` (:attr:`ScanContext.unique_indexes_checked`), a column the
+    source's own unique index covers is not searched (see below).
     """
     out: dict[int, set[Any]] = {}
     assert mapping.source is not None
+    unique = _unique_binary_columns(conn, mapping.source) if unique_indexes_checked else set()
     for index, col in enumerate(mapping.spec.columns):
         if not col.unique or col.kind != "text" or col.name in mapping.defaulted:
             continue
         expr = mapping.select[index]
+        if expr in unique:
+            # The source's own unique index on that very column holds no two equal values
+            # (the same BINARY comparison as the GROUP BY below, which SQLite answers by
+            # scanning that index anyway); the index's consistency with the table and its
+            # UNIQUE constraint are proven by the full integrity_check of the backup, joined
+            # before COMMIT (docs/benchmarks.md, issue 31, step 5).
+            continue
         query = (
             f"SELECT {expr} FROM {mapping.source.sql_name} "  # noqa: S608
             f"WHERE {expr} IS NOT NULL GROUP BY {expr} COLLATE BINARY HAVING count(*) > 1"
@@ -187,6 +203,28 @@ def duplicate_values(conn: sqlite3.Connection, mapping: TableMapping) -> dict[in
         dups = {r[0] for r in conn.execute(query)}
         if dups:
             out[index] = dups
+    return out
+
+
+def _unique_binary_columns(conn: sqlite3.Connection, table: SourceTable) -> set[str]:
+    """The source table's columns (quoted, as a mapping selects them) that a complete
+    (not partial) UNIQUE or PRIMARY KEY index of their own, BINARY collation, covers."""
+    if table.relation is not None:
+        return set()  # rows come from a derived TEMP table, not from the file's table
+    name = quote_ident(table.name)
+    out: set[str] = set()
+    for _seq, index, is_unique, _origin, partial in conn.execute(f"PRAGMA index_list({name})"):
+        if not is_unique or partial:
+            continue
+        keys = [
+            (column, collation)
+            for _rank, _cid, column, _desc, collation, key in conn.execute(
+                f"PRAGMA index_xinfo({quote_ident(index)})"
+            )
+            if key
+        ]
+        if len(keys) == 1 and keys[0][0] is not None and keys[0][1].upper() == "BINARY":
+            out.add(quote_ident(keys[0][0]))
     return out
 
 
@@ -310,7 +348,7 @@ class _RowChecker:
         self.names = spec.column_names
         self.pk_index = self.names.index(spec.pk)
         self.converters = list(enumerate((converter(c) for c in spec.columns), start=1))
-        self.dups = duplicate_values(conn, mapping)
+        self.dups = duplicate_values(conn, mapping, ctx.unique_indexes_checked)
         self.seen_dups: dict[int, dict[Any, Any]] = {i: {} for i in self.dups}
         # Unique columns that are not plain text (an instant such as holidays.date) can
         # collide only after conversion; those tables are small, so a set is kept.

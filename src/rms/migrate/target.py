@@ -260,12 +260,50 @@ def target_digest(
     return table_digest(cur, spec, where, params)
 
 
-def orphan_counts(cur: PgCursor, specs: Sequence[TableSpec]) -> dict[str, int]:
-    """Rows whose foreign key names no row, per ``table.column`` (all zero when sound)."""
+def validated_references(
+    cur: PgCursor, created: Iterable[ConstraintDef]
+) -> frozenset[tuple[str, str, str, str]]:
+    """``(table, column, parent, parent column)`` of the single-column foreign keys among
+    ``created`` that PostgreSQL holds as validated (``convalidated``; a definition ending in
+    ``NOT VALID`` is not). Meant for keys this transaction has just created with ``ADD
+    CONSTRAINT``, which checked every row then, under the run's exclusive locks."""
+    names = {(d.table, d.name) for d in created if d.kind == "f"}
+    if not names:
+        return frozenset()
+    cur.execute(
+        """
+        SELECT c.relname, con.conname, a.attname, p.relname, pa.attname
+        FROM pg_constraint con
+        JOIN pg_class c ON c.oid = con.conrelid
+        JOIN pg_class p ON p.oid = con.confrelid
+        JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = con.conkey[1]
+        JOIN pg_attribute pa ON pa.attrelid = con.confrelid AND pa.attnum = con.confkey[1]
+        WHERE con.contype = 'f' AND con.convalidated AND cardinality(con.conkey) = 1
+          AND c.relnamespace = current_schema()::regnamespace
+          AND p.relnamespace = current_schema()::regnamespace
+        """
+    )
+    return frozenset((r[0], r[2], r[3], r[4]) for r in cur.fetchall() if (r[0], r[1]) in names)
+
+
+def orphan_counts(
+    cur: PgCursor,
+    specs: Sequence[TableSpec],
+    validated: frozenset[tuple[str, str, str, str]] = frozenset(),
+) -> dict[str, int]:
+    """Rows whose foreign key names no row, per ``table.column`` (all zero when sound).
+
+    A reference in ``validated`` (see :func:`validated_references`: a foreign key the
+    caller's transaction has just created, which PostgreSQL checked over every row, with no
+    write since) counts zero without a query: its count is zero by that check.
+    """
     pks = {s.name: s.pk for s in specs}
     out: dict[str, int] = {}
     for spec in specs:
         for column, parent in spec.fks:
+            if (spec.name, column, parent, pks[parent]) in validated:
+                out[f"{spec.name}.{column}"] = 0
+                continue
             cur.execute(
                 sql.SQL(
                     "SELECT count(*) FROM {child} c WHERE c.{col} IS NOT NULL AND NOT EXISTS "
