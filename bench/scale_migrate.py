@@ -2,14 +2,17 @@
 
 Issue 31 asks, where a speed target stays out of reach on this 2-core machine, what each
 phase would take with more cores. This runs, on one generated (or given) file and one
-PostgreSQL cluster, (a) ``rms db migrate`` and (c) pgloader (when installed) with every
-process involved pinned to each CPU set in turn (``--cpus 0 0-1``: core 0 alone, then both):
-the benchmark process pins itself before starting the child (children inherit the mask), and
-pins the cluster's postmaster and its processes (new backends are forked from the postmaster
-and inherit it too). Rounds alternate the CPU sets, so the machine's load hits them alike.
-It prints each run, then per CPU set the median wall time, the median of each in-run phase of
-(a), and (c)/(a); last, each phase's speed-up from the first set to the last. Timings only:
-a benchmark, not a test.
+PostgreSQL cluster, (a) ``rms db migrate``; (b') the floor of its copy and keys phases:
+server-side ``COPY ... FROM 'file.csv'`` of the already converted rows into the tables with
+their keys, indexes and foreign keys dropped, then those recreated, in one transaction; and
+(c) pgloader (when installed). Every process involved is pinned to each CPU set in turn
+(``--cpus 0 0-1``: core 0 alone, then both): the benchmark process pins itself before
+starting a child (children inherit the mask), and pins the cluster's postmaster and its
+processes (new backends are forked from the postmaster and inherit it too). Rounds
+alternate the CPU sets, so the machine's load hits them alike. It prints each run, then per
+CPU set the median wall time, the median of each in-run phase of (a), the floor's two
+phases and (c)/(a); last, each phase's speed-up from the first set to the last. Timings
+only: a benchmark, not a test.
 
     .venv/bin/python bench/scale_migrate.py --trades 1000000 --rounds 2
 """
@@ -25,9 +28,17 @@ import tempfile
 import time
 from pathlib import Path
 
+import psycopg
+
 try:
     from bench.ab_migrate import phase_timings
-    from bench.bench_migrate import bench_pgloader, bench_rms, create_db, write_text_dates_copy
+    from bench.bench_migrate import (
+        bench_pgloader,
+        bench_rms,
+        create_db,
+        write_csvs,
+        write_text_dates_copy,
+    )
     from bench.gen_sqlite import generate
 except ImportError:  # run as a script: python bench/scale_migrate.py
     from ab_migrate import phase_timings  # type: ignore[no-redef]
@@ -35,10 +46,14 @@ except ImportError:  # run as a script: python bench/scale_migrate.py
         bench_pgloader,
         bench_rms,
         create_db,
+        write_csvs,
         write_text_dates_copy,
     )
     from gen_sqlite import generate  # type: ignore[no-redef]
 from rms.devtools.pgcluster import PgCluster, running_cluster
+from rms.migrate.target import drop_secondary, restore_secondary, secondary_definitions
+from rms.schema.migrations import upgrade
+from rms.transfer.spec import table_specs
 
 
 def parse_cpus(text: str) -> set[int]:
@@ -74,6 +89,29 @@ def pin_cluster(cluster: PgCluster, cpus: set[int]) -> None:
             continue
 
 
+def bare_copy(url: str, files: dict[str, tuple[Path, list[str]]]) -> tuple[float, float]:
+    """(b'): seconds of the server-side COPY into bare tables, then of their keys and indexes."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    upgrade(engine)
+    engine.dispose()
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SET LOCAL maintenance_work_mem = '256MB'")  # as the run's transaction
+        defs = secondary_definitions(cur, [spec.name for spec in table_specs()])
+        drop_secondary(cur, defs)
+        started = time.perf_counter()
+        for spec in table_specs():
+            path, columns = files[spec.name]
+            cols = ", ".join(f'"{c}"' for c in columns)
+            cur.execute(f"COPY \"{spec.name}\" ({cols}) FROM '{path}' (FORMAT csv, NULL '\\N')")
+        copied = time.perf_counter()
+        restore_secondary(cur, defs)
+        keyed = time.perf_counter()
+        conn.commit()
+    return copied - started, keyed - copied
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trades", type=int, default=200_000)
@@ -95,6 +133,9 @@ def main() -> None:
         write_text_dates_copy(source, text_copy)
     walls: dict[str, list[float]] = {text: [] for text in sets}
     loader: dict[str, list[float]] = {text: [] for text in sets}
+    floor: dict[str, list[tuple[float, float]]] = {text: [] for text in sets}
+    print("preparing CSV files for (b') ...")
+    files = write_csvs(source, work)
     phases: dict[str, list[dict[str, float]]] = {text: [] for text in sets}
     try:
         with running_cluster() as cluster:
@@ -109,6 +150,11 @@ def main() -> None:
                         walls[text].append(elapsed)
                         phases[text].append(phase_timings(line))
                         print(f"round {rnd} cpus {text}: (a) {elapsed:.2f} s; {line}")
+                        url = create_db(admin, f"scale_b_{rnd}_{text.replace('-', '_')}")
+                        copy_s, keys_s = bare_copy(url, files)
+                        floor[text].append((copy_s, keys_s))
+                        floor_line = f"(b') copy {copy_s:.2f} s, keys {keys_s:.2f} s"
+                        print(f"round {rnd} cpus {text}: {floor_line}")
                         if pgloader:
                             url = create_db(admin, f"scale_c_{rnd}_{text.replace('-', '_')}")
                             seconds, note = bench_pgloader(text_copy, url)
@@ -129,7 +175,10 @@ def main() -> None:
             key: statistics.median(run[key] for run in phases[text]) for key in phases[text][0]
         }
         shown = ", ".join(f"{k} {v:.2f} s" for k, v in medians[text].items())
-        line = f"cpus {text}: (a) {wall:.2f} s; phases: {shown}"
+        copy_floor = statistics.median(c for c, _ in floor[text])
+        keys_floor = statistics.median(k for _, k in floor[text])
+        line = f"cpus {text}: (a) {wall:.2f} s; phases: {shown}; (b') copy {copy_floor:.2f} s, "
+        line += f"keys {keys_floor:.2f} s"
         if loader[text]:
             line += f"; (c) {statistics.median(loader[text]):.2f} s, (c)/(a) = "
             line += f"{statistics.median(loader[text]) / wall:.2f}"
@@ -140,6 +189,10 @@ def main() -> None:
         for key, seconds in medians[first].items():
             if medians[last].get(key):
                 speedups.append(f"{key} x{seconds / medians[last][key]:.2f}")
+        for index, name in ((0, "(b') copy"), (1, "(b') keys")):
+            before = statistics.median(run[index] for run in floor[first])
+            after = statistics.median(run[index] for run in floor[last])
+            speedups.append(f"{name} x{before / after:.2f}")
         if loader[first] and loader[last]:
             ratio = statistics.median(loader[first]) / statistics.median(loader[last])
             speedups.append(f"pgloader x{ratio:.2f}")
