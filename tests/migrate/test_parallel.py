@@ -192,11 +192,41 @@ def test_idle_cores_reads_proc_stat_and_falls_back_to_the_load_average(tmp_path:
     measured = parallel_module.idle_cores(0.05)
     assert 0.0 <= measured <= cpus + 0.01
     stat = tmp_path / "stat"
-    stat.write_text("cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 1 2 3\n")
+    stat.write_text("cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 100 0 50 800 50 0 0 0 0 0\n")
     assert parallel_module._cpu_times(stat) == (850, 1000)
-    assert parallel_module.idle_cores(0.0, stat) == 0.0  # no time passed between the reads
+    assert parallel_module.idle_cores(0.0, stat, {0}) == 0.0  # no time passed between the reads
     missing = parallel_module.idle_cores(0.0, tmp_path / "absent")
     assert missing == pytest.approx(max(0.0, cpus - os.getloadavg()[0]), abs=0.5)
+
+
+def test_idle_cores_counts_only_the_cpus_the_process_may_use(tmp_path: Path) -> None:
+    stat = tmp_path / "stat"
+    stat.write_text(
+        "cpu  300 0 0 1700 0 0 0 0 0 0\n"
+        "cpu0 100 0 0 900 0 0 0 0 0 0\n"
+        "cpu1 200 0 0 800 0 0 0 0 0 0\n"
+        "intr 1 2 3\n"
+    )
+    assert parallel_module._cpu_times(stat, {1}) == (800, 1000)
+    assert parallel_module._cpu_times(stat, {0, 1}) == parallel_module._cpu_times(stat)
+    with pytest.raises(ValueError, match="no line for CPUs"):
+        parallel_module._cpu_times(stat, {7})
+    # pinned to one core (taskset -c 0): however idle, one CPU is no room for workers
+    assert parallel_module.idle_cores(0.0, stat, {0}) == 0.0  # no time passed
+    allowed = parallel_module.usable_cpus()
+    if allowed is not None:
+        assert allowed <= set(range(os.cpu_count() or 1))
+        measured = parallel_module.idle_cores(0.05, cpus={min(allowed)})
+        assert 0.0 <= measured <= 1.01
+
+
+def test_auto_workers_goes_by_the_cpus_of_the_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel_module, "idle_cores", lambda: 1.0)  # one idle CPU of the set
+    monkeypatch.setattr(parallel_module, "usable_cpus", lambda: {0})
+    assert parallel_module.auto_workers() == 0
+    monkeypatch.setattr(parallel_module, "idle_cores", lambda: 2.0)
+    monkeypatch.setattr(parallel_module, "usable_cpus", lambda: {0, 1})
+    assert parallel_module.auto_workers() == 2
 
 
 def test_the_chosen_worker_count_is_in_the_report(

@@ -47,7 +47,15 @@ from rms.migrate.fastpath import row_function
 from rms.migrate.sqlite import FETCH_ROWS, open_source
 from rms.transfer.spec import table_specs
 
-__all__ = ["Chunk", "ConverterPool", "auto_workers", "chunk_ranges", "idle_cores", "workers_for"]
+__all__ = [
+    "Chunk",
+    "ConverterPool",
+    "auto_workers",
+    "chunk_ranges",
+    "idle_cores",
+    "usable_cpus",
+    "workers_for",
+]
 
 #: Rows per chunk handed to a worker.
 CHUNK_ROWS = 50_000
@@ -63,35 +71,64 @@ IDLE_SAMPLE_SECONDS = 0.25
 # ----------------------------------------------------------------- how many workers
 
 
-def _cpu_times(stat: Path) -> tuple[int, int]:
-    """(idle, total) jiffies of all CPUs from ``/proc/stat``'s first line."""
-    fields = stat.read_text().split("\n", 1)[0].split()
-    values = [int(v) for v in fields[1:]]
-    return values[3] + values[4], sum(values)  # idle + iowait
+def usable_cpus() -> set[int] | None:
+    """The CPUs this process may run on (its affinity: ``taskset``, a container's cpuset),
+    or None where that cannot be asked (then every CPU counts)."""
+    getaffinity = getattr(os, "sched_getaffinity", None)
+    return set(getaffinity(0)) if getaffinity is not None else None
+
+
+def _cpu_times(stat: Path, cpus: set[int] | None = None) -> tuple[int, int]:
+    """(idle, total) jiffies from ``/proc/stat``: of all CPUs (its first line), or summed
+    over the ``cpuN`` lines of ``cpus``."""
+    lines = stat.read_text().splitlines()
+    if cpus is None:
+        rows = [lines[0].split()]
+    else:
+        rows = [
+            fields
+            for fields in (line.split() for line in lines)
+            if fields and fields[0].startswith("cpu") and fields[0][3:].isdigit()
+            if int(fields[0][3:]) in cpus
+        ]
+        if not rows:
+            raise ValueError(f"no line for CPUs {sorted(cpus)} in {stat}")
+    idle = total = 0
+    for fields in rows:
+        values = [int(v) for v in fields[1:]]
+        idle += values[3] + values[4]  # idle + iowait
+        total += sum(values)
+    return idle, total
 
 
 def idle_cores(
-    sample_seconds: float = IDLE_SAMPLE_SECONDS, stat: Path = Path("/proc/stat")
+    sample_seconds: float = IDLE_SAMPLE_SECONDS,
+    stat: Path = Path("/proc/stat"),
+    cpus: set[int] | None = None,
 ) -> float:
-    """How many of this machine's CPUs are idle right now.
+    """How many of the CPUs this process may use are idle right now.
 
+    ``cpus`` defaults to :func:`usable_cpus`: pinned to one core of two (``taskset -c 0``),
+    the other core's idleness is no use to the workers, which would inherit the same mask.
     Measured over ``sample_seconds`` from ``/proc/stat`` (Linux); elsewhere the CPU count
     minus the one-minute load average. A load average lags by a minute, which is why it is
     only the fallback: the 2-core machines this is measured on go from busy to idle often.
+    A container's CPU quota (cgroup ``cpu.max``) is not read: it limits time, not CPUs.
     """
-    cpus = os.cpu_count() or 1
+    allowed = cpus if cpus is not None else usable_cpus()
+    count = len(allowed) if allowed is not None else (os.cpu_count() or 1)
     try:
-        idle0, total0 = _cpu_times(stat)
+        idle0, total0 = _cpu_times(stat, allowed)
         time.sleep(sample_seconds)
-        idle1, total1 = _cpu_times(stat)
+        idle1, total1 = _cpu_times(stat, allowed)
     except (OSError, ValueError, IndexError):
         try:
-            return max(0.0, cpus - os.getloadavg()[0])
+            return max(0.0, count - os.getloadavg()[0])
         except OSError:  # pragma: no cover - no load average either
             return 0.0
     if total1 <= total0:
         return 0.0
-    return cpus * (idle1 - idle0) / (total1 - total0)
+    return count * (idle1 - idle0) / (total1 - total0)
 
 
 def workers_for(idle: float, cpus: int) -> int:
@@ -107,7 +144,8 @@ def workers_for(idle: float, cpus: int) -> int:
 
 def auto_workers() -> int:
     """The worker count for ``--workers auto``: :func:`workers_for` the idle CPUs now."""
-    return workers_for(idle_cores(), os.cpu_count() or 1)
+    allowed = usable_cpus()
+    return workers_for(idle_cores(), len(allowed) if allowed else (os.cpu_count() or 1))
 
 
 @dataclass
