@@ -44,14 +44,36 @@ def create_head_schema(conn: Connection) -> None:
 
     For an empty database, in the caller's transaction (nothing is committed here).
     """
+    from sqlalchemy import create_mock_engine
+
     from rms.schema.tables import metadata
 
-    metadata.create_all(conn, checkfirst=False)
+    # The statements ``metadata.create_all(conn, checkfirst=False)`` executes, in its order,
+    # compiled by the connection's own dialect, sent as one script: one round trip and one
+    # simple-protocol message instead of one extended-protocol execute per statement
+    # (docs/benchmarks.md, issue 31, step 7). SQLAlchemy still writes every statement.
+    dialect = conn.dialect
+    statements: list[str] = []
+
+    def collect(element: Any, *_multiparams: Any, **_params: Any) -> None:
+        statements.append(str(element.compile(dialect=dialect)).strip())
+
+    metadata.create_all(create_mock_engine(conn.engine.url, collect), checkfirst=False)
     # As Alembic creates its table (name, type, key name) and stamps it.
-    conn.exec_driver_sql(
+    statements.append(
         f"CREATE TABLE {VERSION_TABLE} (version_num VARCHAR(32) NOT NULL, "
         "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
     )
-    conn.exec_driver_sql(
+    statements.append(
         f"INSERT INTO {VERSION_TABLE} (version_num) VALUES ('{HEAD_REVISION}')"  # noqa: S608
     )
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if dialect.name == "postgresql":
+            # No parameters: psycopg sends the script as it is (several statements).
+            cursor.execute(";\n".join(statements))
+        else:  # sqlite3 (the test suites' databases) takes one statement per execute
+            for statement in statements:
+                cursor.execute(statement)
+    finally:
+        cursor.close()
