@@ -14,7 +14,8 @@ The order of a run, and why:
 3. In **one** transaction on the target: an advisory lock (one migration at a time), the
    Alembic upgrade if the database was empty, ``ACCESS EXCLUSIVE`` locks on the tables
    (the application cannot write half-way), emptiness checked again under the lock, then
-   ``TRUNCATE`` (which also lets ``COPY FREEZE`` skip later vacuum work), keys/indexes/foreign
+   ``TRUNCATE`` (which also lets ``COPY FREEZE`` skip later vacuum work; tables the run has
+   just created are empty already and need none), keys/indexes/foreign
    keys dropped, binary ``COPY`` of each table in foreign-key order (archived values into
    ``rms_archive``, created risk groups into ``risk_group``), keys/indexes/foreign keys
    recreated (PostgreSQL validates every reference here), checksums compared, the ledger

@@ -3,7 +3,8 @@
 One migration at a time (an advisory lock), the schema created if the database was empty,
 ``ACCESS EXCLUSIVE`` locks on the tables (the application cannot write half-way), emptiness
 checked again under the lock, then ``TRUNCATE`` (which also lets ``COPY FREEZE`` skip later
-vacuum work) and the ledger made ready. After the copy the dropped keys, indexes and foreign
+vacuum work; not for tables this transaction has just created, empty and as good for
+``COPY FREEZE``) and the ledger made ready. After the copy the dropped keys, indexes and foreign
 keys are rebuilt (:func:`rebuild_keys`; PostgreSQL validates every reference then).
 """
 
