@@ -221,10 +221,10 @@ def test_idle_cores_counts_only_the_cpus_the_process_may_use(tmp_path: Path) -> 
 
 
 def test_auto_workers_goes_by_the_cpus_of_the_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel_module, "idle_cores", lambda: 1.0)  # one idle CPU of the set
+    monkeypatch.setattr(parallel_module, "idle_cores", lambda **_: 1.0)  # one idle CPU of the set
     monkeypatch.setattr(parallel_module, "usable_cpus", lambda: {0})
     assert parallel_module.auto_workers() == 0
-    monkeypatch.setattr(parallel_module, "idle_cores", lambda: 2.0)
+    monkeypatch.setattr(parallel_module, "idle_cores", lambda **_: 2.0)
     monkeypatch.setattr(parallel_module, "usable_cpus", lambda: {0, 1})
     assert parallel_module.auto_workers() == 2
 
@@ -232,7 +232,7 @@ def test_auto_workers_goes_by_the_cpus_of_the_process(monkeypatch: pytest.Monkey
 def test_the_chosen_worker_count_is_in_the_report(
     generated_20k: Path, create_pg_database: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(parallel_module, "idle_cores", lambda: 0.4)
+    monkeypatch.setattr(parallel_module, "idle_cores", lambda **_: 0.4)
     options = MigrateOptions(report_path=tmp_path / "r.json", parallel_min_rows=1000)
     report = run_migration(preflight(generated_20k, create_pg_database(), options), options)
     assert report.options["workers"] == 0
