@@ -144,8 +144,9 @@ def workers_for(idle: float, cpus: int) -> int:
 
 def auto_workers() -> int:
     """The worker count for ``--workers auto``: :func:`workers_for` the idle CPUs now."""
-    allowed = usable_cpus()
-    return workers_for(idle_cores(), len(allowed) if allowed else (os.cpu_count() or 1))
+    allowed = usable_cpus()  # asked once: the idle sample and the count use the same CPUs
+    count = len(allowed) if allowed else (os.cpu_count() or 1)
+    return workers_for(idle_cores(cpus=allowed), count)
 
 
 @dataclass
@@ -276,7 +277,17 @@ class ConverterPool:
             submit()
 
     def close(self) -> None:
+        """Let the chunks in flight (at most two per worker) finish, then the workers exit.
+
+        Not ``Pool.terminate()``: it stops the result handler while a worker may be writing a
+        multi-megabyte chunk into the result pipe, holding that pipe's lock, and terminate
+        then waits for the same lock to send its sentinel: the run hung after a Ctrl-C or a
+        lost connection during a parallel COPY (seen about once in six runs of
+        ``tests/migrate/test_parallel.py`` beside another worker's migrations). Waiting costs
+        at most the chunks already submitted; a killed run's workers still die with it
+        (``PR_SET_PDEATHSIG``).
+        """
         if self._pool is not None:
-            self._pool.terminate()
+            self._pool.close()
             self._pool.join()
             self._pool = None
