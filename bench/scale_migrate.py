@@ -28,11 +28,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import psycopg
-
 try:
     from bench.ab_migrate import phase_timings
     from bench.bench_migrate import (
+        bare_copy,
         bench_pgloader,
         bench_rms,
         create_db,
@@ -43,6 +42,7 @@ try:
 except ImportError:  # run as a script: python bench/scale_migrate.py
     from ab_migrate import phase_timings  # type: ignore[no-redef]
     from bench_migrate import (  # type: ignore[no-redef]
+        bare_copy,
         bench_pgloader,
         bench_rms,
         create_db,
@@ -51,9 +51,6 @@ except ImportError:  # run as a script: python bench/scale_migrate.py
     )
     from gen_sqlite import generate  # type: ignore[no-redef]
 from rms.devtools.pgcluster import PgCluster, running_cluster
-from rms.migrate.target import drop_secondary, restore_secondary, secondary_definitions
-from rms.schema.migrations import upgrade
-from rms.transfer.spec import table_specs
 
 
 def parse_cpus(text: str) -> set[int]:
@@ -87,29 +84,6 @@ def pin_cluster(cluster: PgCluster, cpus: set[int]) -> None:
             os.sched_setaffinity(pid, cpus)
         except ProcessLookupError:
             continue
-
-
-def bare_copy(url: str, files: dict[str, tuple[Path, list[str]]]) -> tuple[float, float]:
-    """(b'): seconds of the server-side COPY into bare tables, then of their keys and indexes."""
-    from sqlalchemy import create_engine
-
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
-    upgrade(engine)
-    engine.dispose()
-    with psycopg.connect(url) as conn, conn.cursor() as cur:
-        cur.execute("SET LOCAL maintenance_work_mem = '256MB'")  # as the run's transaction
-        defs = secondary_definitions(cur, [spec.name for spec in table_specs()])
-        drop_secondary(cur, defs)
-        started = time.perf_counter()
-        for spec in table_specs():
-            path, columns = files[spec.name]
-            cols = ", ".join(f'"{c}"' for c in columns)
-            cur.execute(f"COPY \"{spec.name}\" ({cols}) FROM '{path}' (FORMAT csv, NULL '\\N')")
-        copied = time.perf_counter()
-        restore_secondary(cur, defs)
-        keyed = time.perf_counter()
-        conn.commit()
-    return copied - started, keyed - copied
 
 
 def main() -> None:
