@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -20,7 +20,15 @@ from rms.schema.tables import (
     Trade,
     Universe,
 )
-from rms.seed import DemoInUseError, demo_plan, remove_demo, seed_demo, seed_reference
+from rms.seed import (
+    DemoInUseError,
+    demo_plan,
+    has_demo,
+    remove_demo,
+    seed_demo,
+    seed_reference,
+)
+from tests.demo import DEMO_THROUGH
 
 MARCH = datetime(2025, 3, 3, tzinfo=UTC)
 TABLES = (Account, Universe, Trade, DivDeposit, RiskGroup, DivDepositType, Holiday)
@@ -79,7 +87,9 @@ def _owner(db: Database, *, account: str = "demo-mine", symbol: str = "u-mine") 
 
 @pytest.fixture
 def seeded(db: Database) -> Database:
-    db.run(lambda s: (seed_reference(s, [2024, 2025]), seed_demo(s)), write=True)
+    db.run(
+        lambda s: (seed_reference(s, [2024, 2025]), seed_demo(s, through=DEMO_THROUGH)), write=True
+    )
     return db
 
 
@@ -133,3 +143,44 @@ def test_a_deleted_row_of_the_owner_still_counts(seeded: Database) -> None:
         "1 of your trades in the demo account Roth IRA (1 of them deleted, which could "
         "still be undone)"
     ]
+
+
+def _ids(db: Database) -> dict[str, set[str]]:
+    return db.run(
+        lambda s: {
+            str(m.__tablename__): set(s.scalars(select(m.__table__.c.id)))
+            for m in (Account, Universe, Trade, DivDeposit)
+        }
+    )
+
+
+OWNERS = {
+    "accounts": {"demo-mine"},
+    "universe": {"u-mine"},
+    "trades": {"my-trade"},
+    "divDeposits": {"my-deposit"},
+}
+
+
+@pytest.mark.parametrize("reseeded_today", [False, True])
+def test_a_demo_seeded_long_ago_goes_whole(db: Database, reseeded_today: bool) -> None:
+    """Seeded through an earlier day (a year and a half ago, mid-month, with lots then open
+    that the generator sells later), maybe topped up today, removed with today's code."""
+    db.run(
+        lambda s: (seed_reference(s, [2024]), seed_demo(s, through=date(2025, 6, 17))),
+        write=True,
+    )
+    if reseeded_today:
+        db.run(seed_demo, write=True)
+    _owner(db)
+    before = _counts(db)
+    assert before["trades"] > 250 and before["divDeposits"] > 500
+    plan = db.run(demo_plan)
+    assert plan.dependents == [] and plan.total == sum(before[t] - 1 for t in OWNERS)
+    _, deleted = db.run(lambda s: remove_demo(s), write=True)
+    assert deleted == plan.present
+    assert _ids(db) == OWNERS
+    after = _counts(db)
+    for reference in ("risk_group", "divDepositType", "holidays"):
+        assert after[reference] == before[reference]
+    assert not db.run(has_demo)

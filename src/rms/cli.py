@@ -27,7 +27,7 @@ import gc
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -35,15 +35,17 @@ import typer
 from typer._click import core as click_core
 from typer._click import exceptions as click_errors
 
-from rms.clikit import Hooks, command_group, command_settings, hooks_of, stdout_console
-from rms.config_cli import app as config_app
-from rms.cost.cli import app as cost_app
-from rms.devtools.cli import app as dev_app
+from rms.clikit import (
+    Hooks,
+    LazyCommand,
+    command_group,
+    command_settings,
+    hooks_of,
+    stdout_console,
+)
 from rms.errors import InvalidInputError, RmsError
-from rms.export.cli import register as register_export
 from rms.logs import configure_logging, end_status_line, stderr_logging
-from rms.migrate.cli import register as register_migrate
-from rms.roles_cli import register as register_roles
+from rms.migrate.cli import LAZY_COMMANDS as MIGRATE_COMMANDS
 from rms.secrets import default_secret_registry
 
 if TYPE_CHECKING:  # `rms --help` imports no pydantic, SQLAlchemy or psycopg: see _driver_error
@@ -56,15 +58,40 @@ log = logging.getLogger("rms.cli")
 #: Exit statuses: usage and runtime errors, a bug, Ctrl-C.
 EXIT_ERROR, EXIT_BUG, EXIT_INTERRUPTED = 2, 1, 130
 
-app = command_group("RMS portfolio service and its database tools.", name="rms")
-db_app = command_group("Schema, seeding and data migration.")
+# The command modules other than this one are imported only when their command (or its
+# --help) runs: `rms db migrate` does not pay for `rms cost`'s pricing tables, `rms db
+# export`'s progress bars or `rms dev`'s emulator. The groups list them all the same.
+app = command_group(
+    "RMS portfolio service and its database tools.",
+    name="rms",
+    lazy=[
+        LazyCommand("cost", "rms.cost.cli", "app", short_help="What each database option costs."),
+        LazyCommand(
+            "dev", "rms.devtools.cli", "app", help="Developer tools: the Aurora pause emulator."
+        ),
+        LazyCommand("config", "rms.config_cli", "app", help="Show the effective configuration."),
+    ],
+)
+db_app = command_group(
+    "Schema, seeding and data migration.",
+    lazy=[
+        *MIGRATE_COMMANDS,
+        LazyCommand(
+            "export",
+            "rms.export.cli",
+            "register",
+            short_help="Copy the PostgreSQL database into a new SQLite file.",
+        ),
+        LazyCommand(
+            "bootstrap-roles",
+            "rms.roles_cli",
+            "register",
+            short_help="Create the owner and application roles (once, as master).",
+        ),
+    ],
+    lazy_first=True,
+)
 app.add_typer(db_app, name="db")
-app.add_typer(cost_app, name="cost", short_help="What each database option costs.")
-app.add_typer(dev_app, name="dev", help="Developer tools: the Aurora pause emulator.")
-app.add_typer(config_app, name="config", help="Show the effective configuration.")
-register_migrate(db_app)
-register_export(db_app)
-register_roles(db_app)
 
 UrlOption = Annotated[
     str | None,
@@ -474,7 +501,7 @@ def _command_path(args: Sequence[str]) -> str:
     path = ["rms"]
     for arg in args:
         group = getattr(command, "commands", None)
-        if arg.startswith("-") or not isinstance(group, dict) or arg not in group:
+        if arg.startswith("-") or not isinstance(group, Mapping) or arg not in group:
             break
         command = group[arg]
         path.append(arg)

@@ -8,6 +8,9 @@
   wrap at all, so every line arrives whole.
 - :func:`command_settings` reads the settings for a command (``--url`` wins, and errors
   about it name ``--url``, not ``DATABASE_URL``) and sets the log level from them.
+- :class:`LazyCommand` names a command (or a command group) by the module that defines it:
+  a group made with ``lazy=`` lists it, with its one-line help, without importing that
+  module, which is imported only when the command (or its ``--help``) runs.
 - :class:`Hooks` is what a caller may inject into a command instead of environment
   variables read by product code: :func:`rms.cli.main` takes one (tests pass an observer of
   the migration's named points, or an AWS session factory bound to moto) and commands read
@@ -16,12 +19,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
+from gettext import gettext
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
+from typer._click import core as click_core
+from typer._click import formatting as click_formatting
+from typer.core import TyperCommand, TyperGroup
+from typer.models import Default
 
 from rms.aws import SessionFactory
 from rms.errors import ConfigError, InvalidInputError
@@ -33,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PIPE_WIDTH",
     "Hooks",
+    "LazyCommand",
     "command_group",
     "command_settings",
     "hooks_of",
@@ -48,8 +58,143 @@ PIPE_WIDTH = 1000
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-def command_group(help_text: str, **options: Any) -> typer.Typer:
-    """A Typer command group with the package's help layout and no error handling of its own."""
+@dataclass(frozen=True)
+class LazyCommand:
+    """A command of a group, defined in ``module``, imported when it is first looked up.
+
+    ``attribute`` is a Typer app, added as the sub-group ``name`` (with ``help`` and
+    ``short_help`` as :meth:`typer.Typer.add_typer` takes them); or, with ``function``,
+    the command's function (registered with them as :meth:`typer.Typer.command` takes
+    them); otherwise a function that registers the command ``name`` on the group it is
+    given (``register(db_app)``).
+    ``help`` and ``short_help`` are also what the group's help lists for it before it is
+    loaded, so they must be the command's own (tests/test_startup.py compares them).
+    """
+
+    name: str
+    module: str
+    attribute: str
+    help: str | None = None
+    short_help: str | None = None
+    function: bool = False
+
+    def load(self) -> click_core.Command:
+        """The command, as the group would have built it had it been registered eagerly."""
+        found = getattr(import_module(self.module), self.attribute)
+        holder = command_group("")  # the settings its commands inherit from their group
+        if isinstance(found, typer.Typer):
+            # Texts not given stay add_typer's defaults: an explicit None would hide the
+            # app's own help.
+            holder.add_typer(
+                found,
+                name=self.name,
+                help=Default(None) if self.help is None else self.help,
+                short_help=Default(None) if self.short_help is None else self.short_help,
+            )
+        elif self.function:
+            holder.command(self.name, help=self.help, short_help=self.short_help)(found)
+        else:
+            found(holder)
+        return typer.main.get_group(holder).commands[self.name]
+
+    def listed(self) -> click_core.Command:
+        """A stand-in with the same name and help, for the group's list of commands."""
+        return TyperCommand(self.name, help=self.help, short_help=self.short_help)
+
+
+class _Commands(MutableMapping[str, click_core.Command]):
+    """A group's commands, the lazy ones imported on first lookup; in the group's order."""
+
+    def __init__(
+        self, eager: Mapping[str, click_core.Command], lazy: Sequence[LazyCommand], first: bool
+    ) -> None:
+        self._loaded = dict(eager)
+        self._lazy = {spec.name: spec for spec in lazy}
+        names = [spec.name for spec in lazy]
+        self._order = names + list(eager) if first else list(eager) + names
+
+    def is_loaded(self, name: str) -> bool:
+        return name in self._loaded
+
+    def spec(self, name: str) -> LazyCommand | None:
+        return self._lazy.get(name)
+
+    def __getitem__(self, name: str) -> click_core.Command:
+        if name not in self._loaded:
+            if name not in self._lazy:
+                raise KeyError(name)
+            self._loaded[name] = self._lazy[name].load()
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: click_core.Command) -> None:
+        if name not in self._order:
+            self._order.append(name)
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self._order:
+            raise KeyError(name)
+        self._order.remove(name)
+        self._loaded.pop(name, None)
+        self._lazy.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._order))
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._order
+
+
+def _lazy_group_class(lazy: Sequence[LazyCommand], *, first: bool) -> type[TyperGroup]:
+    """A :class:`TyperGroup` whose ``lazy`` commands load on first lookup (before the
+    group's own commands when ``first``, after them otherwise)."""
+
+    class LazyGroup(TyperGroup):
+        def __init__(self, **attrs: Any) -> None:
+            super().__init__(**attrs)
+            self.commands = _Commands(self.commands, lazy, first)
+
+        def list_commands(self, ctx: click_core.Context) -> list[str]:
+            return list(self.commands)  # the names only: listing loads nothing
+
+        def format_commands(
+            self, ctx: click_core.Context, formatter: click_formatting.HelpFormatter
+        ) -> None:
+            # Click's own listing, except that a command not loaded yet is listed through
+            # its stand-in, which carries the same help: listing imports nothing.
+            commands = self.commands
+            assert isinstance(commands, _Commands)
+            rows: list[tuple[str, click_core.Command]] = []
+            for name in self.list_commands(ctx):
+                spec = commands.spec(name)
+                if spec is not None and not commands.is_loaded(name):
+                    cmd: click_core.Command | None = spec.listed()
+                else:
+                    cmd = self.get_command(ctx, name)
+                if cmd is not None and not cmd.hidden:
+                    rows.append((name, cmd))
+            if rows:
+                limit = formatter.width - 6 - max(len(name) for name, _cmd in rows)
+                with formatter.section(gettext("Commands")):
+                    formatter.write_dl([(n, c.get_short_help_str(limit)) for n, c in rows])
+
+    return LazyGroup
+
+
+def command_group(
+    help_text: str, *, lazy: Sequence[LazyCommand] = (), lazy_first: bool = False, **options: Any
+) -> typer.Typer:
+    """A Typer command group with the package's help layout and no error handling of its own.
+
+    ``lazy``: commands listed at once but imported only when run or asked for their help
+    (see :class:`LazyCommand`), after the group's own commands, or before them if
+    ``lazy_first``.
+    """
+    if lazy:
+        options["cls"] = _lazy_group_class(lazy, first=lazy_first)
     return typer.Typer(
         help=help_text,
         no_args_is_help=True,

@@ -6,11 +6,14 @@ missing, so running the seed twice changes nothing the second time.
 Market holidays come from the ``holidays`` package's NYSE calendar (kept up to date by its
 maintainers, special closures included) rather than rules written here.
 
-The demo portfolio is removed by :func:`remove_demo`. Its rows are known exactly: they are
-the ids the generator produces from its fixed seed (``demo-account-1``, ``demo-pdi``,
-``demo-trade-0001``, ``demo-deposit-0001``, ...), recomputed here, never a pattern of names,
-so an owner's row is never taken for a demo row (the API lets a client choose ids, and a
-prefix such as ``demo-`` would not be proof).
+The demo portfolio runs from 2021-01 through the day it is seeded (:func:`seed_demo`), and
+is removed by :func:`remove_demo`. Its rows are known exactly: they are the ids the
+generator produces from its fixed seed (``demo-account-1``, ``demo-pdi``,
+``demo-trade-0001``, ``demo-deposit-0001``, ...), recomputed here through a year after
+today, never a pattern of names, so an owner's row is never taken for a demo row (the API
+lets a client choose ids, and a prefix such as ``demo-`` would not be proof). A month's rows
+do not depend on the day the demo was seeded through, so a demo seeded months ago is found
+whole.
 """
 
 from __future__ import annotations
@@ -170,7 +173,14 @@ _DEMO_SYMBOLS: tuple[tuple[str, str, int, float], ...] = (
 )
 _DEMO_ACCOUNTS = ("Brokerage", "Roth IRA", "Traditional IRA")
 DEMO_FIRST_MONTH = (2021, 1)
-DEMO_LAST_MONTH = (2025, 12)
+#: The months one random stream makes (the demo's rows before it ran to the seeding day, kept
+#: exactly: fixtures were made from them); each later month draws from its own stream.
+_ONE_STREAM_LAST_MONTH = (2025, 12)
+#: A lot bought in the one-stream months is sold by this day or never (as it always was).
+_ONE_STREAM_LAST_SALE = datetime(2025, 12, 28, tzinfo=UTC)
+#: How far past today :func:`demo_ids` looks, and so how far :func:`seed_demo` may reach: a
+#: demo seeded where the clock ran ahead (then copied here) is still recognised.
+_ID_MARGIN = timedelta(days=366)
 
 
 def _months(first: tuple[int, int], last: tuple[int, int]) -> list[tuple[int, int]]:
@@ -185,7 +195,82 @@ def _day_in(rng: random.Random, year: int, month: int) -> datetime:
     return datetime(year, month, rng.randint(1, 28), 15, 30, tzinfo=UTC)
 
 
-def _demo_rows(rng: random.Random) -> dict[type[Row], list[dict[str, Any]]]:
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _demo_month(
+    rng: random.Random,
+    year: int,
+    month: int,
+    rows: dict[type[Row], list[dict[str, Any]]],
+    last_sale: datetime | None,
+) -> None:
+    """One month's deposits, purchases (some sold later) and dividends, appended to ``rows``."""
+    accounts, universe = rows[Account], rows[Universe]
+    trades, deposits = rows[Trade], rows[DivDeposit]
+    for account in accounts:
+        if rng.random() < 0.75:
+            deposits.append(
+                {
+                    "id": f"demo-deposit-{len(deposits) + 1:04d}",
+                    "date": _day_in(rng, year, month),
+                    "amount": float(rng.randrange(250, 2000, 50)),
+                    "accountId": account["id"],
+                    "divDepositTypeId": deposit_type_id("Deposit"),
+                    "universeId": None,
+                }
+            )
+    for _ in range(rng.randint(4, 6)):
+        symbol = rng.choice(universe)
+        buy_date = _day_in(rng, year, month)
+        buy = round(symbol["last_price"] * rng.uniform(0.85, 1.1), 2)
+        sell_date = buy_date + timedelta(days=rng.randint(20, 400))
+        closed = rng.random() < 0.55 and (last_sale is None or sell_date <= last_sale)
+        trades.append(
+            {
+                "id": f"demo-trade-{len(trades) + 1:04d}",
+                "universeId": symbol["id"],
+                "accountId": rng.choice(accounts)["id"],
+                "buy": buy,
+                "sell": round(buy * (1 + rng.gauss(0.03, 0.08)), 2) if closed else 0.0,
+                "buy_date": buy_date,
+                "quantity": rng.randrange(50, 600, 10),
+                "sell_date": sell_date if closed else None,
+            }
+        )
+    month_end = datetime(year, month, 28, tzinfo=UTC)
+    held = [
+        t
+        for t in trades
+        if t["buy_date"] < month_end and (t["sell_date"] is None or t["sell_date"] > month_end)
+    ]
+    for trade in rng.sample(held, min(len(held), 8)):
+        symbol = next(u for u in universe if u["id"] == trade["universeId"])
+        deposits.append(
+            {
+                "id": f"demo-deposit-{len(deposits) + 1:04d}",
+                "date": month_end,
+                "amount": round(trade["quantity"] * symbol["distribution"], 2),
+                "accountId": trade["accountId"],
+                "divDepositTypeId": deposit_type_id("Dividend"),
+                "universeId": trade["universeId"],
+            }
+        )
+
+
+def _demo_rows(seed: int, through: date) -> dict[type[Row], list[dict[str, Any]]]:
+    """The demo portfolio as it stands on ``through``: nothing dated after that day.
+
+    The history is generated month by month up to ``through``'s month, whatever day
+    ``through`` is, and only then cut: the random draws of a month never depend on
+    ``through``, so a row has the same id and content for every ``through`` that includes
+    it (the ids of an earlier cut are a subset of a later one's). 2021-01..2025-12 come from
+    one stream seeded with ``seed`` (the rows the demo always had); each later month from its
+    own stream, seeded with ``seed`` and the month. The cut drops deposits, dividends and
+    purchases after ``through`` and shows a lot sold after ``through`` as still open.
+    """
+    rng = random.Random(seed)  # noqa: S311 - demo data
     accounts = [{"id": f"demo-account-{i + 1}", "name": n} for i, n in enumerate(_DEMO_ACCOUNTS)]
     universe: list[dict[str, Any]] = [
         {
@@ -200,73 +285,55 @@ def _demo_rows(rng: random.Random) -> dict[type[Row], list[dict[str, Any]]]:
         }
         for symbol, group, per_year, price in _DEMO_SYMBOLS
     ]
-    last_day = datetime(DEMO_LAST_MONTH[0], DEMO_LAST_MONTH[1], 28, tzinfo=UTC)
+    rows: dict[type[Row], list[dict[str, Any]]] = {
+        Account: accounts,
+        Universe: universe,
+        Trade: [],
+        DivDeposit: [],
+    }
+    for year, month in _months(DEMO_FIRST_MONTH, (through.year, through.month)):
+        if (year, month) <= _ONE_STREAM_LAST_MONTH:
+            _demo_month(rng, year, month, rows, _ONE_STREAM_LAST_SALE)
+        else:
+            own = random.Random(f"rms-demo:{seed}:{year:04d}-{month:02d}")  # noqa: S311
+            _demo_month(own, year, month, rows, None)
     trades: list[dict[str, Any]] = []
-    deposits: list[dict[str, Any]] = []
-    for year, month in _months(DEMO_FIRST_MONTH, DEMO_LAST_MONTH):
-        for account in accounts:
-            if rng.random() < 0.75:
-                deposits.append(
-                    {
-                        "id": f"demo-deposit-{len(deposits) + 1:04d}",
-                        "date": _day_in(rng, year, month),
-                        "amount": float(rng.randrange(250, 2000, 50)),
-                        "accountId": account["id"],
-                        "divDepositTypeId": deposit_type_id("Deposit"),
-                        "universeId": None,
-                    }
-                )
-        for _ in range(rng.randint(4, 6)):
-            symbol = rng.choice(universe)
-            buy_date = _day_in(rng, year, month)
-            buy = round(symbol["last_price"] * rng.uniform(0.85, 1.1), 2)
-            sell_date = buy_date + timedelta(days=rng.randint(20, 400))
-            closed = rng.random() < 0.55 and sell_date <= last_day
-            trades.append(
-                {
-                    "id": f"demo-trade-{len(trades) + 1:04d}",
-                    "universeId": symbol["id"],
-                    "accountId": rng.choice(accounts)["id"],
-                    "buy": buy,
-                    "sell": round(buy * (1 + rng.gauss(0.03, 0.08)), 2) if closed else 0.0,
-                    "buy_date": buy_date,
-                    "quantity": rng.randrange(50, 600, 10),
-                    "sell_date": sell_date if closed else None,
-                }
-            )
-        month_end = datetime(year, month, 28, tzinfo=UTC)
-        held = [
-            t
-            for t in trades
-            if t["buy_date"] < month_end and (t["sell_date"] is None or t["sell_date"] > month_end)
-        ]
-        for trade in rng.sample(held, min(len(held), 8)):
-            symbol = next(u for u in universe if u["id"] == trade["universeId"])
-            deposits.append(
-                {
-                    "id": f"demo-deposit-{len(deposits) + 1:04d}",
-                    "date": month_end,
-                    "amount": round(trade["quantity"] * symbol["distribution"], 2),
-                    "accountId": trade["accountId"],
-                    "divDepositTypeId": deposit_type_id("Dividend"),
-                    "universeId": trade["universeId"],
-                }
-            )
+    for trade in rows[Trade]:
+        if trade["buy_date"].date() > through:
+            continue
+        sold = trade["sell_date"]
+        trades.append(trade if sold is None or sold.date() <= through else _open(trade))
+    deposits = [d for d in rows[DivDeposit] if d["date"].date() <= through]
     return {Account: accounts, Universe: universe, Trade: trades, DivDeposit: deposits}
+
+
+def _open(trade: dict[str, Any]) -> dict[str, Any]:
+    return {**trade, "sell": 0.0, "sell_date": None}
 
 
 DEMO_SEED = 20240101
 
 
-def seed_demo(session: Session, seed: int = DEMO_SEED) -> SeedResult:
-    """A believable portfolio over 2021-2025 (needs the reference data first).
+def seed_demo(session: Session, seed: int = DEMO_SEED, through: date | None = None) -> SeedResult:
+    """A believable portfolio from 2021-01 through ``through`` (default: today, UTC), needing
+    the reference data first; nothing in it is dated after ``through``.
 
-    Generated from a fixed random seed, so every run produces the same rows.
+    Generated from a fixed random seed, so every run through the same day produces the same
+    rows. Seeding again on a later day inserts only the rows missing (the months since, the
+    rest of the last month); rows already there are not updated: a lot the first seed showed
+    open that the later one would show sold stays open (with no dividends after the day it
+    would have been sold), which is a believable portfolio still, never a contradiction.
+    ``through`` may not be more than a year past today: :func:`remove_demo` would not know
+    those rows.
     """
+    today = _today()
+    through = today if through is None else through
+    if through > today + _ID_MARGIN:
+        raise ValueError(f"demo through {through}: more than a year after today ({today})")
     seed_reference(session, [])
     inserted = {
         str(model.__tablename__): _insert_missing(session, model, rows)
-        for model, rows in _demo_rows(random.Random(seed)).items()  # noqa: S311 - demo data
+        for model, rows in _demo_rows(seed, through).items()
     }
     return SeedResult(inserted)
 
@@ -282,10 +349,16 @@ _DEMO_TABLES: tuple[tuple[type[Row], str], ...] = (
 )
 
 
-@lru_cache(maxsize=1)
 def demo_ids() -> dict[type[Row], frozenset[str]]:
-    """Every id the demo generator makes, by table (whether or not it is in the database)."""
-    rows = _demo_rows(random.Random(DEMO_SEED))  # noqa: S311 - demo data
+    """Every id the demo generator makes through a year after today, by table (whether or not
+    it is in the database): the ids of a demo seeded through any day up to then, since an
+    earlier cut's ids are a subset of a later one's (see :func:`_demo_rows`)."""
+    return _demo_ids_through(_today() + _ID_MARGIN)
+
+
+@lru_cache(maxsize=2)
+def _demo_ids_through(horizon: date) -> dict[type[Row], frozenset[str]]:
+    rows = _demo_rows(DEMO_SEED, horizon)
     return {model: frozenset(r["id"] for r in rows[model]) for model, _ in _DEMO_TABLES}
 
 

@@ -19,6 +19,7 @@ from rms.repo.resources import RESOURCES
 from rms.schema.tables import Trade
 from rms.seed import seed_demo, seed_reference
 from tests.api.conftest import Api
+from tests.demo import DEMO_THROUGH
 
 
 @pytest.fixture
@@ -199,7 +200,7 @@ def test_the_demo_june_2025_is_unchanged_by_a_sale_in_2026(
     client: TestClient, db: Database
 ) -> None:
     """The issue's example: June 2025's open cost basis moved when a lot was sold now."""
-    db.run(lambda s: (seed_reference(s, [2025]), seed_demo(s)), write=True)
+    db.run(lambda s: (seed_reference(s, [2025]), seed_demo(s, through=DEMO_THROUGH)), write=True)
     june = client.get("/api/summary", params={"month": "2025-06"}).json()
     graph = client.get("/api/summary/graph", params={"year": 2025}).json()
     end = datetime(2025, 7, 1, tzinfo=UTC)

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -80,6 +81,30 @@ def _rms(*args: str) -> list[str]:
 def rms(env: dict[str, str], *args: str) -> None:
     done = subprocess.run(_rms(*args), env=env, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, f"rms {' '.join(args)}: {done.stderr}"
+
+
+_SEED_DEMO = """
+import sys
+from datetime import date
+from rms.db import build_database
+from rms.seed import seed_demo
+from rms.settings import load_settings
+
+db = build_database(load_settings())
+try:
+    db.run(lambda s: seed_demo(s, through=date.fromisoformat(sys.argv[1])), write=True)
+finally:
+    db.dispose()
+"""
+
+
+def seed_demo(env: dict[str, str], through: date) -> None:
+    """What ``rms db seed --demo`` adds, but through ``through`` rather than today (so the
+    figures the tests read do not move with the calendar), in a process of its own with
+    the settings ``env`` gives (``rms db seed`` first: the reference data)."""
+    command = [sys.executable, "-c", _SEED_DEMO, through.isoformat()]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, f"seed_demo through {through}: {done.stderr}"
 
 
 @dataclass

@@ -17,6 +17,7 @@ from rms.app import create_app
 from rms.db.database import Database
 from rms.seed import seed_demo, seed_reference
 from rms.settings import Settings
+from tests.demo import DEMO_THROUGH
 from tests.web import browser
 
 BASE_URL = "http://localhost"
@@ -25,7 +26,7 @@ ORIGIN = {"Origin": BASE_URL}
 
 @pytest.fixture
 def app(settings: Settings, db: Database) -> FastAPI:
-    db.run(lambda s: (seed_reference(s, [2025]), seed_demo(s)), write=True)
+    db.run(lambda s: (seed_reference(s, [2025]), seed_demo(s, through=DEMO_THROUGH)), write=True)
     return create_app(settings, db=db)
 
 
@@ -104,7 +105,8 @@ def _env(state_dir: Path, **extra: str) -> dict[str, str]:
 def serve_sqlite(state_dir: Path) -> Iterator[browser.Served]:
     env = _env(state_dir)
     browser.rms(env, "db", "upgrade")
-    browser.rms(env, "db", "seed", "--demo")
+    browser.rms(env, "db", "seed")
+    browser.seed_demo(env, DEMO_THROUGH)
     with browser.serve(env, "sqlite") as served:
         yield served
 
@@ -120,7 +122,8 @@ def serve_postgresql(
         url = database.set(host="127.0.0.1", port=sim.port).render_as_string(False)
         env = _env(state_dir, DATABASE_URL=url)
         browser.rms(env, "db", "upgrade")
-        browser.rms(env, "db", "seed", "--demo", "--allow-non-embedded")
+        browser.rms(env, "db", "seed")
+        browser.seed_demo(env, DEMO_THROUGH)
         with browser.serve(env, "postgresql") as served:
             yield served, sim
 

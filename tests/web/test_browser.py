@@ -15,7 +15,8 @@ from tests.web.browser import DESKTOP, PHONE, Served, Sim, shoot
 
 pytestmark = pytest.mark.slow
 
-#: A month after the demo data ends (2025-12): its figures are only what the test adds.
+#: After the demo data the servers are seeded with (through 2025-12-31, tests/demo.py):
+#: this month's figures are only what the test adds.
 MONTH = "2026-11"
 DEMO_MONTH = "2025-06"
 

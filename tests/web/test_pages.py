@@ -12,6 +12,7 @@ from rms.db.database import Database
 from rms.seed import seed_demo, seed_reference
 from rms.settings import Settings
 from rms.web.words import API_WORDS
+from tests.demo import DEMO_THROUGH
 from tests.web.conftest import BASE_URL, Pages
 
 DEMO_MONTH = "2025-06"
@@ -357,7 +358,7 @@ def test_with_sign_in_off_a_form_from_another_site_is_refused(
 ) -> None:
     # Issue 27 item 3: sign-in off on loopback is still an ambient credential (any page the
     # owner opens can post to 127.0.0.1), so the Origin and form-token checks hold.
-    db.run(lambda s: (seed_reference(s, [2025]), seed_demo(s)), write=True)
+    db.run(lambda s: (seed_reference(s, [2025]), seed_demo(s, through=DEMO_THROUGH)), write=True)
     off = create_app(settings.model_copy(update={"rms_auth": "off"}), db=db, bind_host="127.0.0.1")
     account = "/accounts/demo-account-1"
     deposit = {"kind": "deposit", "amount": "-99999", "date": "2026-03-04"}

@@ -33,7 +33,8 @@ def build_database(
     configured path that does not exist is a typo, refused at the first connect.
     ``serving``: for a long-running service, which waits (within the budget) for a server
     on this machine that refuses connections, as one does while it restarts; a command
-    fails at once there (see :mod:`rms.db.connect`).
+    fails at once there (see :mod:`rms.db.connect`), and its observer's Prometheus
+    metrics are made at once (see :mod:`rms.db.observe`).
     """
     observer = observer or DbObserver(
         cold_start_threshold_seconds=settings.db_cold_start_threshold_seconds,
@@ -41,6 +42,8 @@ def build_database(
         namespace=settings.metrics_namespace,
         environment=settings.environment,
     )
+    if serving:  # a service exposes its metrics: made now, a command's only if asked for
+        observer.metrics()
     policy = retry_policy(settings, serving=serving)
     credentials = credentials_from_settings(settings, session_factory=session_factory)
     engine = create_db_engine(

@@ -1,7 +1,10 @@
 """What the database layer has seen: state for readiness, Prometheus metrics, EMF lines.
 
 One :class:`DbObserver` per app. It owns its own Prometheus registry (so two apps in one
-process, as in tests, never clash) and, when enabled, writes the cold-start and retry
+process, as in tests, never clash), made with its metrics when first asked for (the
+service asks at once; a command, which never exposes them, never imports
+``prometheus_client``: what it records until then is kept and replayed, in order, into
+the metrics when they are made), and, when enabled, writes the cold-start and retry
 figures as CloudWatch embedded-metric-format (EMF) JSON lines, which CloudWatch Logs turns
 into metrics with no agent. Namespace, dimensions and metric names are the contract the
 Terraform alarms use (``infra/modules/monitoring``).
@@ -23,13 +26,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any
-
-from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
+from typing import IO, TYPE_CHECKING, Any
 
 from rms.logs import STATUS
+
+if TYPE_CHECKING:  # imported when the metrics are first asked for: see _Metrics
+    from prometheus_client import CollectorRegistry, Counter, Histogram
+    from prometheus_client.registry import Collector
 
 __all__ = ["EMF_METRICS", "ConnectWait", "DbObserver", "DbState", "PoolFigures"]
 
@@ -100,44 +103,33 @@ class DbState:
     schema_behind: bool | None = None
 
 
-class _PoolCollector(Collector):
-    def __init__(self, figures: Callable[[], PoolFigures | None]) -> None:
-        self._figures = figures
+def _pool_collector(figures: Callable[[], PoolFigures | None]) -> Collector:
+    """The pool's gauges, read from ``figures`` at each scrape."""
+    from prometheus_client.core import GaugeMetricFamily
+    from prometheus_client.registry import Collector
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        figures = self._figures()
-        if figures is None:
-            return
-        for name, value, doc in (
-            ("rms_db_pool_in_use", figures.in_use, "Connections checked out of the pool."),
-            ("rms_db_pool_idle", figures.idle, "Open connections waiting in the pool."),
-            ("rms_db_pool_waiting", figures.waiting, "Requests waiting for a connection."),
-            ("rms_db_pool_size", figures.size, "Configured pool size."),
-        ):
-            yield GaugeMetricFamily(name, doc, value=value)
+    class PoolCollector(Collector):
+        def collect(self) -> Iterator[GaugeMetricFamily]:
+            now = figures()
+            if now is None:
+                return
+            for name, value, doc in (
+                ("rms_db_pool_in_use", now.in_use, "Connections checked out of the pool."),
+                ("rms_db_pool_idle", now.idle, "Open connections waiting in the pool."),
+                ("rms_db_pool_waiting", now.waiting, "Requests waiting for a connection."),
+                ("rms_db_pool_size", now.size, "Configured pool size."),
+            ):
+                yield GaugeMetricFamily(name, doc, value=value)
+
+    return PoolCollector()
 
 
-class DbObserver:
-    """Records connects, cold starts, retries and failures; thread-safe."""
+class _Metrics:
+    """An observer's Prometheus registry and the metrics in it."""
 
-    def __init__(
-        self,
-        *,
-        cold_start_threshold_seconds: float = 2.0,
-        emf: bool = False,
-        namespace: str = "RMS/Database",
-        environment: str = "dev",
-        emf_stream: IO[str] | None = None,
-    ) -> None:
-        self.cold_start_threshold = cold_start_threshold_seconds
-        self.state = DbState()
-        self.started_at = time.time()
-        self._lock = threading.Lock()
-        self._emf = emf
-        self._namespace = namespace
-        self._environment = environment
-        self._emf_stream = emf_stream
-        self.pool_figures: Callable[[], PoolFigures | None] = lambda: None
+    def __init__(self, pool_figures: Callable[[], PoolFigures | None]) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Histogram
+
         self.registry = CollectorRegistry()
         self.connect_attempts = Counter(
             "rms_db_connect_attempts", "Connection attempts.", registry=self.registry
@@ -175,12 +167,92 @@ class DbObserver:
             ["reason"],
             registry=self.registry,
         )
-        self.registry.register(_PoolCollector(lambda: self.pool_figures()))
+        self.registry.register(_pool_collector(pool_figures))
+
+
+class DbObserver:
+    """Records connects, cold starts, retries and failures; thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        cold_start_threshold_seconds: float = 2.0,
+        emf: bool = False,
+        namespace: str = "RMS/Database",
+        environment: str = "dev",
+        emf_stream: IO[str] | None = None,
+    ) -> None:
+        self.cold_start_threshold = cold_start_threshold_seconds
+        self.state = DbState()
+        self.started_at = time.time()
+        self._lock = threading.Lock()
+        self._emf = emf
+        self._namespace = namespace
+        self._environment = environment
+        self._emf_stream = emf_stream
+        self.pool_figures: Callable[[], PoolFigures | None] = lambda: None
+        self._metrics: _Metrics | None = None
+        #: What was recorded before the metrics were made, replayed into them in order.
+        self._pending: list[Callable[[_Metrics], None]] = []
+        self._metrics_lock = threading.Lock()
+
+    # -- the Prometheus metrics, made on first use -------------------------------------------
+
+    def metrics(self) -> _Metrics:
+        """The registry and its metrics: made now if not yet, with what was recorded."""
+        with self._metrics_lock:
+            if self._metrics is None:
+                made = _Metrics(lambda: self.pool_figures())
+                for record in self._pending:
+                    record(made)
+                self._pending.clear()
+                self._metrics = made
+            return self._metrics
+
+    def _record(self, record: Callable[[_Metrics], None]) -> None:
+        with self._metrics_lock:
+            if self._metrics is None:
+                self._pending.append(record)
+                return
+            metrics = self._metrics
+        record(metrics)
+
+    @property
+    def registry(self) -> CollectorRegistry:
+        return self.metrics().registry
+
+    @property
+    def connect_attempts(self) -> Counter:
+        return self.metrics().connect_attempts
+
+    @property
+    def cold_starts(self) -> Counter:
+        return self.metrics().cold_starts
+
+    @property
+    def connect_seconds(self) -> Histogram:
+        return self.metrics().connect_seconds
+
+    @property
+    def cold_start_seconds(self) -> Histogram:
+        return self.metrics().cold_start_seconds
+
+    @property
+    def retries(self) -> Counter:
+        return self.metrics().retries
+
+    @property
+    def connect_failures(self) -> Counter:
+        return self.metrics().connect_failures
+
+    @property
+    def abandoned_connections(self) -> Counter:
+        return self.metrics().abandoned_connections
 
     # -- events ------------------------------------------------------------------------------
 
     def attempt(self) -> None:
-        self.connect_attempts.inc()
+        self._record(lambda m: m.connect_attempts.inc())
 
     def connected(self, seconds: float, *, target: str | None = None, attempts: int = 1) -> None:
         cold = seconds > self.cold_start_threshold
@@ -192,15 +264,15 @@ class DbObserver:
                 attempts,
                 ", a cold start" if cold else "",
             )
-        self.connect_seconds.observe(seconds)
+        self._record(lambda m: m.connect_seconds.observe(seconds))
         with self._lock:
             self.state.last_success_at = time.time()
             self.state.last_connect_seconds = seconds
             self.state.last_connect_cold = cold
             self.state.last_failure_kind = None
         if cold:
-            self.cold_starts.inc()
-            self.cold_start_seconds.observe(seconds)
+            self._record(lambda m: m.cold_starts.inc())
+            self._record(lambda m: m.cold_start_seconds.observe(seconds))
             self._write_emf(ColdStartCount=1, ColdStartDurationMs=round(seconds * 1000, 1))
 
     def waiting(self, wait: ConnectWait) -> None:
@@ -208,12 +280,12 @@ class DbObserver:
         log.info("%s", wait.describe(), extra={STATUS: wait.status()})
 
     def retry(self, reason: str) -> None:
-        self.retries.labels(reason=reason).inc()
+        self._record(lambda m: m.retries.labels(reason=reason).inc())
         name = "TransactionRetryCount" if reason.startswith("transaction") else "ConnectRetryCount"
         self._write_emf(**{name: 1})
 
     def failed(self, kind: str, message: str) -> None:
-        self.connect_failures.labels(kind=kind).inc()
+        self._record(lambda m: m.connect_failures.labels(kind=kind).inc())
         with self._lock:
             self.state.last_failure_at = time.time()
             self.state.last_failure = message
@@ -222,7 +294,7 @@ class DbObserver:
 
     def abandoned(self, reason: str) -> None:
         """A connection did not answer in time and was shut down (see rms.db.watchdog)."""
-        self.abandoned_connections.labels(reason=reason).inc()
+        self._record(lambda m: m.abandoned_connections.labels(reason=reason).inc())
         log.info("abandoned a database connection that did not answer in time (%s)", reason)
 
     def succeeded(self) -> None:

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from rms.migrate.convert import BadValue, converter
 from rms.migrate.fastpath import row_function
-from rms.migrate.parallel import chunk_ranges
 from rms.migrate.report import Problem
 from rms.migrate.sqlite import SourceTable, iter_rows
 from rms.transfer.digest import TableDigest
@@ -274,6 +273,8 @@ def scan_table(
         and not mapping.overrides
         and not rare_checks
     ):
+        from rms.migrate.parallel import chunk_ranges  # loaded with the pool (multiprocessing)
+
         references = {col: ctx.loaded_ids.get(parent, set()) for col, parent in spec.fks}
         ranges = chunk_ranges(conn, source.sql_name, source.rows)
         chunks = pool.chunks(

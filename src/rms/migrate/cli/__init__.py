@@ -17,27 +17,46 @@ always shown without their password. A run's report, backup and quarantine file 
 
 from __future__ import annotations
 
-import typer
+from rms.clikit import LazyCommand
 
-from rms.migrate.cli.load import load_quarantine_cmd, migrate_cmd
-from rms.migrate.cli.runs import rollback_cmd, runs_cmd
-from rms.migrate.cli.verify import verify_cmd
+__all__ = ["LAZY_COMMANDS"]
 
-__all__ = ["register"]
-
-
-def register(db_app: typer.Typer) -> None:
-    """Add ``migrate``, ``load-quarantine``, ``verify``, ``rollback`` and ``runs`` to the
-    ``rms db`` group."""
-    db_app.command("migrate", short_help="Copy a SQLite file into PostgreSQL, verified.")(
-        migrate_cmd
-    )
-    db_app.command(
+#: The commands, each imported (with its module) only when it runs: ``rms db migrate``
+#: loads neither ``runs`` nor ``verify``.
+LAZY_COMMANDS = (
+    LazyCommand(
+        "migrate",
+        "rms.migrate.cli.load",
+        "migrate_cmd",
+        short_help="Copy a SQLite file into PostgreSQL, verified.",
+        function=True,
+    ),
+    LazyCommand(
         "load-quarantine",
+        "rms.migrate.cli.load",
+        "load_quarantine_cmd",
         short_help="Load a corrected quarantine file as a run of its own, verified.",
-    )(load_quarantine_cmd)
-    db_app.command("verify", short_help="Compare a SQLite file with its PostgreSQL copy.")(
-        verify_cmd
-    )
-    db_app.command("rollback", short_help="Remove exactly the rows one run loaded.")(rollback_cmd)
-    db_app.command("runs", short_help="List the migration runs recorded in the target.")(runs_cmd)
+        function=True,
+    ),
+    LazyCommand(
+        "verify",
+        "rms.migrate.cli.verify",
+        "verify_cmd",
+        short_help="Compare a SQLite file with its PostgreSQL copy.",
+        function=True,
+    ),
+    LazyCommand(
+        "rollback",
+        "rms.migrate.cli.runs",
+        "rollback_cmd",
+        short_help="Remove exactly the rows one run loaded.",
+        function=True,
+    ),
+    LazyCommand(
+        "runs",
+        "rms.migrate.cli.runs",
+        "runs_cmd",
+        short_help="List the migration runs recorded in the target.",
+        function=True,
+    ),
+)

@@ -8,22 +8,15 @@ from datetime import UTC
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 from rich.text import Text
 
 from rms.migrate.observe import MigrationObserver
 from rms.migrate.report import MigrationReport
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # rich.progress is imported only when the bars are shown (a terminal)
+    from rich.progress import Progress
+
     from rms.migrate.ledger import RunRecord
 
 __all__ = ["STAND_INS_SHOWN", "RichObserver", "accounting_lines", "runs_table", "summary"]
@@ -32,10 +25,32 @@ __all__ = ["STAND_INS_SHOWN", "RichObserver", "accounting_lines", "runs_table", 
 STAND_INS_SHOWN = 20
 
 
-class _RowsPerSecond(ProgressColumn):
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.0f} rows/s" if speed else "", style="progress.data.speed")
+def _progress(console: Console) -> Progress:
+    """The bars: a line per table with its rows, rows/s and elapsed time."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        Task,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    class RowsPerSecond(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:,.0f} rows/s" if speed else "", style="progress.data.speed")
+
+    return Progress(
+        TextColumn("{task.description:<16}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RowsPerSecond(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
 
 
 class RichObserver(MigrationObserver):
@@ -48,15 +63,7 @@ class RichObserver(MigrationObserver):
         self.progress: Progress | None = None
         self.tasks: dict[str, int] = {}
         if show:
-            self.progress = Progress(
-                TextColumn("{task.description:<16}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                _RowsPerSecond(),
-                TimeElapsedColumn(),
-                console=console,
-                transient=False,
-            )
+            self.progress = _progress(console)
 
     def __enter__(self) -> RichObserver:
         if self.progress is not None:
