@@ -100,3 +100,14 @@ def test_the_driver_error_module_loads_without_the_engine_models_or_settings() -
     )
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert json.loads(proc.stdout) == []
+
+
+def test_the_migration_path_loads_the_core_tables_without_the_orm() -> None:
+    probe = (
+        "import json, sys; "
+        "import rms.migrate.load, rms.migrate.plan, rms.migrate.cli.load, rms.transfer.spec; "
+        "print(json.dumps(sorted(m for m in ('sqlalchemy.orm', 'rms.schema.tables', "
+        "'rms.schema.core') if m in sys.modules)))"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert json.loads(proc.stdout) == ["rms.schema.core"]
