@@ -64,13 +64,13 @@ _SQLITE_CHECK = re.compile(r"CHECK constraint failed: (\w+)")
 
 @cache
 def _constraint_columns() -> dict[str, tuple[str, list[str]]]:
-    """Constraint or index name -> (table, columns), from the models (Prisma's names).
+    """Constraint or index name -> (table, columns), from the tables (Prisma's names).
 
     Unique keys are unique *indexes* (as Prisma creates them), and PostgreSQL reports a
     violation of one under the index's name, so indexes are mapped as well as constraints.
     A CHECK constraint names no columns; ``<table>_<column>_check`` gives its column.
     """
-    from rms.schema.tables import metadata  # the models only when a constraint failed
+    from rms.schema.core import metadata  # the tables only when a constraint failed
 
     found: dict[str, tuple[str, list[str]]] = {}
     for table in metadata.tables.values():

@@ -32,8 +32,8 @@ from rms.db.pg import PgCursor, sql
 from rms.export.check import json_as_stored
 from rms.export.errors import ExportSourceError
 from rms.export.report import ValueProblem
+from rms.schema.core import SERVICE_STATE_TABLES
 from rms.schema.head import stored_revision
-from rms.schema.tables import SERVICE_STATE_TABLES
 from rms.transfer.digest import canonical_json
 from rms.transfer.spec import ColumnSpec, Kind, TableSpec
 

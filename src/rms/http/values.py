@@ -282,7 +282,7 @@ Cusip = Annotated[
         pattern=CUSIP_PATTERN,
     ),
 ]
-#: The application's ``CusipCacheSource`` enum (rms.schema.tables.CUSIP_CACHE_SOURCES).
+#: The application's ``CusipCacheSource`` enum (rms.schema.core.CUSIP_CACHE_SOURCES).
 CusipSource = Literal["THIRTEENF", "YAHOO_FINANCE"]
 #: Text in a response: whatever a row holds, sendable (see :func:`displayable`).
 Text = Annotated[str, AfterValidator(displayable)]

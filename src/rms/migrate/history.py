@@ -92,7 +92,7 @@ BOOKKEEPING_TABLES: frozenset[str] = frozenset({"_prisma_migrations"})
 
 #: Our own bookkeeping, in a file rms wrote (the embedded database): which Alembic revision
 #: the file is at (it describes that file's schema; the target keeps its own), and the
-#: service's sign-in sessions (``rms_session``, :data:`rms.schema.tables.SERVICE_STATE_TABLES`:
+#: service's sign-in sessions (``rms_session``, :data:`rms.schema.core.SERVICE_STATE_TABLES`:
 #: a session belongs to the database it was made in). Accounted for and not carried.
 OWN_BOOKKEEPING_TABLES: frozenset[str] = frozenset({"alembic_version", "rms_session"})
 

@@ -7,7 +7,7 @@ head?" or to build the head schema in an empty one (``rms db migrate``) does not
 * :data:`HEAD_REVISION` is the newest revision of ``rms/schema/alembic/versions``
   (``tests/schema/test_head.py`` checks it against Alembic's own answer);
 * :func:`stored_revision` reads a database's ``alembic_version`` the way Alembic does;
-* :func:`create_head_schema` builds an empty database at the head from the models and
+* :func:`create_head_schema` builds an empty database at the head from the tables and
   stamps it, the way Alembic's cookbook describes ("building an up to date database from
   scratch": ``create_all`` then ``stamp head``). The same test checks that the result is,
   by ``pg_dump --schema-only``, the schema ``alembic upgrade head`` builds.
@@ -46,7 +46,7 @@ def create_head_schema(conn: Connection) -> None:
     """
     from sqlalchemy import create_mock_engine
 
-    from rms.schema.tables import metadata
+    from rms.schema.core import metadata
 
     # The statements ``metadata.create_all(conn, checkfirst=False)`` executes, in its order,
     # compiled by the connection's own dialect, sent as one script: one round trip and one

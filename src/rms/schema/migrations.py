@@ -21,7 +21,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
-from rms.schema.tables import metadata
+from rms.schema.core import metadata
 
 __all__ = [
     "alembic_config",
@@ -97,6 +97,6 @@ def head_revision() -> str:
 
 
 def schema_diff(connection: Connection) -> list[Any]:
-    """Differences between the models and the live database (empty when they agree)."""
+    """Differences between the tables and the live database (empty when they agree)."""
     ctx = MigrationContext.configure(connection, opts={"compare_type": True})
     return list(compare_metadata(ctx, metadata))

@@ -1,4 +1,4 @@
-"""What the migration knows about each target table, derived from the SQLAlchemy models.
+"""What the migration knows about each target table, derived from :mod:`rms.schema.core`.
 
 One description (column kinds, nullability, defaults for columns older files lack, unique
 columns, foreign keys, load order) drives the converter, the loader, the checksums and the
@@ -14,7 +14,7 @@ from typing import Any, Literal
 from sqlalchemy import Boolean, Double, Enum, Integer, Table, Text, UniqueConstraint
 from sqlalchemy.types import JSON
 
-from rms.schema.tables import SERVICE_STATE_TABLES, metadata
+from rms.schema.core import SERVICE_STATE_TABLES, metadata
 from rms.schema.types import UTCDateTime
 
 __all__ = ["ColumnSpec", "Kind", "TableSpec", "table_specs"]
@@ -106,8 +106,8 @@ def _default(table: Table, name: str) -> tuple[bool, Any]:
 
 @cache
 def table_specs() -> tuple[TableSpec, ...]:
-    """Every table the tools move, in foreign-key order (parents first): the models'
-    tables but :data:`~rms.schema.tables.SERVICE_STATE_TABLES`."""
+    """Every table the tools move, in foreign-key order (parents first): the schema's
+    tables but :data:`~rms.schema.core.SERVICE_STATE_TABLES`."""
     parents = {fk.column.table.name for t in metadata.tables.values() for fk in t.foreign_keys}
     specs = []
     for table in metadata.sorted_tables:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
-from rms.schema.tables import metadata
+from rms.schema.core import metadata
 
 config = context.config
 
