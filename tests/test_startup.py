@@ -266,11 +266,6 @@ def test_the_progress_bars_load_rich_progress_only_when_shown() -> None:
 
 
 def test_the_migration_path_loads_the_core_tables_without_the_orm() -> None:
-    probe = (
-        "import json, sys; "
-        "import rms.migrate.load, rms.migrate.plan, rms.migrate.cli.load, rms.transfer.spec; "
-        "print(json.dumps(sorted(m for m in ('sqlalchemy.orm', 'rms.schema.tables', "
-        "'rms.schema.core') if m in sys.modules)))"
-    )
-    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert json.loads(proc.stdout) == ["rms.schema.core"]
+    code = "import rms.migrate.load, rms.migrate.plan, rms.migrate.cli.load, rms.transfer.spec"
+    watch = ("sqlalchemy.orm", "rms.schema.tables", "rms.schema.core")
+    assert _loaded_by(code, watch) == ["rms.schema.core"]
