@@ -269,3 +269,14 @@ def test_the_migration_path_loads_the_core_tables_without_the_orm() -> None:
     code = "import rms.migrate.load, rms.migrate.plan, rms.migrate.cli.load, rms.transfer.spec"
     watch = ("sqlalchemy.orm", "rms.schema.tables", "rms.schema.core")
     assert _loaded_by(code, watch) == ["rms.schema.core"]
+
+
+def test_a_database_loads_the_orm_with_its_first_unit_of_work_only() -> None:
+    code = (
+        "from sqlalchemy import create_engine, text\n"
+        "from rms.db.database import Database\n"
+        "db = Database(create_engine('sqlite://'))\n"
+        "import sys; assert 'sqlalchemy.orm' not in sys.modules\n"
+        "assert db.run(lambda s: s.execute(text('SELECT 1')).scalar()) == 1"
+    )
+    assert _loaded_by(code, ("sqlalchemy.orm",)) == ["sqlalchemy.orm"]

@@ -25,11 +25,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.orm import Session, sessionmaker
 
 from rms.db.connect import RetryPolicy
 from rms.db.deadline import Deadline, current_deadline, deadline_error
@@ -38,6 +37,9 @@ from rms.db.errors import DRIVER_ERRORS, Failure, classify, translate_db_error
 from rms.db.observe import DbObserver
 from rms.db.pool import pool_figures
 from rms.errors import DatabaseMissingError, DatabaseUnavailableError
+
+if TYPE_CHECKING:  # the ORM is imported with the first unit of work (see Database._sessions)
+    from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = ["Database"]
 
@@ -64,14 +66,29 @@ class Database:
         self._waiting_lock = threading.Lock()  # request threads update it concurrently
         self._sqlite_writer = threading.Lock()  # one SQLite write transaction at a time
         self.observer.pool_figures = lambda: pool_figures(engine, self._waiting)
-        if bind is None:
-            self._sessions = sessionmaker(engine, expire_on_commit=False)
-        else:
-            # Tests bind to an outer connection whose transaction is rolled back afterwards;
-            # each unit of work then runs inside a SAVEPOINT of it.
-            self._sessions = sessionmaker(
-                bind=bind, expire_on_commit=False, join_transaction_mode="create_savepoint"
-            )
+        self._bind = bind
+        self._session_factory: sessionmaker[Session] | None = None
+        self._session_factory_lock = threading.Lock()
+
+    def _sessions(self) -> Session:
+        """A new session. The factory, and with it the ORM, is made on first use: a command
+        that only needs the engine (``rms db migrate``) never imports ``sqlalchemy.orm``."""
+        with self._session_factory_lock:
+            if self._session_factory is None:
+                from sqlalchemy.orm import sessionmaker
+
+                if self._bind is None:
+                    self._session_factory = sessionmaker(self.engine, expire_on_commit=False)
+                else:
+                    # Tests bind to an outer connection whose transaction is rolled back
+                    # afterwards; each unit of work then runs inside a SAVEPOINT of it.
+                    self._session_factory = sessionmaker(
+                        bind=self._bind,
+                        expire_on_commit=False,
+                        join_transaction_mode="create_savepoint",
+                    )
+            factory = self._session_factory
+        return factory()
 
     @property
     def dialect(self) -> str:
