@@ -79,13 +79,13 @@ db_app = command_group(
         LazyCommand(
             "export",
             "rms.export.cli",
-            "register",
+            "export_cmd",
             short_help="Copy the PostgreSQL database into a new SQLite file.",
         ),
         LazyCommand(
             "bootstrap-roles",
             "rms.roles_cli",
-            "register",
+            "bootstrap_roles_cmd",
             short_help="Create the owner and application roles (once, as master).",
         ),
     ],

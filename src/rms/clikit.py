@@ -63,10 +63,8 @@ class LazyCommand:
     """A command of a group, defined in ``module``, imported when it is first looked up.
 
     ``attribute`` is a Typer app, added as the sub-group ``name`` (with ``help`` and
-    ``short_help`` as :meth:`typer.Typer.add_typer` takes them); or, with ``function``,
-    the command's function (registered with them as :meth:`typer.Typer.command` takes
-    them); otherwise a function that registers the command ``name`` on the group it is
-    given (``register(db_app)``).
+    ``short_help`` as :meth:`typer.Typer.add_typer` takes them), or the command's function
+    (registered with them as :meth:`typer.Typer.command` takes them).
     ``help`` and ``short_help`` are also what the group's help lists for it before it is
     loaded, so they must be the command's own (tests/test_startup.py compares them).
     """
@@ -76,7 +74,6 @@ class LazyCommand:
     attribute: str
     help: str | None = None
     short_help: str | None = None
-    function: bool = False
 
     def load(self) -> click_core.Command:
         """The command, as the group would have built it had it been registered eagerly."""
@@ -91,10 +88,8 @@ class LazyCommand:
                 help=Default(None) if self.help is None else self.help,
                 short_help=Default(None) if self.short_help is None else self.short_help,
             )
-        elif self.function:
-            holder.command(self.name, help=self.help, short_help=self.short_help)(found)
         else:
-            found(holder)
+            holder.command(self.name, help=self.help, short_help=self.short_help)(found)
         return typer.main.get_group(holder).commands[self.name]
 
     def listed(self) -> click_core.Command:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from rms.db.roles import RolePlan
 
-__all__ = ["plan_from", "register"]
+__all__ = ["bootstrap_roles_cmd", "plan_from"]
 
 OWNER_PASSWORD_ENV, APP_PASSWORD_ENV = "RMS_OWNER_DB_PASSWORD", "RMS_APP_DB_PASSWORD"
 #: The default role names (rms.db.roles.OWNER_ROLE, APP_ROLE; not imported from there so
@@ -71,55 +71,49 @@ def plan_from(
     )
 
 
-def register(db_app: typer.Typer) -> None:
-    """Add ``bootstrap-roles`` to the ``rms db`` group."""
+def bootstrap_roles_cmd(
+    ctx: typer.Context,
+    owner: Annotated[
+        str, typer.Option("--owner-role", metavar="ROLE", help="Owns the schema; migrates.")
+    ] = OWNER_ROLE,
+    app: Annotated[
+        str, typer.Option("--app-role", metavar="ROLE", help="The service's login.")
+    ] = APP_ROLE,
+    auth: Annotated[
+        AuthChoice,
+        typer.Option(
+            "--auth",
+            help="iam: grant rds_iam (RDS/Aurora IAM authentication); password: set "
+            f"the passwords from {OWNER_PASSWORD_ENV} and {APP_PASSWORD_ENV}.",
+        ),
+    ] = AuthChoice.iam,
+    reset_passwords: Annotated[
+        bool,
+        typer.Option(
+            "--reset-passwords", help="With --auth password: set them on existing roles too."
+        ),
+    ] = False,
+) -> None:
+    """Create the owner and application roles and their grants; idempotent.
 
-    @db_app.command(
-        "bootstrap-roles", short_help="Create the owner and application roles (once, as master)."
+    Run once as the master user, before or after the first `rms db upgrade`; then
+    migrate as the owner role and serve as the application role.
+    """
+    from rms.db import build_database
+    from rms.db.deadline import command_budget
+    from rms.db.roles import bootstrap_roles
+
+    plan = plan_from(
+        os.environ, owner=owner, app=app, auth=auth.value, reset_passwords=reset_passwords
     )
-    def bootstrap_roles_cmd(
-        ctx: typer.Context,
-        owner: Annotated[
-            str, typer.Option("--owner-role", metavar="ROLE", help="Owns the schema; migrates.")
-        ] = OWNER_ROLE,
-        app: Annotated[
-            str, typer.Option("--app-role", metavar="ROLE", help="The service's login.")
-        ] = APP_ROLE,
-        auth: Annotated[
-            AuthChoice,
-            typer.Option(
-                "--auth",
-                help="iam: grant rds_iam (RDS/Aurora IAM authentication); password: set "
-                f"the passwords from {OWNER_PASSWORD_ENV} and {APP_PASSWORD_ENV}.",
-            ),
-        ] = AuthChoice.iam,
-        reset_passwords: Annotated[
-            bool,
-            typer.Option(
-                "--reset-passwords", help="With --auth password: set them on existing roles too."
-            ),
-        ] = False,
-    ) -> None:
-        """Create the owner and application roles and their grants; idempotent.
-
-        Run once as the master user, before or after the first `rms db upgrade`; then
-        migrate as the owner role and serve as the application role.
-        """
-        from rms.db import build_database
-        from rms.db.deadline import command_budget
-        from rms.db.roles import bootstrap_roles
-
-        plan = plan_from(
-            os.environ, owner=owner, app=app, auth=auth.value, reset_passwords=reset_passwords
-        )
-        plan.check()
-        settings = command_settings(ctx)
-        db = build_database(settings, session_factory=hooks_of(ctx).session_factory)
-        try:
-            with command_budget(settings):
-                report = bootstrap_roles(db.engine, plan)
-        finally:
-            db.dispose()
-        out = stdout_console()
-        for line in report.lines():
-            out.print(line, markup=False, soft_wrap=True)
+    plan.check()
+    settings = command_settings(ctx)
+    db = build_database(settings, session_factory=hooks_of(ctx).session_factory)
+    try:
+        with command_budget(settings):
+            report = bootstrap_roles(db.engine, plan)
+    finally:
+        db.dispose()
+    out = stdout_console()
+    for line in report.lines():
+        out.print(line, markup=False, soft_wrap=True)

@@ -30,7 +30,7 @@ from rms.clikit import command_settings, hooks_of, stderr_console, stdout_consol
 from rms.export.observe import ExportObserver
 from rms.export.report import ExportReport
 
-__all__ = ["register"]
+__all__ = ["export_cmd"]
 
 
 class _Progress(ExportObserver):
@@ -98,66 +98,60 @@ def _summary(report: ExportReport) -> Table:
     return table
 
 
-def register(db_app: typer.Typer) -> None:
-    """Add ``export`` to the ``rms db`` command group."""
+def export_cmd(
+    ctx: typer.Context,
+    to: Annotated[Path, typer.Option("--to", metavar="FILE", help="The SQLite file to create.")],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace FILE if it exists (atomically).")
+    ] = False,
+    report_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            metavar="FILE",
+            help="JSON report (default: <state dir>/export/<run id>/report.json).",
+        ),
+    ] = None,
+    prisma_migrations: Annotated[
+        Path | None,
+        typer.Option(
+            "--prisma-migrations",
+            metavar="DIR",
+            help="The application's prisma/migrations directory: record the real "
+            "checksums of its migrations in the file.",
+        ),
+    ] = None,
+) -> None:
+    """Copy the configured PostgreSQL database (DATABASE_URL or DB_*) into a new SQLite
+    file that our service and the application both open: one snapshot, verified before
+    it is put in place."""
+    from rms.db import build_database
+    from rms.export.run import ExportOptions, export_database
 
-    @db_app.command("export", short_help="Copy the PostgreSQL database into a new SQLite file.")
-    def export_cmd(
-        ctx: typer.Context,
-        to: Annotated[
-            Path, typer.Option("--to", metavar="FILE", help="The SQLite file to create.")
-        ],
-        replace: Annotated[
-            bool, typer.Option("--replace", help="Replace FILE if it exists (atomically).")
-        ] = False,
-        report_path: Annotated[
-            Path | None,
-            typer.Option(
-                "--report",
-                metavar="FILE",
-                help="JSON report (default: <state dir>/export/<run id>/report.json).",
-            ),
-        ] = None,
-        prisma_migrations: Annotated[
-            Path | None,
-            typer.Option(
-                "--prisma-migrations",
-                metavar="DIR",
-                help="The application's prisma/migrations directory: record the real "
-                "checksums of its migrations in the file.",
-            ),
-        ] = None,
-    ) -> None:
-        """Copy the configured PostgreSQL database (DATABASE_URL or DB_*) into a new SQLite
-        file that our service and the application both open: one snapshot, verified before
-        it is put in place."""
-        from rms.db import build_database
-        from rms.export.run import ExportOptions, export_database
-
-        out, err = stdout_console(), stderr_console()
-        settings = command_settings(ctx)
-        hooks = hooks_of(ctx)
-        progress = _Progress(out, out.is_terminal, hooks.migration_events)
-        options = ExportOptions(
-            replace=replace,
-            report_path=report_path,
-            work_root=None if report_path else settings.state_path("export"),
-            prisma_migrations=prisma_migrations,
-            observer=progress,
-        )
-        db = build_database(settings, session_factory=hooks.session_factory)
-        try:
-            with progress:
-                report = export_database(db, to, options)
-        finally:
-            db.dispose()
-        for warning in report.warnings:
-            err.print(f"warning: {warning}", markup=False, highlight=False)
-        out.print(_summary(report))
-        out.print(
-            f"{report.rows} rows exported from {report.source} to {report.target} and verified "
-            "(counts and checksums on both sides, foreign keys, integrity); "
-            f"report {report.report_path}",
-            markup=False,
-            highlight=False,
-        )
+    out, err = stdout_console(), stderr_console()
+    settings = command_settings(ctx)
+    hooks = hooks_of(ctx)
+    progress = _Progress(out, out.is_terminal, hooks.migration_events)
+    options = ExportOptions(
+        replace=replace,
+        report_path=report_path,
+        work_root=None if report_path else settings.state_path("export"),
+        prisma_migrations=prisma_migrations,
+        observer=progress,
+    )
+    db = build_database(settings, session_factory=hooks.session_factory)
+    try:
+        with progress:
+            report = export_database(db, to, options)
+    finally:
+        db.dispose()
+    for warning in report.warnings:
+        err.print(f"warning: {warning}", markup=False, highlight=False)
+    out.print(_summary(report))
+    out.print(
+        f"{report.rows} rows exported from {report.source} to {report.target} and verified "
+        "(counts and checksums on both sides, foreign keys, integrity); "
+        f"report {report.report_path}",
+        markup=False,
+        highlight=False,
+    )
