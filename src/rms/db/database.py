@@ -73,22 +73,23 @@ class Database:
     def _sessions(self) -> Session:
         """A new session. The factory, and with it the ORM, is made on first use: a command
         that only needs the engine (``rms db migrate``) never imports ``sqlalchemy.orm``."""
-        with self._session_factory_lock:
-            if self._session_factory is None:
-                from sqlalchemy.orm import sessionmaker
-
-                if self._bind is None:
-                    self._session_factory = sessionmaker(self.engine, expire_on_commit=False)
-                else:
-                    # Tests bind to an outer connection whose transaction is rolled back
-                    # afterwards; each unit of work then runs inside a SAVEPOINT of it.
-                    self._session_factory = sessionmaker(
-                        bind=self._bind,
-                        expire_on_commit=False,
-                        join_transaction_mode="create_savepoint",
-                    )
-            factory = self._session_factory
+        factory = self._session_factory
+        if factory is None:  # the lock only until the factory is made, not per request
+            with self._session_factory_lock:
+                factory = self._session_factory or self._make_session_factory()
+                self._session_factory = factory
         return factory()
+
+    def _make_session_factory(self) -> sessionmaker[Session]:
+        from sqlalchemy.orm import sessionmaker
+
+        if self._bind is None:
+            return sessionmaker(self.engine, expire_on_commit=False)
+        # Tests bind to an outer connection whose transaction is rolled back afterwards;
+        # each unit of work then runs inside a SAVEPOINT of it.
+        return sessionmaker(
+            bind=self._bind, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
 
     @property
     def dialect(self) -> str:
