@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
+from typing import Any
 
+import pytest
 from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
 
 from rms.app import create_app
+from rms.devtools.pgcluster import free_port
 from rms.schema.migrations import alembic_config, head_revision
 from rms.settings import load_settings
 from tests.api.conftest import Api, signed_in_client
@@ -134,6 +138,27 @@ def test_a_configured_sqlite_file_that_is_gone_answers_503_never_500(tmp_path: P
         assert "no SQLite database at" in response.json()["detail"]
         assert client.get("/health/ready").status_code == 503
     assert not missing.exists()
+
+
+def test_a_database_host_name_that_does_not_resolve_answers_503_never_500(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A name missing from DNS (a typo, or a moment of a failover's renaming) is the
+    database being unreachable: 503 with Retry-After, not an internal error."""
+    real = socket.getaddrinfo
+
+    def resolver(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "db.example.test":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    url = f"postgresql://rms@db.example.test:{free_port()}/rms"
+    with signed_in_client(create_app(load_settings(database_url=url))) as client:
+        response = client.get("/api/accounts")
+    assert response.status_code == 503, response.text
+    assert response.headers["Retry-After"]
+    assert "host name does not resolve" in response.json()["detail"]
 
 
 def test_invented_methods_and_paths_add_no_metric_series(

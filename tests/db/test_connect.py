@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import socket
 import time
 from typing import Any
 
@@ -122,6 +123,60 @@ def test_unreachable_server_is_retried_within_the_budget() -> None:
     assert 2 <= attempts <= 1.0 / 0.025 + 1  # bounded by budget / shortest pause
     assert sum(sleeps) <= 1.0
     assert observer.snapshot().last_failure_kind == "budget"
+
+
+class Resolver:
+    """The machine's resolver, failing for the first ``failures`` look-ups of the host.
+
+    ``socket.getaddrinfo`` is the operating system's, not the database's: psycopg resolves
+    host names with it before libpq connects, so this is where DNS trouble shows.
+    """
+
+    def __init__(self, host: str, failures: int, code: int) -> None:
+        self.host, self.failures, self.code = host, failures, code
+        self.lookups = 0
+        self._real = socket.getaddrinfo
+
+    def __call__(self, host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == self.host:
+            self.lookups += 1
+            if self.lookups <= self.failures:
+                raise socket.gaierror(self.code, _GAI[self.code])
+            host = "127.0.0.1"
+        return self._real(host, *args, **kwargs)
+
+
+_GAI = {
+    socket.EAI_AGAIN: "Temporary failure in name resolution",
+    socket.EAI_NONAME: "Name or service not known",
+}
+
+
+def test_a_resolver_failing_for_a_moment_is_ridden_through(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    resolver = Resolver("db.example.test", failures=2, code=socket.EAI_AGAIN)
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    observer = DbObserver()
+    params = {**_params(pg_url), "host": "db.example.test"}
+    conn = ColdStartConnector(_policy(), observer).connect(params)
+    assert conn.execute("SELECT 1").fetchone() == (1,)
+    conn.close()
+    assert resolver.lookups == 3 and observer.connect_attempts._value.get() == 3
+
+
+def test_a_name_that_does_not_exist_is_reported_at_once_as_unreachable(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    resolver = Resolver("db.example.test", failures=1, code=socket.EAI_NONAME)
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    observer = DbObserver()
+    params = {**_params(pg_url), "host": "db.example.test"}
+    with pytest.raises(DatabaseUnavailableError) as info:
+        ColdStartConnector(_policy(), observer).connect(params)
+    assert resolver.lookups == 1  # a typo is not retried for the whole budget
+    assert "host name does not resolve" in str(info.value)
+    assert "'db.example.test'" in str(info.value)
 
 
 def test_backoff_never_overflows() -> None:

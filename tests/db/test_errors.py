@@ -34,6 +34,29 @@ def test_refused_connection_is_retryable() -> None:
     assert isinstance(translate_db_error(exc), DatabaseUnavailableError)
 
 
+@pytest.mark.parametrize(
+    ("message", "temporary"),
+    [
+        # libpq's wording, and psycopg's (which resolves names itself before libpq connects)
+        ('could not translate host name "db" to address: Name or service not known', False),
+        ("failed to resolve host 'db': [Errno -2] Name or service not known", None),
+        ("failed to resolve host 'db': [Errno -3] Temporary failure in name resolution", True),
+        (
+            'could not translate host name "db" to address: Temporary failure in name resolution',
+            True,
+        ),
+    ],
+)
+def test_a_name_that_does_not_resolve_is_unreachable_and_retried_only_if_temporary(
+    message: str, temporary: bool
+) -> None:
+    exc = psycopg.OperationalError(message)
+    assert classify(exc) is (Failure.RETRY_CONNECT if temporary else Failure.FATAL)
+    translated = translate_db_error(exc)
+    assert isinstance(translated, DatabaseUnavailableError)  # a 503, never a 500
+    assert "db" in str(translated)
+
+
 def test_unknown_role_is_an_auth_failure(pg_url: str) -> None:
     dsn = libpq(pg_url).replace("postgres@", "nobody_here@")
     exc = _connect_error(dsn)

@@ -80,11 +80,19 @@ class HostsFile:
         self.point(address)
 
     def point(self, address: str) -> None:
-        # Rewritten in place: the bind mount is of this inode, a new file would not show.
-        with self.path.open("r+" if self.path.exists() else "w") as fh:
-            fh.seek(0)
-            fh.truncate()
-            fh.write(f"127.0.0.1 localhost\n::1 localhost\n{address} {NAME}\n")
+        """Move the name to ``address`` as DNS does: at every moment it resolves, to the old
+        address or the new one (never to nothing, as a truncate-then-write would allow).
+
+        Rewritten in place (the bind mount is of this inode; a new file would not show), in
+        one write of the same length: both addresses are as long as each other.
+        """
+        content = f"127.0.0.1 localhost\n::1 localhost\n{address} {NAME}\n".encode()
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            assert os.fstat(fd).st_size in (0, len(content)), "addresses of unequal length"
+            os.pwrite(fd, content, 0)
+        finally:
+            os.close(fd)
 
 
 @dataclass

@@ -61,6 +61,12 @@ def _wait_for(outcomes: list[Outcome], condition: object, what: str, timeout: fl
         time.sleep(0.05)
 
 
+def _errors_in(log: str, limit: int = 4000) -> str:
+    """The log from its first ERROR line (or its last lines), at most ``limit`` characters."""
+    at = log.find(" ERROR ")
+    return log[at : at + limit] if at >= 0 else log[-limit:]
+
+
 def test_failover_under_load_loses_nothing_duplicates_nothing_and_needs_no_restart(
     rig: FailoverRig, tmp_path: Path
 ) -> None:
@@ -101,7 +107,8 @@ def test_failover_under_load_loses_nothing_duplicates_nothing_and_needs_no_resta
     hangs = [o for o in outcomes if o.status == 0]
     assert hangs == [], f"{len(hangs)} requests got no answer at all"
     unexpected = [o for o in outcomes if o.status not in (200, 201, 503)]
-    assert unexpected == [], unexpected[:5]
+    # The service's log holds why (a 500 is logged with its traceback): shown on failure.
+    assert unexpected == [], f"{unexpected[:5]}\n--- service log ---\n{_errors_in(log)}"
     assert all(o.retry_after for o in outcomes if o.status == 503)
     failed = [o for o in outcomes if o.status == 503]
     # The failover is noticed either by requests in flight (503 at their deadline) or, when

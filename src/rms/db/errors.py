@@ -112,6 +112,11 @@ def translate_db_error(exc: BaseException) -> RmsError:
         return DatabaseAuthError(f"the database refused the credentials: {_first_line(exc)}")
     if kind in (Failure.RETRY_CONNECT, Failure.RETRY_TRANSACTION):
         return DatabaseUnavailableError(f"the database is not reachable: {_first_line(exc)}")
+    if _unresolved_host(exc):
+        return DatabaseUnavailableError(
+            f"the database's host name does not resolve (check the host in the database "
+            f"URL): {_first_line(exc)}"
+        )
     if kind is Failure.TIMEOUT:
         return DatabaseUnavailableError(
             f"the database stopped the statement, which took too long: {_first_line(exc)}"
@@ -308,9 +313,24 @@ _NETWORK_TEXT = (
     "connection to server",
     "eof detected",
     "consuming input failed",
-    "could not translate host name",
     "the connection is lost",  # psycopg, on a connection libpq already marked bad
 )
+# A host name that did not resolve: libpq says "could not translate host name", psycopg
+# (which resolves names itself before libpq connects) "failed to resolve host". Only the
+# resolver's own temporary failure (EAI_AGAIN) is worth retrying; a name that does not exist
+# (a typo, a deleted cluster) stays so, and is reported at once as unreachable, not retried
+# for the whole budget.
+_UNRESOLVED_TEXT = ("could not translate host name", "failed to resolve host")
+_RESOLVER_BUSY_TEXT = "temporary failure in name resolution"
+
+
+def _unresolved_host(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database's host name did not resolve."""
+    orig = getattr(exc, "orig", None) or exc
+    if not isinstance(orig, psycopg.OperationalError):
+        return False
+    text = str(orig).lower()
+    return any(fragment in text for fragment in _UNRESOLVED_TEXT)
 
 
 def classify(exc: BaseException) -> Failure:
@@ -344,6 +364,8 @@ def classify(exc: BaseException) -> Failure:
         return Failure.FATAL
     if any(fragment in text for fragment in _TRANSIENT_FATAL_TEXT):
         return Failure.RETRY_CONNECT
+    if _unresolved_host(orig):
+        return Failure.RETRY_CONNECT if _RESOLVER_BUSY_TEXT in text else Failure.FATAL
     if "fatal:" not in text and any(fragment in text for fragment in _NETWORK_TEXT):
         return Failure.RETRY_CONNECT
     if isinstance(orig, psycopg.InterfaceError) and "closed" in text:
