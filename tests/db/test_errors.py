@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -30,6 +33,51 @@ def _connect_error(dsn: str) -> psycopg.Error:
 
 def test_refused_connection_is_retryable() -> None:
     exc = _connect_error(f"host=127.0.0.1 port={free_port()} user=x dbname=x")
+    assert classify(exc) is Failure.RETRY_CONNECT
+    assert isinstance(translate_db_error(exc), DatabaseUnavailableError)
+
+
+@contextmanager
+def _peer_that_drops_the_tls_handshake(clean_close: bool) -> Iterator[int]:
+    """A port whose peer agrees to TLS (answers PostgreSQL's SSLRequest with ``S``), then
+    goes away during the handshake, as a server restarting or failing over does."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.1)  # so the loop sees ``stop``
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            conn.settimeout(5)
+            with conn:
+                conn.recv(8)  # the SSLRequest
+                conn.sendall(b"S")
+                # The whole ClientHello read, then closed: an orderly end of the stream
+                # ("unexpected eof"); only part of it read: the close resets the connection
+                # ("SSL SYSCALL error: Connection reset by peer").
+                conn.recv(65536 if clean_close else 10)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        stop.set()
+        server.close()
+        thread.join(5)
+
+
+@pytest.mark.parametrize("clean_close", [False, True], ids=["reset", "closed"])
+def test_a_connection_dropped_during_the_tls_handshake_is_retryable(clean_close: bool) -> None:
+    """Not TLS set up wrongly (which is not retried): the network failing."""
+    with _peer_that_drops_the_tls_handshake(clean_close) as port:
+        exc = _connect_error(f"host=127.0.0.1 port={port} user=x dbname=x sslmode=require")
+    assert "ssl" in str(exc).lower()
     assert classify(exc) is Failure.RETRY_CONNECT
     assert isinstance(translate_db_error(exc), DatabaseUnavailableError)
 

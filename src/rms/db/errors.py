@@ -288,6 +288,13 @@ _TRANSIENT_FATAL_TEXT = (
     "remaining connection slots are reserved",
     "terminating connection",
 )
+# The peer went away in the middle of the TLS handshake (a server restarting, resuming or
+# failing over resets the connection): libpq reports it as an SSL error, but it is the
+# network failing, not TLS set up wrongly, and is retried like any other dropped connection.
+_TLS_DROPPED_TEXT = (
+    "ssl syscall",  # "SSL SYSCALL error: EOF detected" / "...: Connection reset by peer"
+    "unexpected eof",  # OpenSSL 3: "SSL error: unexpected eof while reading"
+)
 # TLS set up wrongly (CA, host name, certificate files): retrying cannot help.
 _TLS_TEXT = (
     "certificate verify failed",
@@ -296,7 +303,6 @@ _TLS_TEXT = (
     "certificate file",
     "private key file",
     "ssl error",
-    "ssl syscall",
     "server does not support ssl",
     "sslmode value",
     "sslrootcert",
@@ -311,7 +317,6 @@ _NETWORK_TEXT = (
     "could not receive data",
     "could not send data",
     "connection to server",
-    "eof detected",
     "consuming input failed",
     "the connection is lost",  # psycopg, on a connection libpq already marked bad
 )
@@ -360,6 +365,8 @@ def classify(exc: BaseException) -> Failure:
     text = str(orig).lower()
     if any(fragment in text for fragment in _AUTH_TEXT) or _ROLE_MISSING.search(text):
         return Failure.AUTH
+    if any(fragment in text for fragment in _TLS_DROPPED_TEXT):
+        return Failure.RETRY_CONNECT
     if any(fragment in text for fragment in _TLS_TEXT):
         return Failure.FATAL
     if any(fragment in text for fragment in _TRANSIENT_FATAL_TEXT):
