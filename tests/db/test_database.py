@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from rms.db.connect import RetryPolicy
@@ -103,6 +106,71 @@ def test_serialization_failures_are_retried(pg_settings: Settings, pg_url: str) 
     with engine.connect() as conn:
         assert conn.execute(text("SELECT n FROM counter")).scalar() == 2  # no lost update
     assert db.observer.retries.labels(reason="transaction_transaction")._value.get() >= 1
+    engine.dispose()
+
+
+def _set_read_only(url: str, on: bool) -> None:
+    """Make the database refuse writes in new sessions (SQLSTATE 25006 on a write), as an
+    Aurora reader or a standby does; sessions already open keep what they had."""
+    target = make_url(url)
+    name = target.database
+    # From another database: a session in this one would be read-only itself.
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'ALTER DATABASE "{name}" SET default_transaction_read_only = {on}'))
+    admin.dispose()
+
+
+def _create_account(account_id: str) -> Callable[[Session], str]:
+    def work(session: Session) -> str:
+        return str(
+            crud.create_row(
+                session, RESOURCES["accounts"], {"id": account_id, "name": account_id}
+            ).id
+        )
+
+    return work
+
+
+def test_a_write_on_a_server_that_does_not_take_writes_moves_to_a_new_connection(
+    pg_settings: Settings, pg_url: str
+) -> None:
+    """After a failover the old writer comes back as a reader while a stale DNS answer still
+    leads there: the write is refused (25006), the connection is replaced and the write is
+    retried; the pooled connection to the reader is never used again."""
+    engine = create_db_engine(pg_settings)
+    upgrade(engine)
+    _set_read_only(pg_url, True)
+    engine.dispose()  # upgrade's pooled connection predates it
+    moved: list[float] = []
+
+    def name_moves(seconds: float) -> None:  # the first back-off: the failover completes
+        if not moved:
+            _set_read_only(pg_url, False)
+        moved.append(seconds)
+
+    db = Database(engine, policy=dataclasses.replace(FAST, sleep=name_moves))
+    assert db.run(lambda s: s.scalar(text("SHOW transaction_read_only"))) == "on"  # pooled
+    assert db.run(_create_account("acct-after-failover"), write=True) == "acct-after-failover"
+    assert len(moved) == 1  # one retry, on a new connection (the pooled one stayed read-only)
+    assert db.observer.retries.labels(reason="transaction_connect")._value.get() == 1
+    assert db.run(lambda s: s.scalar(text("SHOW transaction_read_only"))) == "off"
+    engine.dispose()
+
+
+def test_a_server_that_never_takes_writes_is_unavailable_not_an_error(
+    pg_settings: Settings, pg_url: str
+) -> None:
+    engine = create_db_engine(pg_settings)
+    upgrade(engine)
+    _set_read_only(pg_url, True)
+    engine.dispose()  # upgrade's pooled connection predates it
+    policy = RetryPolicy(budget_seconds=0.3, initial_backoff_seconds=0.01, max_backoff_seconds=0.02)
+    db = Database(engine, policy=policy)
+    with pytest.raises(DatabaseUnavailableError) as info:
+        db.run(_create_account("acct-never"), write=True)
+    assert "does not accept writes" in str(info.value)
+    assert "read-only transaction" in str(info.value)  # the server's own words
     engine.dispose()
 
 

@@ -27,13 +27,13 @@ from urllib.request import pathname2url
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
 from rms.db.connect import ColdStartConnector, CredentialSource, RetryPolicy
 from rms.db.credentials import credentials_from_settings
 from rms.db.deadline import Deadline, current_deadline
-from rms.db.errors import DRIVER_ERRORS
+from rms.db.errors import DRIVER_ERRORS, READ_ONLY_SQL_TRANSACTION, sqlstate_of
 from rms.db.observe import DbObserver
 from rms.db.watchdog import Guard, Watchdog, abandon_connection
 from rms.errors import DatabaseMissingError
@@ -185,7 +185,23 @@ def create_db_engine(
         return connector.connect(cparams)
 
     _watch_pool(engine, observer, ping_timeout_seconds=settings.db_ping_timeout_seconds)
+    _leave_servers_that_do_not_write(engine)
     return engine
+
+
+def _leave_servers_that_do_not_write(engine: Engine) -> None:
+    """A statement refused because the server does not accept writes (SQLSTATE 25006) means
+    the connection is to a reader or a standby: after a failover, the old writer comes back
+    as a reader while a stale DNS answer still leads there. The service never writes in a
+    read-only transaction of its own, so such a connection is treated as lost: it and every
+    connection pooled before it are replaced (each new one resolves the name again), and the
+    unit of work is retried within its budget (nothing was written).
+    """
+
+    @event.listens_for(engine, "handle_error")
+    def _not_the_writer(context: ExceptionContext) -> None:
+        if sqlstate_of(context.original_exception) == READ_ONLY_SQL_TRANSACTION:
+            context.is_disconnect = True
 
 
 def _lenient_text(raw: bytes) -> str:

@@ -35,6 +35,7 @@ __all__ = [
     "FOREIGN_KEY_VIOLATION",
     "INVALID_TEXT_REPRESENTATION",
     "LOCK_NOT_AVAILABLE",
+    "READ_ONLY_SQL_TRANSACTION",
     "SQLITE_ERRORS",
     "Failure",
     "classify",
@@ -54,6 +55,8 @@ SQLITE_ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error,)
 LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout passed (LOCK TABLE ... NOWAIT or a timeout)
 FOREIGN_KEY_VIOLATION = "23503"
 INVALID_TEXT_REPRESENTATION = "22P02"  # e.g. a string that is not a UUID cast to uuid
+#: A write on a server that does not take writes (a reader, a standby in recovery).
+READ_ONLY_SQL_TRANSACTION = "25006"
 
 #: Makes the error to raise from the translated one and the driver's original.
 Make = Callable[[RmsError, BaseException], BaseException]
@@ -107,6 +110,11 @@ def translate_db_error(exc: BaseException) -> RmsError:
         return InvalidInputError(f"the database rejected a value: {_first_line(exc)}")
     if isinstance(orig, sqlite3.OperationalError) and "locked" in str(orig):
         return DatabaseUnavailableError("the SQLite database is locked by another writer")
+    if code == READ_ONLY_SQL_TRANSACTION:
+        return DatabaseUnavailableError(
+            "the database server does not accept writes (a reader or a standby; just after a "
+            f"failover the name may still lead to the old writer): {_first_line(exc)}"
+        )
     kind = classify(exc)
     if kind is Failure.AUTH:
         return DatabaseAuthError(f"the database refused the credentials: {_first_line(exc)}")
@@ -264,7 +272,9 @@ class Failure(enum.Enum):
     FATAL = "fatal"  # anything else: report it
 
 
-_RETRY_CONNECT_CODES = {"57P01", "57P02", "57P03", "53300", "57P05"}
+# 25006: the server does not take writes, so this connection leads to a reader or standby
+# (the engine replaces it; see rms.db.engine): a new connection may reach the writer.
+_RETRY_CONNECT_CODES = {"57P01", "57P02", "57P03", "53300", "57P05", READ_ONLY_SQL_TRANSACTION}
 _RETRY_TRANSACTION_CODES = {"40001", "40P01"}
 _AUTH_CODES = {"28P01", "28000"}
 #: query_canceled: the server's statement_timeout, or the cancel the watchdog sends when a
