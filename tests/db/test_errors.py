@@ -105,6 +105,25 @@ def test_a_name_that_does_not_resolve_is_unreachable_and_retried_only_if_tempora
     assert "db" in str(translated)
 
 
+@pytest.mark.parametrize(
+    "error",
+    [
+        psycopg.errors.OutOfMemory("out of memory"),
+        psycopg.errors.DiskFull('could not extend file "base/16384/16385"'),
+        psycopg.errors.ConfigurationLimitExceeded("too many range table entries"),
+    ],
+    ids=["out-of-memory", "disk-full", "limit"],
+)
+def test_a_database_out_of_resources_is_unavailable_and_not_retried(
+    error: psycopg.Error,
+) -> None:
+    assert classify(error) is Failure.FATAL  # more load now would not help
+    translated = translate_db_error(error)
+    assert isinstance(translated, DatabaseUnavailableError)  # a 503, never a 500
+    assert translated.retry_after_seconds == 30
+    assert str(error) in str(translated)
+
+
 def test_unknown_role_is_an_auth_failure(pg_url: str) -> None:
     dsn = libpq(pg_url).replace("postgres@", "nobody_here@")
     exc = _connect_error(dsn)

@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from rms.db.connect import RetryPolicy
 from rms.db.engine import create_db_engine
-from rms.errors import ConfigError, DatabaseError
+from rms.errors import ConfigError, DatabaseUnavailableError
 from rms.settings import load_settings
 from tests.db.pg_tls import TlsCluster, fixture_make_role, fixture_tls_cluster  # noqa: F401
 
@@ -59,7 +59,7 @@ def test_verify_full_is_the_default_for_a_remote_host_name() -> None:
 
 def test_wrong_ca_fails_clearly(tls_cluster: TlsCluster, make_role: Callable[[str], str]) -> None:
     role = make_role("tls-pass-2")
-    with pytest.raises(DatabaseError) as caught:
+    with pytest.raises(DatabaseUnavailableError) as caught:  # 503, never a 500
         _select_one(
             "localhost",
             tls_cluster.port,
@@ -69,6 +69,7 @@ def test_wrong_ca_fails_clearly(tls_cluster: TlsCluster, make_role: Callable[[st
             db_sslrootcert=str(tls_cluster.pki.wrong_ca),
         )
     assert "certificate verify failed" in str(caught.value)
+    assert "DB_SSLROOTCERT" in str(caught.value)
     assert "tls-pass-2" not in str(caught.value)
 
 
@@ -76,7 +77,7 @@ def test_host_name_mismatch_fails_clearly(
     tls_cluster: TlsCluster, make_role: Callable[[str], str]
 ) -> None:
     role = make_role("tls-pass-3")
-    with pytest.raises(DatabaseError) as caught:
+    with pytest.raises(DatabaseUnavailableError) as caught:  # 503, never a 500
         _select_one(
             "127.0.0.1",
             tls_cluster.port,
@@ -108,7 +109,10 @@ def test_plain_database_url_gets_the_tls_settings_too(
     )
     engine = create_db_engine(bad, policy=FAST)
     try:
-        with pytest.raises(DatabaseError, match="certificate verify failed"), engine.connect():
+        with (
+            pytest.raises(DatabaseUnavailableError, match="certificate verify failed"),
+            engine.connect(),
+        ):
             pass
     finally:
         engine.dispose()

@@ -116,6 +116,13 @@ def translate_db_error(exc: BaseException) -> RmsError:
             f"failover the name may still lead to the old writer): {_first_line(exc)}"
         )
     kind = classify(exc)
+    if kind is Failure.FATAL and code is not None and code.startswith("53"):
+        # Insufficient resources (out of memory, disk full, a configured limit): the
+        # database's state, not the service's fault; not retried at once (that would add
+        # load), but a 503 with Retry-After, not a 500.
+        return DatabaseUnavailableError(
+            f"the database ran out of resources: {_first_line(exc)}", retry_after_seconds=30
+        )
     if kind is Failure.AUTH:
         return DatabaseAuthError(f"the database refused the credentials: {_first_line(exc)}")
     if kind in (Failure.RETRY_CONNECT, Failure.RETRY_TRANSACTION):
@@ -128,6 +135,12 @@ def translate_db_error(exc: BaseException) -> RmsError:
     if kind is Failure.TIMEOUT:
         return DatabaseUnavailableError(
             f"the database stopped the statement, which took too long: {_first_line(exc)}"
+        )
+    if _tls_misconfigured(exc):
+        return DatabaseUnavailableError(
+            "the connection to the database failed its TLS checks (see DB_SSLMODE and "
+            f"DB_SSLROOTCERT, or the URL's sslmode and sslrootcert): {_first_line(exc)}",
+            retry_after_seconds=60,
         )
     return DatabaseError(f"database error: {_first_line(exc)}")
 
@@ -339,6 +352,17 @@ _UNRESOLVED_TEXT = ("could not translate host name", "failed to resolve host")
 _RESOLVER_BUSY_TEXT = "temporary failure in name resolution"
 
 
+def _tls_misconfigured(exc: BaseException) -> bool:
+    """Whether ``exc`` says TLS is set up wrongly (not that the network dropped it)."""
+    orig = getattr(exc, "orig", None) or exc
+    if not isinstance(orig, psycopg.OperationalError):
+        return False
+    text = str(orig).lower()
+    if any(fragment in text for fragment in _TLS_DROPPED_TEXT):
+        return False
+    return any(fragment in text for fragment in _TLS_TEXT)
+
+
 def _unresolved_host(exc: BaseException) -> bool:
     """Whether ``exc`` says the database's host name did not resolve."""
     orig = getattr(exc, "orig", None) or exc
@@ -377,7 +401,7 @@ def classify(exc: BaseException) -> Failure:
         return Failure.AUTH
     if any(fragment in text for fragment in _TLS_DROPPED_TEXT):
         return Failure.RETRY_CONNECT
-    if any(fragment in text for fragment in _TLS_TEXT):
+    if _tls_misconfigured(orig):
         return Failure.FATAL
     if any(fragment in text for fragment in _TRANSIENT_FATAL_TEXT):
         return Failure.RETRY_CONNECT
