@@ -129,8 +129,8 @@ def translate_db_error(exc: BaseException) -> RmsError:
         return DatabaseUnavailableError(f"the database is not reachable: {_first_line(exc)}")
     if _unresolved_host(exc):
         return DatabaseUnavailableError(
-            f"the database's host name does not resolve (check the host in the database "
-            f"URL): {_first_line(exc)}"
+            "the database's host name does not resolve (check the host in DATABASE_URL, "
+            f"DB_HOST or --to): {_first_line(exc)}"
         )
     if kind is Failure.TIMEOUT:
         return DatabaseUnavailableError(
