@@ -145,6 +145,33 @@ def test_owner_story(page: Any, served: Served) -> None:
     assert [a["id"] for a in accounts] == [account_id]
 
 
+def test_every_page_names_its_icon_and_nothing_asked_for_is_missing(
+    page: Any, serve_sqlite: Served
+) -> None:
+    """A browser asks for /favicon.ico unless the page names an icon: that was a 404 (signed
+    in) or a 401 logged as a refused request (on the sign-in page) on every first visit."""
+    served = serve_sqlite
+    answers: list[tuple[int, str]] = []
+    errors: list[str] = []
+    page.on("response", lambda r: answers.append((r.status, r.url)))
+    # The favicon's own request is not a page event; its failure shows on the console.
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{served.base}/")  # anonymous: the sign-in form
+    page.wait_for_url("**/auth/login*")
+    page.goto(served.sign_in_url)
+    page.wait_for_url(f"{served.base}/")
+    links = page.eval_on_selector_all("header a[href^='/']", "els => els.map(e => e.pathname)")
+    for path in sorted(set(links)):
+        page.goto(f"{served.base}{path}")
+    page.goto(f"{served.base}/problems/unavailable")  # a plain page of the service's own
+    pages = {url for status, url in answers if status == 200 and "/static/" not in url}
+    assert len(pages) >= 6, pages
+    assert errors == []  # was: "Failed to load resource: ... 404" for /favicon.ico
+    assert [(s, u) for s, u in answers if s >= 400] == []
+    icons = [(s, u) for s, u in answers if u.endswith("/static/rms.svg")]
+    assert icons and all(s in (200, 304) for s, _ in icons), icons
+
+
 def test_docs_load_with_no_request_leaving_the_machine(page: Any, serve_sqlite: Served) -> None:
     served = serve_sqlite
     requests: list[str] = []

@@ -45,6 +45,7 @@ from rms.errors import (
 from rms.http.values import INSTANT_FORMAT, MONTH_FORMAT, PATTERN_HINTS, shown
 
 __all__ = [
+    "ICON_LINK",
     "PROBLEM_TYPES",
     "Problem",
     "ProblemType",
@@ -510,10 +511,15 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+#: The pages' icon (a static file, open like the stylesheet): named in every page's head,
+#: so a browser never asks for /favicon.ico (which needs a credential, and is not there).
+ICON_LINK = '<link rel="icon" href="/static/rms.svg" type="image/svg+xml">'
+
+
 def _page(title: str, body: str) -> str:
     # No script and no inline style: the pages pass a strict Content-Security-Policy.
     return (
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">{ICON_LINK}'
         f"<title>{html.escape(title)} - RMS</title></head>\n<body>\n{body}\n</body></html>\n"
     )
 

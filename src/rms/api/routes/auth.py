@@ -51,7 +51,7 @@ from rms.auth.sessions import FLOW_COOKIE, FLOW_MAX_AGE_SECONDS, SESSION_COOKIE
 from rms.errors import AuthenticationError
 from rms.http.cookies import base_url, is_secure, signed_out, start_session
 from rms.http.middleware import too_large
-from rms.http.problems import problem_response
+from rms.http.problems import ICON_LINK, problem_response
 
 __all__ = ["LoginPage", "auth_router", "sessions_router"]
 
@@ -81,7 +81,7 @@ def _page(title: str, body: str, *, refresh_to: str | None = None) -> HTMLRespon
         else ""
     )
     return HTMLResponse(
-        '<!DOCTYPE html><html><head><meta charset="utf-8">'
+        f'<!DOCTYPE html><html><head><meta charset="utf-8">{ICON_LINK}'
         f"<title>{html.escape(title)}</title>{refresh}</head>"
         f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
     )
