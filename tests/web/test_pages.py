@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from rms.app import create_app
@@ -289,6 +290,29 @@ def test_account_lists_filter_sort_and_page(pages: Pages) -> None:
     assert "%" in positions  # yield on cost
     second = pages.get("/accounts/demo-account-1?status=all&page=2").text
     assert "Page 2 of" in second
+
+
+@pytest.mark.parametrize("junk", ["\u00b2", "\u0663", "99999999999999999999999", "-1", "x"])
+def test_numbers_in_links_and_forms_that_are_not_numbers_are_never_a_500(
+    pages: Pages, junk: str
+) -> None:
+    """Found by posting junk into every form: ``str.isdigit`` accepts "²", which ``int``
+    refuses, and a 23-digit version overflowed the database's integer (both were 500s)."""
+    listing = pages.get(f"/accounts/demo-account-1?status=all&page={junk}&dpage={junk}")
+    assert listing.status_code == 200 and "Page 1 of" in listing.text
+    trade = _open_lot(pages)
+    gone = pages.post(f"/trades/{trade['id']}/delete", {"version": junk}, csrf_from="/accounts")
+    # Not a version the form could have sent: deleted without the check, as the managed
+    # lists' forms do (a real form always sends the row's version).
+    assert gone.status_code == 303, gone.text
+    token = pages.app.state.auth.local.value
+    hidden = pages.client.get(
+        f"/api/trades/{trade['id']}", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert hidden.status_code == 404  # deleted
+    back = pages.post(f"/trades/{trade['id']}/restore", {"version": junk}, csrf_from="/accounts")
+    assert back.status_code == 303, back.text
+    assert pages.api(f"/api/trades/{trade['id']}")["deletedAt"] is None
 
 
 def test_the_read_pages(pages: Pages) -> None:

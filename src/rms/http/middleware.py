@@ -160,7 +160,7 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             declared = Headers(scope=scope).get("content-length", "")
-            if declared.isdigit() and int(declared) > self.max_bytes:
+            if declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
                 await too_large(Request(scope), self.max_bytes)(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -42,7 +42,7 @@ from rms.repo.holdings import account_holdings
 from rms.repo.resources import RESOURCES
 from rms.repo.trades import sell_lot
 from rms.schema.tables import DivDeposit, Trade
-from rms.web.forms import FormError, conflict_of, form_version, validate
+from rms.web.forms import FormError, conflict_of, form_version, small_number, validate
 from rms.web.render import Flash, csrf_ok, money, redirect, refused, render
 from rms.web.routing import PageRoute
 from rms.web.writes import page_db, write
@@ -183,7 +183,7 @@ def router() -> APIRouter:
 
         def number(name: str) -> int:
             text = params.get(name, "1")
-            return int(text) if text.isdigit() and len(text) < 7 else 1
+            return small_number(text, 6) or 1
 
         def work(session: Session) -> dict[str, Any]:
             account = crud.get_row(session, RESOURCES["accounts"], account_id)
@@ -622,7 +622,7 @@ def router() -> APIRouter:
     ) -> Response:
         if not csrf_ok(request, csrf):
             return refused(request)
-        stored = int(version) if version.isdigit() else None
+        stored = form_version(version) or None
         row = write(request, "trades", lambda s: crud.delete_row(s, trades, trade_id, stored))
         symbol = page_db(request).run(lambda s: queries.symbol_name(s, row.universeId))
         what = f"{symbol} trade bought {_day(row.buy_date)}"
@@ -634,7 +634,7 @@ def router() -> APIRouter:
     ) -> Response:
         if not csrf_ok(request, csrf):
             return refused(request)
-        stored = int(version) if version.isdigit() else None
+        stored = form_version(version) or None
         row = write(
             request, "div-deposits", lambda s: crud.delete_row(s, deposits, deposit_id, stored)
         )
@@ -644,7 +644,7 @@ def router() -> APIRouter:
     def restore(
         request: Request, resource: str, key: str, version: str, back: str, anchor: str
     ) -> Response:
-        row = undo(request, resource, key, int(version) if version.isdigit() else None)
+        row = undo(request, resource, key, form_version(version) or None)
         if isinstance(row, Response):
             return row
         if resource == "div-deposits":  # back to the row's own list, unfolded

@@ -21,7 +21,15 @@ from rms.errors import RmsError
 from rms.http.problems import field_problems
 from rms.web.words import plain
 
-__all__ = ["Conflict", "FormError", "conflict_of", "form_values", "form_version", "validate"]
+__all__ = [
+    "Conflict",
+    "FormError",
+    "conflict_of",
+    "form_values",
+    "form_version",
+    "small_number",
+    "validate",
+]
 
 
 @dataclass(frozen=True)
@@ -50,9 +58,18 @@ def conflict_of(
     return Conflict(rows, version)
 
 
+def small_number(text: str, digits: int) -> int | None:
+    """``text`` as a whole number of at most ``digits`` ASCII digits, else None.
+
+    ``str.isdigit`` alone is not enough: it accepts digits ``int`` refuses ("²"), and any
+    length (a 23-digit version overflowed the database's integer).
+    """
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= digits else None
+
+
 def form_version(text: str) -> int:
     """The ``version`` (or ``overwrite``) a form posted; 0 when it is not a version."""
-    return int(text) if text.isdigit() and len(text) < 10 else 0
+    return small_number(text, 9) or 0
 
 
 @dataclass
