@@ -352,24 +352,22 @@ _UNRESOLVED_TEXT = ("could not translate host name", "failed to resolve host")
 _RESOLVER_BUSY_TEXT = "temporary failure in name resolution"
 
 
+def _says(exc: BaseException, fragments: tuple[str, ...]) -> bool:
+    """Whether a psycopg OperationalError (bare or wrapped) has one of ``fragments`` in its
+    message (lower case): what a failed connect has instead of a SQLSTATE."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).lower() if isinstance(orig, psycopg.OperationalError) else ""
+    return any(fragment in text for fragment in fragments)
+
+
 def _tls_misconfigured(exc: BaseException) -> bool:
     """Whether ``exc`` says TLS is set up wrongly (not that the network dropped it)."""
-    orig = getattr(exc, "orig", None) or exc
-    if not isinstance(orig, psycopg.OperationalError):
-        return False
-    text = str(orig).lower()
-    if any(fragment in text for fragment in _TLS_DROPPED_TEXT):
-        return False
-    return any(fragment in text for fragment in _TLS_TEXT)
+    return _says(exc, _TLS_TEXT) and not _says(exc, _TLS_DROPPED_TEXT)
 
 
 def _unresolved_host(exc: BaseException) -> bool:
     """Whether ``exc`` says the database's host name did not resolve."""
-    orig = getattr(exc, "orig", None) or exc
-    if not isinstance(orig, psycopg.OperationalError):
-        return False
-    text = str(orig).lower()
-    return any(fragment in text for fragment in _UNRESOLVED_TEXT)
+    return _says(exc, _UNRESOLVED_TEXT)
 
 
 def classify(exc: BaseException) -> Failure:

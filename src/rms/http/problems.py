@@ -45,6 +45,7 @@ from rms.errors import (
 from rms.http.values import INSTANT_FORMAT, MONTH_FORMAT, PATTERN_HINTS, shown
 
 __all__ = [
+    "ICON_HREF",
     "ICON_LINK",
     "PROBLEM_TYPES",
     "Problem",
@@ -513,7 +514,8 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 #: The pages' icon (a static file, open like the stylesheet): named in every page's head,
 #: so a browser never asks for /favicon.ico (which needs a credential, and is not there).
-ICON_LINK = '<link rel="icon" href="/static/rms.svg" type="image/svg+xml">'
+ICON_HREF = "/static/rms.svg"
+ICON_LINK = f'<link rel="icon" href="{ICON_HREF}" type="image/svg+xml">'
 
 
 def _page(title: str, body: str) -> str:

@@ -29,6 +29,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from rms.auth import Principal
 from rms.auth.sessions import SESSION_COOKIE
+from rms.http.problems import ICON_HREF
 
 __all__ = [
     "Flash",
@@ -73,6 +74,7 @@ def make_templates() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(money=money, percent=percent, day=day)
+    env.globals["icon_href"] = ICON_HREF
     return env
 
 
